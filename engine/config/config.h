@@ -1,0 +1,171 @@
+// Config: the whole Courier configuration, read once from one YAML file into typed,
+// immutable structs (std::chrono durations, ports, enum classes, resolved paths). No
+// string maps survive loading; adapters read the struct of their own section.
+//
+// Loading (loadConfig) reports EVERY problem at once, each as a ConfigError with
+// file:line:column and a sentence a new user understands: unknown keys, wrong types,
+// values out of range, missing variables, missing certificate files, duplicate listener
+// names or ports. `courier check-config FILE` runs exactly this code.
+//
+// Values may name environment variables: `${NAME}` or `${NAME:-default}` anywhere inside
+// a scalar. A variable that is unset (or empty, for `:-`) and has no default is an error.
+//
+// Paths: `data_dir`, when relative, resolves against the current working directory (or
+// is replaced by LoadOptions::data_dir_override, i.e. `--data-dir`). Every other relative
+// path (store file, certificate, key and CA files) resolves against the data directory,
+// so `certs/server.crt` means `<data-dir>/certs/server.crt`. All paths in Config are
+// resolved (absolute or cwd-relative through an absolute data dir) after loading.
+//
+// Durations are written with a unit: `500ms`, `30s`, `5m`, `1h`. Sizes take an optional
+// unit: `1048576`, `64KiB`, `1MiB`.
+//
+// Thread-safety: a Config is immutable after loading; share it by const reference.
+// Reload builds a whole new Config and swaps it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/core/error.h"
+#include "engine/core/result.h"
+
+namespace courier::config {
+
+enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError, kOff };
+std::string_view logLevelName(LogLevel level);  // "info", ... (what setLogLevel takes)
+
+enum class StoreKind { kSqlite };  // kPostgres later
+
+// Grouped commits: the writer commits when max_batch messages are queued, or when the
+// oldest queued message has waited max_delay, whichever comes first. A commit never
+// waits while nothing else is arriving: the delay only lets a group fill up under load.
+struct GroupCommit {
+  std::size_t max_batch = 1024;                        // 1 .. 100000
+  std::chrono::microseconds max_delay{1000};           // 0 .. 1s
+};
+
+struct StoreConfig {
+  StoreKind kind = StoreKind::kSqlite;
+  std::filesystem::path sqlite_path;                   // default <data-dir>/courier.db
+  GroupCommit group_commit;
+  std::size_t max_pending = 100000;  // queued, not yet committed; beyond: kUnavailable
+};
+
+enum class ListenerKind { kMllp };
+
+enum class ClientCertMode {
+  kNone,      // never ask for a client certificate
+  kOptional,  // ask; a client without one connects anonymously (empty identity)
+  kRequired,  // refuse a client without a valid certificate from ca_file
+};
+std::string_view clientCertModeName(ClientCertMode mode);
+
+struct TlsConfig {
+  bool enabled = true;                 // TLS 1.2/1.3 only when on
+  std::filesystem::path cert_file;     // server certificate chain (PEM)
+  std::filesystem::path key_file;      // its private key (PEM)
+  std::filesystem::path ca_file;       // CA that signs client certificates; required
+                                       // when client_certs is not none
+  ClientCertMode client_certs = ClientCertMode::kNone;
+};
+
+// A client identity (certificate subject CN or a SAN) and the sending facilities
+// (MSH-4, as sent, compared exactly) it may send for. "*" allows any facility.
+struct AllowedClient {
+  std::string identity;
+  std::vector<std::string> sending_facilities;
+};
+
+struct ListenerLimits {
+  std::size_t max_frame_bytes = 1 << 20;                // 1 KiB .. 256 MiB
+  std::size_t max_connections = 1024;                   // 1 .. 1000000
+  std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};  // no frame started
+  std::chrono::milliseconds read_timeout{std::chrono::seconds(30)}; // inside a frame
+};
+
+// Which acknowledgment mode a listener answers in.
+enum class AckPolicy {
+  kAuto,      // follow the message: enhanced (CA) when MSH-15 is set, else original (AA)
+  kOriginal,  // always original mode: AA once stored
+  kEnhanced,  // always enhanced mode: CA once stored
+};
+std::string_view ackPolicyName(AckPolicy policy);
+
+struct AckConfig {
+  AckPolicy policy = AckPolicy::kAuto;
+  bool mllp_commit_acks = false;  // MLLP release 2: 0x0B 0x06 0x1C 0x0D / 0x15 frames
+};
+
+struct ListenerConfig {
+  std::string name;                 // unique; stored with each message
+  ListenerKind kind = ListenerKind::kMllp;
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 2575;        // 0: any free port (tests); unique per address
+  TlsConfig tls;
+  // Empty: any client (anonymous included, when certificates are optional) may send
+  // for any facility. Non-empty: the peer identity must be listed, and MSH-4 must be
+  // one of its facilities; an anonymous client is refused.
+  std::vector<AllowedClient> allowed_clients;
+  ListenerLimits limits;
+  AckConfig ack;
+};
+
+struct Config {
+  std::filesystem::path source_file;   // the YAML file it came from
+  std::filesystem::path data_dir;      // resolved; default ./var
+  LogLevel log_level = LogLevel::kInfo;
+  std::size_t io_threads = 0;          // 0: one per core
+  StoreConfig store;
+  std::vector<ListenerConfig> listeners;
+
+  const ListenerConfig* findListener(std::string_view name) const;
+};
+
+// One problem found while loading, located in the file.
+struct ConfigError {
+  std::string file;       // as given to loadConfig
+  int line = 0;           // 1-based; 0 when unknown (e.g. file not readable)
+  int column = 0;         // 1-based
+  std::string key_path;   // e.g. "listeners[0].tls.cert_file"; may be empty
+  std::string message;    // one sentence for a human
+
+  // "courier.yaml:12:5: listeners[0].port: the port must be between 0 and 65535."
+  std::string toString() const;
+  // As a courier::Error{kConfig, message, "file:line:col"}.
+  Error toError() const;
+};
+
+using ConfigErrors = std::vector<ConfigError>;
+
+// Looks up an environment variable; nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
+EnvLookup processEnv();  // getenv
+
+struct LoadOptions {
+  // Replaces `data_dir` from the file (`--data-dir DIR`).
+  std::optional<std::filesystem::path> data_dir_override;
+  // Check that certificate/key/CA files exist and are readable. `courier serve` loads
+  // once with false, creates the development certificates, then loads with true.
+  bool check_files = true;
+};
+
+// Reads and validates `file`. On failure returns every problem found, in file order.
+[[nodiscard]] Result<Config, ConfigErrors> loadConfig(const std::filesystem::path& file,
+                                                      const EnvLookup& env = processEnv(),
+                                                      const LoadOptions& options = {});
+
+// Same, from text already in memory; `file_name` is used in locations only, and relative
+// paths resolve as in loadConfig. For tests and the fuzzer.
+[[nodiscard]] Result<Config, ConfigErrors> parseConfig(std::string_view yaml_text,
+                                                       std::string_view file_name,
+                                                       const EnvLookup& env = processEnv(),
+                                                       const LoadOptions& options = {});
+
+}  // namespace courier::config

@@ -1,0 +1,64 @@
+// SqliteStore: the embedded MessageStore, one SQLite file in WAL mode under the data dir.
+//
+// Threading: one writer thread owns the write connection. submit() only appends to a
+// queue (mutex + condition variable) and returns; the writer takes everything queued
+// (up to max_batch), runs one transaction, commits it (synchronous=FULL: the commit
+// returns after fsync of the WAL, so an ACK means durable even on power loss), then runs
+// the callbacks of that group. Reads use a separate connection per call under a mutex
+// (WAL readers do not block the writer, and another process may read meanwhile).
+//
+// Failure: any SQLite error inside a group (SQLITE_FULL, SQLITE_BUSY/LOCKED, SQLITE_IOERR,
+// read-only file...) rolls the group back and answers every message of it kUnavailable;
+// the writer goes on with the next group, so the store recovers when storage does.
+//
+// Schema: versioned through the `schema_version` table; open() migrates forward and
+// refuses a file written by a newer Courier.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+
+#include "engine/core/result.h"
+#include "engine/store/message_store.h"
+
+namespace courier::store {
+
+struct SqliteStoreOptions {
+  std::filesystem::path path;                     // the database file; parent must exist
+  std::size_t max_batch = 1024;                   // messages per commit, at most
+  std::chrono::microseconds max_delay{1000};      // how long a group may wait to fill
+  std::size_t max_pending = 100000;               // queued beyond this: kUnavailable
+  bool create_if_missing = true;                  // false: kNotFound when absent (CLI)
+  bool start_writer = true;                       // false: read-only use (CLI); submit
+                                                  // then answers kUnavailable
+  // Test hook, run on the writer thread inside each group's transaction just before
+  // COMMIT. An error fails the group exactly as a storage failure would.
+  std::function<Result<void>()> fault_hook;
+};
+
+// Counters since open, for tests, benchmarks and metrics. Thread-safe snapshot.
+struct SqliteStoreStats {
+  std::uint64_t commits = 0;            // successful grouped commits
+  std::uint64_t failed_commits = 0;     // groups rolled back
+  std::uint64_t messages_stored = 0;    // new messages durable
+  std::uint64_t duplicates = 0;         // duplicates answered since open
+  std::uint64_t largest_batch = 0;
+};
+
+class SqliteStore : public MessageStore {
+ public:
+  // Opens (creating and migrating when allowed) the database. Errors: kNotFound (absent
+  // and !create_if_missing), kUnavailable (cannot open or migrate), kUnsupported
+  // (schema newer than this program).
+  [[nodiscard]] static Result<std::unique_ptr<SqliteStore>> open(const SqliteStoreOptions& options);
+
+  virtual SqliteStoreStats stats() const = 0;
+
+  static constexpr int kSchemaVersion = 1;
+};
+
+}  // namespace courier::store

@@ -1,0 +1,17 @@
+// openMessageStore: builds the MessageStore the config asks for (SQLite now, PostgreSQL
+// later), so that `courier serve` and the pipeline never name an implementation.
+#pragma once
+
+#include <memory>
+
+#include "engine/config/config.h"
+#include "engine/core/result.h"
+#include "engine/store/message_store.h"
+
+namespace courier::store {
+
+// Opens (creating when absent) the store of `config` with its writer running.
+// Errors: kUnavailable (cannot open), kUnsupported (schema from a newer Courier).
+[[nodiscard]] Result<std::unique_ptr<MessageStore>> openMessageStore(const config::StoreConfig& config);
+
+}  // namespace courier::store
