@@ -30,8 +30,9 @@
 //
 // Shutdown is two-phase: first the adapters stop accepting input, then close() drains:
 // every message already submitted is committed and its callback runs, then the writer
-// stops. After close(), submit() answers kUnavailable at once (possibly on the calling
-// thread).
+// stops. After close(), or while more than max_pending messages wait for a commit
+// (overload), submit() answers kUnavailable at once, ON THE CALLING THREAD: a caller must
+// not hold a lock in submit() that its callback takes.
 //
 // Implementations: SQLite (engine/store/sqlite_store.h), PostgreSQL later. Callers hold a
 // MessageStore& and never know which. Open one from config with
@@ -141,7 +142,8 @@ class MessageStore {
 
   // Queues `msg` for the next grouped commit and returns at once (never touches disk).
   // `done` runs exactly once, on the store's writer thread, after that commit returned
-  // (durable) or failed (kUnavailable). Keep `done` short: post work elsewhere.
+  // (durable) or failed (kUnavailable); or inline when the store is closed or overloaded
+  // (kUnavailable). Keep `done` short and non-blocking: post the answer to your executor.
   // Thread-safe: call from any number of threads.
   virtual void submit(InboundMessage msg, SubmitCallback done) = 0;
 

@@ -25,7 +25,14 @@
 #include "engine/core/result.h"
 #include "engine/store/message_store.h"
 
+struct sqlite3;
+
 namespace courier::store {
+
+enum class SqliteFaultPoint {
+  kBeforeBegin,   // before the group's BEGIN
+  kBeforeCommit,  // after every INSERT of the group, before COMMIT
+};
 
 struct SqliteStoreOptions {
   std::filesystem::path path;                     // the database file; parent must exist
@@ -35,9 +42,13 @@ struct SqliteStoreOptions {
   bool create_if_missing = true;                  // false: kNotFound when absent (CLI)
   bool start_writer = true;                       // false: read-only use (CLI); submit
                                                   // then answers kUnavailable
-  // Test hook, run on the writer thread inside each group's transaction just before
-  // COMMIT. An error fails the group exactly as a storage failure would.
-  std::function<Result<void>()> fault_hook;
+  // How long the writer waits for a lock held by another process before the group
+  // fails with kUnavailable (and is retried by the senders).
+  std::chrono::milliseconds busy_timeout{2000};
+  // Test hook (fault injection), run on the writer thread at each point below with the
+  // write connection. An error fails the group exactly as a storage failure would; the
+  // hook may also change the connection (e.g. PRAGMA max_page_count to fill the "disk").
+  std::function<Result<void>(SqliteFaultPoint point, sqlite3* db)> fault_hook;
 };
 
 // Counters since open, for tests, benchmarks and metrics. Thread-safe snapshot.

@@ -1,0 +1,610 @@
+// SqliteStore implementation: one writer thread doing grouped commits, reads on a
+// separate connection. See sqlite_store.h for the contract.
+#include "engine/store/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "engine/core/log.h"
+
+namespace courier::store {
+namespace {
+
+using Micros = std::chrono::microseconds;
+
+std::int64_t toMicros(TimePoint t) {
+  return std::chrono::duration_cast<Micros>(t.time_since_epoch()).count();
+}
+TimePoint fromMicros(std::int64_t us) {
+  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(Micros(us)));
+}
+
+Error sqliteError(sqlite3* db, int rc, std::string_view what) {
+  std::string msg(what);
+  msg += ": ";
+  msg += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  msg += " (sqlite code " + std::to_string(rc) + ")";
+  return Error(ErrorCode::kUnavailable, std::move(msg));
+}
+
+// Errors after which the connection is reopened before the next group: the file may
+// have been replaced, or the connection is in a state we do not trust.
+bool needsReopen(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_IOERR:
+    case SQLITE_CORRUPT:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_NOTADB:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Owns one prepared statement.
+class Statement {
+ public:
+  Statement() = default;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  Statement(Statement&& o) noexcept : stmt_(std::exchange(o.stmt_, nullptr)) {}
+  Statement& operator=(Statement&& o) noexcept {
+    if (this != &o) {
+      finalize();
+      stmt_ = std::exchange(o.stmt_, nullptr);
+    }
+    return *this;
+  }
+  ~Statement() { finalize(); }
+
+  static Result<Statement> prepare(sqlite3* db, std::string_view sql) {
+    Statement s;
+    int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &s.stmt_, nullptr);
+    if (rc != SQLITE_OK) return Unexpected(sqliteError(db, rc, "prepare"));
+    return s;
+  }
+
+  sqlite3_stmt* get() const { return stmt_; }
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  void bindText(int i, std::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
+  void bindTextOrNull(int i, std::string_view v) {
+    if (v.empty()) sqlite3_bind_null(stmt_, i);
+    else bindText(i, v);
+  }
+  void bindBlob(int i, std::string_view v) {
+    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
+  void bindInt(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  std::string text(int col) const {
+    const unsigned char* p = sqlite3_column_text(stmt_, col);
+    int n = sqlite3_column_bytes(stmt_, col);
+    return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
+  }
+  std::string blob(int col) const {
+    const void* p = sqlite3_column_blob(stmt_, col);
+    int n = sqlite3_column_bytes(stmt_, col);
+    return p == nullptr ? std::string() : std::string(static_cast<const char*>(p), static_cast<std::size_t>(n));
+  }
+  std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+ private:
+  void finalize() {
+    if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+    stmt_ = nullptr;
+  }
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+Result<void> exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+  if (err != nullptr) sqlite3_free(err);
+  if (rc != SQLITE_OK) return Unexpected(sqliteError(db, rc, "exec"));
+  return Ok();
+}
+
+// Schema, one entry per version. Later issues append (outboxes, worklist); never edit
+// an entry that has shipped.
+constexpr const char* kMigrations[] = {
+    // 1: the inbox / message archive.
+    R"sql(
+CREATE TABLE messages (
+  id                  INTEGER PRIMARY KEY,
+  received_at         INTEGER NOT NULL,          -- microseconds since the Unix epoch, UTC
+  listener            TEXT    NOT NULL,
+  peer_identity       TEXT    NOT NULL,
+  message_type        TEXT    NOT NULL,          -- MSH-9.1
+  trigger_event       TEXT    NOT NULL,          -- MSH-9.2
+  control_id          TEXT,                      -- MSH-10; NULL when absent (never a duplicate)
+  sending_application TEXT    NOT NULL,          -- MSH-3
+  sending_facility    TEXT    NOT NULL,          -- MSH-4
+  patient_id          TEXT,                      -- NULL when absent
+  ack_mode            TEXT    NOT NULL,          -- 'original' | 'enhanced'
+  ack_code            TEXT    NOT NULL,          -- what the sender was answered
+  status              TEXT    NOT NULL DEFAULT 'received',
+  duplicates          INTEGER NOT NULL DEFAULT 0,
+  size_bytes          INTEGER NOT NULL,
+  raw                 BLOB    NOT NULL
+);
+-- Dedup key; control id first so that a search by control id alone uses it too.
+CREATE UNIQUE INDEX messages_dedup ON messages(control_id, sending_facility);
+CREATE INDEX messages_received_at ON messages(received_at);
+CREATE INDEX messages_patient ON messages(patient_id) WHERE patient_id IS NOT NULL;
+CREATE TABLE store_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO store_counters(name, value) VALUES ('duplicates', 0);
+)sql",
+};
+constexpr int kLatestVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
+static_assert(kLatestVersion == SqliteStore::kSchemaVersion);
+
+struct Pending {
+  InboundMessage msg;
+  SubmitCallback done;
+  std::chrono::steady_clock::time_point enqueued;
+};
+
+class SqliteStoreImpl final : public SqliteStore {
+ public:
+  explicit SqliteStoreImpl(SqliteStoreOptions options) : options_(std::move(options)), log_(logger("store")) {}
+
+  ~SqliteStoreImpl() override {
+    close();
+    writer_statements_.clear();
+    if (writer_ != nullptr) sqlite3_close_v2(writer_);
+    if (reader_ != nullptr) sqlite3_close_v2(reader_);
+  }
+
+  Result<void> init() {
+    if (!options_.create_if_missing) {
+      std::error_code ec;
+      if (!std::filesystem::exists(options_.path, ec)) {
+        return Unexpected(Error(ErrorCode::kNotFound, "no message store at this path", options_.path.string()));
+      }
+    }
+    sqlite3* db = nullptr;
+    auto opened = openConnection(options_.create_if_missing, &db);
+    if (!opened) return opened;
+    if (auto migrated = migrate(db); !migrated) {
+      sqlite3_close_v2(db);
+      return migrated;
+    }
+    if (options_.start_writer) {
+      writer_ = db;
+      if (auto prepared = prepareWriter(); !prepared) return prepared;
+      accepting_ = true;
+      thread_ = std::thread([this] { run(); });
+    } else {
+      reader_ = db;
+    }
+    return Ok();
+  }
+
+  void submit(InboundMessage msg, SubmitCallback done) override {
+    {
+      std::unique_lock lock(mu_);
+      if (accepting_ && queue_.size() < options_.max_pending) {
+        queue_.push_back(Pending{std::move(msg), std::move(done), std::chrono::steady_clock::now()});
+        lock.unlock();
+        cv_.notify_one();
+        return;
+      }
+    }
+    bool closed = !accepting_.load();
+    done(Unexpected(Error(ErrorCode::kUnavailable,
+                          closed ? "the message store is closed" : "the message store is overloaded")));
+  }
+
+  Result<std::vector<MessageSummary>> list(const MessageFilter& filter) override {
+    std::lock_guard lock(read_mu_);
+    auto db = readConnection();
+    if (!db) return Unexpected(db.error());
+    std::string sql =
+        "SELECT id, received_at, listener, peer_identity, message_type, trigger_event, control_id, "
+        "sending_application, sending_facility, patient_id, ack_mode, ack_code, status, duplicates, size_bytes "
+        "FROM messages WHERE 1=1";
+    std::string type = filter.message_type, trigger;
+    if (auto caret = type.find('^'); caret != std::string::npos) {
+      trigger = type.substr(caret + 1);
+      type.resize(caret);
+    }
+    if (filter.since) sql += " AND received_at >= :since";
+    if (filter.until) sql += " AND received_at < :until";
+    if (!type.empty()) sql += " AND message_type = :type";
+    if (!trigger.empty()) sql += " AND trigger_event = :trigger";
+    if (!filter.control_id.empty()) sql += " AND control_id = :control_id";
+    if (!filter.patient_id.empty()) sql += " AND patient_id = :patient";
+    if (!filter.sending_facility.empty()) sql += " AND sending_facility = :facility";
+    if (filter.before_id) sql += " AND id < :before";
+    sql += " ORDER BY id DESC";
+    if (filter.limit > 0) sql += " LIMIT :limit";
+    auto stmt = Statement::prepare(*db, sql);
+    if (!stmt) return Unexpected(stmt.error());
+    auto bind = [&](const char* name, auto&& fn) {
+      int i = sqlite3_bind_parameter_index(stmt->get(), name);
+      if (i > 0) fn(i);
+    };
+    if (filter.since) bind(":since", [&](int i) { stmt->bindInt(i, toMicros(*filter.since)); });
+    if (filter.until) bind(":until", [&](int i) { stmt->bindInt(i, toMicros(*filter.until)); });
+    bind(":type", [&](int i) { stmt->bindText(i, type); });
+    bind(":trigger", [&](int i) { stmt->bindText(i, trigger); });
+    bind(":control_id", [&](int i) { stmt->bindText(i, filter.control_id); });
+    bind(":patient", [&](int i) { stmt->bindText(i, filter.patient_id); });
+    bind(":facility", [&](int i) { stmt->bindText(i, filter.sending_facility); });
+    if (filter.before_id) bind(":before", [&](int i) { stmt->bindInt(i, *filter.before_id); });
+    bind(":limit", [&](int i) { stmt->bindInt(i, static_cast<std::int64_t>(filter.limit)); });
+
+    std::vector<MessageSummary> out;
+    int rc;
+    while ((rc = sqlite3_step(stmt->get())) == SQLITE_ROW) out.push_back(readSummary(*stmt));
+    if (rc != SQLITE_DONE) return Unexpected(sqliteError(*db, rc, "list messages"));
+    return out;
+  }
+
+  Result<StoredMessage> get(MessageId id) override {
+    std::lock_guard lock(read_mu_);
+    auto db = readConnection();
+    if (!db) return Unexpected(db.error());
+    auto stmt = Statement::prepare(
+        *db,
+        "SELECT id, received_at, listener, peer_identity, message_type, trigger_event, control_id, "
+        "sending_application, sending_facility, patient_id, ack_mode, ack_code, status, duplicates, size_bytes, raw "
+        "FROM messages WHERE id = ?");
+    if (!stmt) return Unexpected(stmt.error());
+    stmt->bindInt(1, id);
+    int rc = sqlite3_step(stmt->get());
+    if (rc == SQLITE_DONE) {
+      return Unexpected(Error(ErrorCode::kNotFound, "no message with id " + std::to_string(id)));
+    }
+    if (rc != SQLITE_ROW) return Unexpected(sqliteError(*db, rc, "get message"));
+    StoredMessage m;
+    m.summary = readSummary(*stmt);
+    m.raw = stmt->blob(15);
+    return m;
+  }
+
+  Result<std::int64_t> duplicateCount() override {
+    std::lock_guard lock(read_mu_);
+    auto db = readConnection();
+    if (!db) return Unexpected(db.error());
+    auto stmt = Statement::prepare(*db, "SELECT value FROM store_counters WHERE name = 'duplicates'");
+    if (!stmt) return Unexpected(stmt.error());
+    int rc = sqlite3_step(stmt->get());
+    if (rc == SQLITE_ROW) return stmt->integer(0);
+    if (rc == SQLITE_DONE) return std::int64_t{0};
+    return Unexpected(sqliteError(*db, rc, "count duplicates"));
+  }
+
+  void close() override {
+    {
+      std::lock_guard lock(mu_);
+      accepting_ = false;
+      closing_ = true;
+    }
+    cv_.notify_all();
+    std::lock_guard join_lock(join_mu_);
+    if (thread_.joinable()) thread_.join();
+  }
+
+  SqliteStoreStats stats() const override {
+    SqliteStoreStats s;
+    s.commits = commits_.load();
+    s.failed_commits = failed_commits_.load();
+    s.messages_stored = stored_.load();
+    s.duplicates = duplicates_.load();
+    s.largest_batch = largest_batch_.load();
+    return s;
+  }
+
+ private:
+  enum StatementIndex { kInsert, kFindDuplicate, kBumpDuplicate, kBumpCounter, kStatementCount };
+
+  Result<void> openConnection(bool create, sqlite3** out) {
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(options_.path.c_str(), &db, flags, nullptr);
+    if (rc != SQLITE_OK) {
+      Error e = sqliteError(db, rc, "open " + options_.path.string());
+      sqlite3_close_v2(db);
+      return Unexpected(std::move(e));
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, static_cast<int>(options_.busy_timeout.count()));
+    // WAL: readers never block the writer and see the last commit. synchronous=FULL:
+    // every COMMIT fsyncs the WAL before returning, which is what an ACK promises
+    // (NORMAL would survive a process crash but not a power loss).
+    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL"}) {
+      if (auto r = exec(db, pragma); !r) {
+        sqlite3_close_v2(db);
+        return r;
+      }
+    }
+    *out = db;
+    return Ok();
+  }
+
+  Result<void> migrate(sqlite3* db) {
+    if (auto r = exec(db, "BEGIN IMMEDIATE"); !r) return r;
+    auto fail = [&](Error e) -> Result<void> {
+      (void)exec(db, "ROLLBACK");
+      return Unexpected(std::move(e));
+    };
+    if (auto r = exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"); !r) {
+      return fail(r.error());
+    }
+    auto q = Statement::prepare(db, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
+    if (!q) return fail(q.error());
+    int rc = sqlite3_step(q->get());
+    if (rc != SQLITE_ROW) return fail(sqliteError(db, rc, "read schema version"));
+    int version = static_cast<int>(q->integer(0));
+    q = Statement();
+    if (version > kLatestVersion) {
+      return fail(Error(ErrorCode::kUnsupported,
+                        "the message store has schema version " + std::to_string(version) +
+                            ", newer than this program supports (" + std::to_string(kLatestVersion) + ")",
+                        options_.path.string()));
+    }
+    for (int v = version; v < kLatestVersion; ++v) {
+      if (auto r = exec(db, kMigrations[v]); !r) return fail(r.error());
+      std::string record = "INSERT INTO schema_version(version) VALUES (" + std::to_string(v + 1) + ")";
+      if (auto r = exec(db, record.c_str()); !r) return fail(r.error());
+    }
+    if (auto r = exec(db, "COMMIT"); !r) return fail(r.error());
+    if (version < kLatestVersion) {
+      log_->info("message store schema migrated from version {} to {}", version, kLatestVersion);
+    }
+    return Ok();
+  }
+
+  Result<void> prepareWriter() {
+    static constexpr const char* kSql[kStatementCount] = {
+        "INSERT INTO messages(received_at, listener, peer_identity, message_type, trigger_event, control_id, "
+        "sending_application, sending_facility, patient_id, ack_mode, ack_code, size_bytes, raw) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+        "ON CONFLICT(control_id, sending_facility) DO NOTHING",
+        "SELECT id, ack_code FROM messages WHERE control_id = ?1 AND sending_facility = ?2",
+        "UPDATE messages SET duplicates = duplicates + 1 WHERE id = ?1",
+        "UPDATE store_counters SET value = value + ?1 WHERE name = 'duplicates'",
+    };
+    writer_statements_.clear();
+    for (const char* sql : kSql) {
+      auto s = Statement::prepare(writer_, sql);
+      if (!s) return Unexpected(s.error());
+      writer_statements_.push_back(std::move(*s));
+    }
+    return Ok();
+  }
+
+  // Reopens the write connection after an error that may have broken it.
+  Result<void> reopenWriter() {
+    writer_statements_.clear();
+    if (writer_ != nullptr) sqlite3_close_v2(writer_);
+    writer_ = nullptr;
+    sqlite3* db = nullptr;
+    if (auto r = openConnection(true, &db); !r) return r;
+    writer_ = db;
+    if (auto r = migrate(writer_); !r) return r;
+    return prepareWriter();
+  }
+
+  Result<sqlite3*> readConnection() {
+    if (reader_ == nullptr) {
+      sqlite3* db = nullptr;
+      if (auto r = openConnection(false, &db); !r) return Unexpected(r.error());
+      reader_ = db;
+    }
+    return reader_;
+  }
+
+  static MessageSummary readSummary(const Statement& s) {
+    MessageSummary m;
+    m.id = s.integer(0);
+    m.received_at = fromMicros(s.integer(1));
+    m.listener = s.text(2);
+    m.peer_identity = s.text(3);
+    m.message_type = s.text(4);
+    m.trigger = s.text(5);
+    m.control_id = s.text(6);
+    m.sending_application = s.text(7);
+    m.sending_facility = s.text(8);
+    m.patient_id = s.text(9);
+    m.ack_mode = s.text(10) == "enhanced" ? AckMode::kEnhanced : AckMode::kOriginal;
+    m.ack_code = parseAckCode(s.text(11)).value_or(AckCode::kAA);
+    std::string status = s.text(12);
+    for (MessageStatus st : {MessageStatus::kReceived, MessageStatus::kProcessing, MessageStatus::kProcessed,
+                             MessageStatus::kFailed}) {
+      if (messageStatusName(st) == status) m.status = st;
+    }
+    m.duplicates = s.integer(13);
+    m.size_bytes = static_cast<std::size_t>(s.integer(14));
+    return m;
+  }
+
+  // ---- the writer thread ------------------------------------------------------------
+
+  void run() {
+    std::vector<Pending> batch;
+    batch.reserve(options_.max_batch);
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return !queue_.empty() || closing_; });
+        if (queue_.empty()) break;  // closing and drained
+        // Let the group fill up to max_batch, for at most max_delay after the oldest
+        // message arrived. Closing commits at once.
+        if (queue_.size() < options_.max_batch && options_.max_delay.count() > 0 && !closing_) {
+          auto deadline = queue_.front().enqueued + options_.max_delay;
+          cv_.wait_until(lock, deadline, [&] { return queue_.size() >= options_.max_batch || closing_; });
+        }
+        std::size_t n = std::min(queue_.size(), options_.max_batch);
+        for (std::size_t i = 0; i < n; ++i) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      commitGroup(batch);
+      batch.clear();
+    }
+  }
+
+  void commitGroup(std::vector<Pending>& batch) {
+    std::vector<Result<StoreReceipt>> results;
+    results.reserve(batch.size());
+    int rc = SQLITE_OK;
+    Result<void> outcome = writeGroup(batch, results, rc);
+    if (outcome) {
+      ++commits_;
+      std::uint64_t size = batch.size();
+      std::uint64_t prev = largest_batch_.load();
+      while (size > prev && !largest_batch_.compare_exchange_weak(prev, size)) {
+      }
+      if (failing_) {
+        failing_ = false;
+        log_->info("message store recovered; commits succeed again");
+      }
+      for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+      return;
+    }
+    ++failed_commits_;
+    if (!failing_) {
+      failing_ = true;
+      log_->warn("message store commit failed ({} messages answered as unavailable): {}", batch.size(),
+                 outcome.error().message);
+    } else {
+      log_->debug("message store commit failed again ({} messages): {}", batch.size(), outcome.error().message);
+    }
+    if (writer_ != nullptr && !sqlite3_get_autocommit(writer_)) (void)exec(writer_, "ROLLBACK");
+    if (writer_ == nullptr || needsReopen(rc)) {
+      if (auto r = reopenWriter(); !r) log_->debug("message store reopen failed: {}", r.error().message);
+    }
+    Error e(ErrorCode::kUnavailable, "the message could not be stored: " + outcome.error().message);
+    for (auto& p : batch) p.done(Unexpected(e));
+  }
+
+  // One transaction for the whole group. On success `results` holds one receipt per
+  // message; on failure the caller rolls back. `rc` receives the failing SQLite code.
+  Result<void> writeGroup(std::vector<Pending>& batch, std::vector<Result<StoreReceipt>>& results, int& rc) {
+    if (writer_ == nullptr) {
+      if (auto r = reopenWriter(); !r) {
+        rc = SQLITE_CANTOPEN;
+        return r;
+      }
+    }
+    if (options_.fault_hook) {
+      if (auto r = options_.fault_hook(SqliteFaultPoint::kBeforeBegin, writer_); !r) return r;
+    }
+    rc = sqlite3_exec(writer_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return Unexpected(sqliteError(writer_, rc, "begin"));
+
+    std::uint64_t new_messages = 0, dup_messages = 0;
+    Statement& insert = writer_statements_[kInsert];
+    for (auto& p : batch) {
+      const InboundMessage& m = p.msg;
+      insert.reset();
+      insert.bindInt(1, toMicros(m.received_at));
+      insert.bindText(2, m.listener);
+      insert.bindText(3, m.peer_identity);
+      insert.bindText(4, m.message_type);
+      insert.bindText(5, m.trigger);
+      insert.bindTextOrNull(6, m.control_id);
+      insert.bindText(7, m.sending_application);
+      insert.bindText(8, m.sending_facility);
+      insert.bindTextOrNull(9, m.patient_id);
+      insert.bindText(10, m.ack_mode == AckMode::kEnhanced ? "enhanced" : "original");
+      insert.bindText(11, ackCodeName(positiveAck(m.ack_mode)));
+      insert.bindInt(12, static_cast<std::int64_t>(m.raw.size()));
+      insert.bindBlob(13, m.raw);
+      rc = sqlite3_step(insert.get());
+      insert.reset();
+      if (rc != SQLITE_DONE) return Unexpected(sqliteError(writer_, rc, "insert message"));
+      if (sqlite3_changes(writer_) == 1) {
+        results.push_back(StoreReceipt{sqlite3_last_insert_rowid(writer_), false, AckCode::kAA});
+        ++new_messages;
+        continue;
+      }
+      // (control id, facility) already stored: answer what the first one got.
+      Statement& find = writer_statements_[kFindDuplicate];
+      find.reset();
+      find.bindText(1, m.control_id);
+      find.bindText(2, m.sending_facility);
+      rc = sqlite3_step(find.get());
+      if (rc != SQLITE_ROW) {
+        find.reset();
+        return Unexpected(sqliteError(writer_, rc == SQLITE_DONE ? SQLITE_INTERNAL : rc, "find duplicate"));
+      }
+      StoreReceipt receipt{find.integer(0), true, parseAckCode(find.text(1)).value_or(AckCode::kAA)};
+      find.reset();
+      Statement& bump = writer_statements_[kBumpDuplicate];
+      bump.reset();
+      bump.bindInt(1, receipt.id);
+      rc = sqlite3_step(bump.get());
+      bump.reset();
+      if (rc != SQLITE_DONE) return Unexpected(sqliteError(writer_, rc, "count duplicate"));
+      results.push_back(receipt);
+      ++dup_messages;
+    }
+    if (dup_messages > 0) {
+      Statement& counter = writer_statements_[kBumpCounter];
+      counter.reset();
+      counter.bindInt(1, static_cast<std::int64_t>(dup_messages));
+      rc = sqlite3_step(counter.get());
+      counter.reset();
+      if (rc != SQLITE_DONE) return Unexpected(sqliteError(writer_, rc, "count duplicates"));
+    }
+    if (options_.fault_hook) {
+      if (auto r = options_.fault_hook(SqliteFaultPoint::kBeforeCommit, writer_); !r) return r;
+    }
+    rc = sqlite3_exec(writer_, "COMMIT", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return Unexpected(sqliteError(writer_, rc, "commit"));
+    stored_ += new_messages;
+    duplicates_ += dup_messages;
+    return Ok();
+  }
+
+  SqliteStoreOptions options_;
+  std::shared_ptr<spdlog::logger> log_;
+
+  // Writer state: touched only by the writer thread (and init/destructor).
+  sqlite3* writer_ = nullptr;
+  std::vector<Statement> writer_statements_;
+  bool failing_ = false;
+
+  std::mutex mu_;  // guards queue_, closing_
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;
+  bool closing_ = false;
+  std::atomic<bool> accepting_{false};
+  std::mutex join_mu_;
+  std::thread thread_;
+
+  std::mutex read_mu_;  // guards reader_
+  sqlite3* reader_ = nullptr;
+
+  std::atomic<std::uint64_t> commits_{0}, failed_commits_{0}, stored_{0}, duplicates_{0}, largest_batch_{0};
+};
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteStoreOptions& options) {
+  if (options.max_batch == 0) {
+    return Unexpected(Error(ErrorCode::kInvalidArgument, "max_batch must be at least 1"));
+  }
+  auto store = std::make_unique<SqliteStoreImpl>(options);
+  if (auto r = store->init(); !r) return Unexpected(r.error());
+  return std::unique_ptr<SqliteStore>(std::move(store));
+}
+
+}  // namespace courier::store

@@ -1,0 +1,557 @@
+// SqliteStore against real SQLite files in a temporary directory.
+#include "engine/store/sqlite_store.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace courier::store {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// A fresh directory per test, removed afterwards.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::path(testing::TempDir()) / "courier-store-XXXXXX").string();
+    char* made = ::mkdtemp(tmpl.data());
+    EXPECT_NE(made, nullptr);
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// Collects callback results; waits for them with a deadline (never sleeps).
+class Collector {
+ public:
+  SubmitCallback callback(std::size_t tag) {
+    return [this, tag](Result<StoreReceipt> r) {
+      std::lock_guard lock(mu_);
+      results_.emplace(tag, std::move(r));
+      cv_.notify_all();
+    };
+  }
+  bool waitFor(std::size_t n, std::chrono::seconds deadline = 60s) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, deadline, [&] { return results_.size() >= n; });
+  }
+  Result<StoreReceipt> at(std::size_t tag) {
+    std::lock_guard lock(mu_);
+    return results_.at(tag);
+  }
+  std::size_t size() {
+    std::lock_guard lock(mu_);
+    return results_.size();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::size_t, Result<StoreReceipt>> results_;
+};
+
+InboundMessage makeMessage(const std::string& control_id, const std::string& facility = "LAB",
+                           std::size_t raw_size = 0) {
+  InboundMessage m;
+  m.raw = "MSH|^~\\&|APP|" + facility + "|COURIER|HOSP|20240101120000||ADT^A01|" + control_id +
+          "|P|2.5\rPID|1||PAT-" + control_id + "\r";
+  if (raw_size > m.raw.size()) m.raw.append(raw_size - m.raw.size(), 'x');
+  m.listener = "mllp-main";
+  m.peer_identity = "lab-system";
+  m.received_at = std::chrono::system_clock::now();
+  m.message_type = "ADT";
+  m.trigger = "A01";
+  m.control_id = control_id;
+  m.sending_application = "APP";
+  m.sending_facility = facility;
+  m.patient_id = "PAT-" + control_id;
+  return m;
+}
+
+SqliteStoreOptions optionsFor(const TempDir& dir) {
+  SqliteStoreOptions o;
+  o.path = dir.path() / "courier.db";
+  o.max_batch = 256;
+  o.max_delay = 2ms;
+  return o;
+}
+
+std::unique_ptr<SqliteStore> openOrDie(const SqliteStoreOptions& o) {
+  auto s = SqliteStore::open(o);
+  EXPECT_TRUE(s.has_value()) << (s ? "" : s.error().toString());
+  return s ? std::move(*s) : nullptr;
+}
+
+// Counts rows through an independent connection: what another process would see.
+std::int64_t countFromOutside(const fs::path& db_path) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM messages", -1, &stmt, nullptr);
+  std::int64_t n = -1;
+  if (sqlite3_step(stmt) == SQLITE_ROW) n = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return n;
+}
+
+TEST(SqliteStoreTest, StoresAndReadsBackEveryField) {
+  TempDir dir;
+  auto store = openOrDie(optionsFor(dir));
+  ASSERT_TRUE(store);
+  Collector c;
+  InboundMessage m = makeMessage("CTRL-1");
+  m.raw.push_back('\0');
+  m.raw += "\xff\xfe binary tail";
+  m.ack_mode = AckMode::kEnhanced;
+  const std::string raw = m.raw;
+  const auto received = m.received_at;
+  store->submit(m, c.callback(0));
+  ASSERT_TRUE(c.waitFor(1));
+  auto r = c.at(0);
+  ASSERT_TRUE(r.has_value()) << r.error().toString();
+  EXPECT_FALSE(r->duplicate);
+  EXPECT_GT(r->id, 0);
+
+  auto got = store->get(r->id);
+  ASSERT_TRUE(got.has_value()) << got.error().toString();
+  EXPECT_EQ(got->raw, raw);
+  const MessageSummary& s = got->summary;
+  EXPECT_EQ(s.id, r->id);
+  EXPECT_EQ(std::chrono::duration_cast<std::chrono::microseconds>(s.received_at - received).count(), 0);
+  EXPECT_EQ(s.listener, "mllp-main");
+  EXPECT_EQ(s.peer_identity, "lab-system");
+  EXPECT_EQ(s.message_type, "ADT");
+  EXPECT_EQ(s.trigger, "A01");
+  EXPECT_EQ(s.control_id, "CTRL-1");
+  EXPECT_EQ(s.sending_application, "APP");
+  EXPECT_EQ(s.sending_facility, "LAB");
+  EXPECT_EQ(s.patient_id, "PAT-CTRL-1");
+  EXPECT_EQ(s.ack_mode, AckMode::kEnhanced);
+  EXPECT_EQ(s.ack_code, AckCode::kCA);
+  EXPECT_EQ(s.status, MessageStatus::kReceived);
+  EXPECT_EQ(s.size_bytes, raw.size());
+
+  auto missing = store->get(r->id + 1000);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+TEST(SqliteStoreTest, GroupsConcurrentSubmitsIntoFewCommitsAndAnswersOnlyAfterCommit) {
+  TempDir dir;
+  auto o = optionsFor(dir);
+  o.max_batch = 512;
+  o.max_delay = 5ms;
+  auto store = openOrDie(o);
+  ASSERT_TRUE(store);
+  constexpr std::size_t kThreads = 8, kPerThread = 500, kTotal = kThreads * kPerThread;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::size_t done = 0, ok = 0, invisible = 0;
+  // Each callback checks, through a separate connection, that its message is already
+  // visible to other readers, i.e. committed. Checked for every 25th message.
+  auto check = [&](std::size_t tag) {
+    return [&, tag](Result<StoreReceipt> r) {
+      bool visible = true;
+      if (r && tag % 25 == 0) {
+        sqlite3* db = nullptr;
+        sqlite3_open_v2((dir.path() / "courier.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+        sqlite3_stmt* stmt = nullptr;
+        sqlite3_prepare_v2(db, "SELECT 1 FROM messages WHERE id = ?", -1, &stmt, nullptr);
+        sqlite3_bind_int64(stmt, 1, r->id);
+        visible = sqlite3_step(stmt) == SQLITE_ROW;
+        sqlite3_finalize(stmt);
+        sqlite3_close(db);
+      }
+      std::lock_guard lock(mu);
+      ++done;
+      if (r && !r->duplicate) ++ok;
+      if (!visible) ++invisible;
+      cv.notify_all();
+    };
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (std::size_t i = 0; i < kPerThread; ++i) {
+        std::size_t tag = t * kPerThread + i;
+        store->submit(makeMessage("C" + std::to_string(tag)), check(tag));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 60s, [&] { return done == kTotal; }));
+  }
+  EXPECT_EQ(ok, kTotal);
+  EXPECT_EQ(invisible, 0u);
+  SqliteStoreStats stats = store->stats();
+  EXPECT_EQ(stats.messages_stored, kTotal);
+  EXPECT_LT(stats.commits, kTotal / 4) << "grouped commits should serve many messages each";
+  EXPECT_GT(stats.largest_batch, 1u);
+  EXPECT_EQ(countFromOutside(dir.path() / "courier.db"), static_cast<std::int64_t>(kTotal));
+}
+
+TEST(SqliteStoreTest, DuplicateGetsTheSameAckAndIsStoredOnce) {
+  TempDir dir;
+  auto store = openOrDie(optionsFor(dir));
+  ASSERT_TRUE(store);
+  Collector c;
+  InboundMessage first = makeMessage("DUP-1");
+  first.ack_mode = AckMode::kEnhanced;  // first answer was CA
+  store->submit(first, c.callback(0));
+  ASSERT_TRUE(c.waitFor(1));
+  ASSERT_TRUE(c.at(0).has_value());
+  const MessageId id = c.at(0)->id;
+
+  // Resent in original mode: still answered CA, as the first time.
+  store->submit(makeMessage("DUP-1"), c.callback(1));
+  // Same control id from another facility is a different message.
+  store->submit(makeMessage("DUP-1", "RAD"), c.callback(2));
+  // Messages without a control id are never duplicates.
+  store->submit(makeMessage(""), c.callback(3));
+  store->submit(makeMessage(""), c.callback(4));
+  ASSERT_TRUE(c.waitFor(5));
+  auto dup = c.at(1);
+  ASSERT_TRUE(dup.has_value());
+  EXPECT_TRUE(dup->duplicate);
+  EXPECT_EQ(dup->id, id);
+  EXPECT_EQ(dup->previous_ack, AckCode::kCA);
+  for (std::size_t tag : {2, 3, 4}) {
+    ASSERT_TRUE(c.at(tag).has_value());
+    EXPECT_FALSE(c.at(tag)->duplicate) << tag;
+  }
+  EXPECT_NE(c.at(3)->id, c.at(4)->id);
+
+  auto count = store->duplicateCount();
+  ASSERT_TRUE(count.has_value());
+  EXPECT_EQ(*count, 1);
+  auto got = store->get(id);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->summary.duplicates, 1);
+  EXPECT_EQ(countFromOutside(dir.path() / "courier.db"), 4);
+}
+
+TEST(SqliteStoreTest, DuplicateInsideOneGroupIsDetected) {
+  TempDir dir;
+  auto o = optionsFor(dir);
+  o.max_delay = 200ms;  // both land in one group
+  o.max_batch = 2;
+  auto store = openOrDie(o);
+  ASSERT_TRUE(store);
+  Collector c;
+  store->submit(makeMessage("SAME"), c.callback(0));
+  store->submit(makeMessage("SAME"), c.callback(1));
+  ASSERT_TRUE(c.waitFor(2));
+  ASSERT_TRUE(c.at(0).has_value());
+  ASSERT_TRUE(c.at(1).has_value());
+  EXPECT_FALSE(c.at(0)->duplicate);
+  EXPECT_TRUE(c.at(1)->duplicate);
+  EXPECT_EQ(c.at(0)->id, c.at(1)->id);
+  EXPECT_EQ(store->stats().commits, 1u);
+  EXPECT_EQ(*store->duplicateCount(), 1);
+}
+
+// A real SQLITE_FULL: the hook caps the database at its current size, as a full disk
+// would, then lifts the cap.
+TEST(SqliteStoreTest, DiskFullAnswersUnavailableThenRecovers) {
+  TempDir dir;
+  std::atomic<bool> full{false};
+  auto o = optionsFor(dir);
+  o.fault_hook = [&](SqliteFaultPoint point, sqlite3* db) -> Result<void> {
+    if (point == SqliteFaultPoint::kBeforeBegin) {
+      sqlite3_exec(db, full ? "PRAGMA max_page_count = 1" : "PRAGMA max_page_count = 1073741823", nullptr,
+                   nullptr, nullptr);
+    }
+    return Ok();
+  };
+  auto store = openOrDie(o);
+  ASSERT_TRUE(store);
+  Collector c;
+  full = true;
+  for (std::size_t i = 0; i < 10; ++i) store->submit(makeMessage("BIG-" + std::to_string(i), "LAB", 64 * 1024), c.callback(i));
+  ASSERT_TRUE(c.waitFor(10));
+  for (std::size_t i = 0; i < 10; ++i) {
+    auto r = c.at(i);
+    ASSERT_FALSE(r.has_value()) << i;
+    EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  }
+  EXPECT_GE(store->stats().failed_commits, 1u);
+  EXPECT_EQ(countFromOutside(dir.path() / "courier.db"), 0);
+
+  full = false;  // the operator freed space; senders retry
+  for (std::size_t i = 0; i < 10; ++i) store->submit(makeMessage("BIG-" + std::to_string(i), "LAB", 64 * 1024), c.callback(100 + i));
+  ASSERT_TRUE(c.waitFor(20));
+  for (std::size_t i = 0; i < 10; ++i) {
+    auto r = c.at(100 + i);
+    ASSERT_TRUE(r.has_value()) << r.error().toString();
+    EXPECT_FALSE(r->duplicate) << "a failed group must have left nothing behind";
+  }
+  EXPECT_EQ(countFromOutside(dir.path() / "courier.db"), 10);
+}
+
+// Another process holds the write lock longer than the busy timeout.
+TEST(SqliteStoreTest, LockedDatabaseAnswersUnavailableThenRecovers) {
+  TempDir dir;
+  auto o = optionsFor(dir);
+  o.busy_timeout = 20ms;
+  auto store = openOrDie(o);
+  ASSERT_TRUE(store);
+
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() / "courier.db").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  Collector c;
+  store->submit(makeMessage("L-1"), c.callback(0));
+  ASSERT_TRUE(c.waitFor(1));
+  ASSERT_FALSE(c.at(0).has_value());
+  EXPECT_EQ(c.at(0).error().code, ErrorCode::kUnavailable);
+
+  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  store->submit(makeMessage("L-1"), c.callback(1));
+  ASSERT_TRUE(c.waitFor(2));
+  ASSERT_TRUE(c.at(1).has_value()) << c.at(1).error().toString();
+  EXPECT_FALSE(c.at(1)->duplicate);
+}
+
+TEST(SqliteStoreTest, FailureJustBeforeCommitLeavesNothingAndStoreGoesOn) {
+  TempDir dir;
+  std::atomic<int> failures_left{1};
+  auto o = optionsFor(dir);
+  o.fault_hook = [&](SqliteFaultPoint point, sqlite3*) -> Result<void> {
+    if (point == SqliteFaultPoint::kBeforeCommit && failures_left.fetch_sub(1) > 0) {
+      return Unexpected(Error(ErrorCode::kIo, "injected write failure"));
+    }
+    return Ok();
+  };
+  auto store = openOrDie(o);
+  ASSERT_TRUE(store);
+  Collector c;
+  store->submit(makeMessage("F-1"), c.callback(0));
+  ASSERT_TRUE(c.waitFor(1));
+  ASSERT_FALSE(c.at(0).has_value());
+  EXPECT_EQ(c.at(0).error().code, ErrorCode::kUnavailable);
+  store->submit(makeMessage("F-1"), c.callback(1));
+  ASSERT_TRUE(c.waitFor(2));
+  ASSERT_TRUE(c.at(1).has_value());
+  EXPECT_FALSE(c.at(1)->duplicate);
+  EXPECT_EQ(countFromOutside(dir.path() / "courier.db"), 1);
+}
+
+TEST(SqliteStoreTest, CloseDrainsEverythingSubmittedAndReopenSeesIt) {
+  TempDir dir;
+  auto o = optionsFor(dir);
+  o.max_delay = 1s;  // close must not wait for the delay
+  o.max_batch = 100000;
+  Collector c;
+  {
+    auto store = openOrDie(o);
+    ASSERT_TRUE(store);
+    for (std::size_t i = 0; i < 300; ++i) store->submit(makeMessage("R-" + std::to_string(i)), c.callback(i));
+    store->submit(makeMessage("R-0"), c.callback(300));  // a duplicate
+    auto started = std::chrono::steady_clock::now();
+    store->close();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 900ms);
+    EXPECT_EQ(c.size(), 301u) << "close() returns only after every callback ran";
+    for (std::size_t i = 0; i < 300; ++i) ASSERT_TRUE(c.at(i).has_value()) << i;
+    // After close: refused at once.
+    store->submit(makeMessage("LATE"), c.callback(1000));
+    ASSERT_FALSE(c.at(1000).has_value());
+    EXPECT_EQ(c.at(1000).error().code, ErrorCode::kUnavailable);
+    store->close();  // idempotent
+  }
+  o.max_delay = 2ms;
+  auto reopened = openOrDie(o);
+  ASSERT_TRUE(reopened);
+  MessageFilter all;
+  all.limit = 0;
+  auto listed = reopened->list(all);
+  ASSERT_TRUE(listed.has_value());
+  EXPECT_EQ(listed->size(), 300u);
+  EXPECT_EQ(*reopened->duplicateCount(), 1);
+  // Dedup survives a restart.
+  Collector c2;
+  reopened->submit(makeMessage("R-7"), c2.callback(0));
+  ASSERT_TRUE(c2.waitFor(1));
+  ASSERT_TRUE(c2.at(0).has_value());
+  EXPECT_TRUE(c2.at(0)->duplicate);
+}
+
+TEST(SqliteStoreTest, ReadersSeeCommittedDataWhileTheWriterRuns) {
+  TempDir dir;
+  auto store = openOrDie(optionsFor(dir));
+  ASSERT_TRUE(store);
+  // A second, read-only store on the same file, as `courier messages` opens it.
+  SqliteStoreOptions ro = optionsFor(dir);
+  ro.start_writer = false;
+  ro.create_if_missing = false;
+  auto reader = openOrDie(ro);
+  ASSERT_TRUE(reader);
+
+  constexpr std::size_t kTotal = 3000;
+  Collector c;
+  std::atomic<bool> writing{true};
+  std::thread writer([&] {
+    for (std::size_t i = 0; i < kTotal; ++i) store->submit(makeMessage("W-" + std::to_string(i)), c.callback(i));
+    writing = false;
+  });
+  std::size_t reads = 0, last = 0, errors = 0, went_back = 0;
+  MessageFilter all;
+  all.limit = 0;
+  while (writing || c.size() < kTotal) {
+    auto listed = reader->list(all);
+    ++reads;
+    if (!listed) {
+      ++errors;
+    } else {
+      if (listed->size() < last) ++went_back;
+      last = listed->size();
+    }
+    if (reads > 100000) break;  // guard against a hang only
+  }
+  writer.join();
+  ASSERT_TRUE(c.waitFor(kTotal));
+  EXPECT_EQ(errors, 0u);
+  EXPECT_EQ(went_back, 0u);
+  auto final_list = reader->list(all);
+  ASSERT_TRUE(final_list.has_value());
+  EXPECT_EQ(final_list->size(), kTotal);
+
+  InboundMessage refused = makeMessage("RO");
+  Collector c2;
+  reader->submit(refused, c2.callback(0));
+  ASSERT_FALSE(c2.at(0).has_value());
+  EXPECT_EQ(c2.at(0).error().code, ErrorCode::kUnavailable);
+}
+
+TEST(SqliteStoreTest, ListFilters) {
+  TempDir dir;
+  auto store = openOrDie(optionsFor(dir));
+  ASSERT_TRUE(store);
+  Collector c;
+  auto base = std::chrono::system_clock::now() - std::chrono::hours(10);
+  for (std::size_t i = 0; i < 10; ++i) {
+    InboundMessage m = makeMessage("F-" + std::to_string(i));
+    m.received_at = base + std::chrono::hours(i);
+    if (i % 2 == 1) {
+      m.message_type = "ORU";
+      m.trigger = "R01";
+    }
+    if (i == 4) m.patient_id = "";
+    store->submit(m, c.callback(i));
+  }
+  ASSERT_TRUE(c.waitFor(10));
+  auto count = [&](MessageFilter f) {
+    auto r = store->list(f);
+    EXPECT_TRUE(r.has_value());
+    return r ? r->size() : 0u;
+  };
+  MessageFilter f;
+  f.limit = 0;
+  EXPECT_EQ(count(f), 10u);
+  f.message_type = "ORU";
+  EXPECT_EQ(count(f), 5u);
+  f.message_type = "ORU^R01";
+  EXPECT_EQ(count(f), 5u);
+  f.message_type = "ORU^A01";
+  EXPECT_EQ(count(f), 0u);
+  f = {};
+  f.since = base + std::chrono::hours(7);
+  EXPECT_EQ(count(f), 3u);
+  f = {};
+  f.control_id = "F-3";
+  auto one = store->list(f);
+  ASSERT_TRUE(one.has_value());
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ(one->front().control_id, "F-3");
+  f = {};
+  f.patient_id = "PAT-F-4";
+  EXPECT_EQ(count(f), 0u);
+  f.patient_id = "PAT-F-5";
+  EXPECT_EQ(count(f), 1u);
+  f = {};
+  f.limit = 3;
+  auto page = store->list(f);
+  ASSERT_TRUE(page.has_value());
+  ASSERT_EQ(page->size(), 3u);
+  EXPECT_GT(page->at(0).id, page->at(1).id) << "newest first";
+  f.before_id = page->back().id;
+  f.limit = 0;
+  EXPECT_EQ(count(f), 7u);
+}
+
+TEST(SqliteStoreTest, RefusesSchemaFromTheFutureAndMissingFiles) {
+  TempDir dir;
+  auto o = optionsFor(dir);
+  o.create_if_missing = false;
+  auto missing = SqliteStore::open(o);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+
+  o.create_if_missing = true;
+  { auto s = openOrDie(o); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() / "courier.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_version(version) VALUES (99)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto future = SqliteStore::open(o);
+  ASSERT_FALSE(future.has_value());
+  EXPECT_EQ(future.error().code, ErrorCode::kUnsupported);
+}
+
+TEST(SqliteStoreTest, OverloadAnswersUnavailableAtOnce) {
+  TempDir dir;
+  std::mutex gate;
+  std::unique_lock hold(gate);  // the writer blocks in the hook until released
+  auto o = optionsFor(dir);
+  o.max_pending = 5;
+  o.max_batch = 1;
+  std::atomic<bool> in_hook{false};
+  o.fault_hook = [&](SqliteFaultPoint point, sqlite3*) -> Result<void> {
+    if (point == SqliteFaultPoint::kBeforeBegin) {
+      in_hook = true;
+      std::lock_guard wait(gate);
+    }
+    return Ok();
+  };
+  auto store = openOrDie(o);
+  ASSERT_TRUE(store);
+  Collector c;
+  store->submit(makeMessage("O-0"), c.callback(0));
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!in_hook && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  ASSERT_TRUE(in_hook);
+  for (std::size_t i = 1; i <= 6; ++i) store->submit(makeMessage("O-" + std::to_string(i)), c.callback(i));
+  ASSERT_EQ(c.size(), 1u);  // the sixth queued one was refused inline
+  ASSERT_FALSE(c.at(6).has_value());
+  EXPECT_EQ(c.at(6).error().code, ErrorCode::kUnavailable);
+  hold.unlock();
+  ASSERT_TRUE(c.waitFor(7));
+  for (std::size_t i = 0; i <= 5; ++i) EXPECT_TRUE(c.at(i).has_value()) << i;
+}
+
+}  // namespace
+}  // namespace courier::store
