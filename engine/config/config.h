@@ -43,9 +43,11 @@ std::string_view logLevelName(LogLevel level);  // "info", ... (what setLogLevel
 
 enum class StoreKind { kSqlite };  // kPostgres later
 
-// Grouped commits: the writer commits when max_batch messages are queued, or when the
-// oldest queued message has waited max_delay, whichever comes first. A commit never
-// waits while nothing else is arriving: the delay only lets a group fill up under load.
+// Grouped commits: when the store's writer is free it takes what is queued; if that is
+// fewer than max_batch it waits at most max_delay (counted from when the oldest queued
+// message arrived) for more, then commits them all with one fsync. Messages arriving
+// during a commit form the next group, so under load groups grow by themselves;
+// max_delay 0 commits at once (lowest latency, more fsyncs at low load).
 struct GroupCommit {
   std::size_t max_batch = 1024;                        // 1 .. 100000
   std::chrono::microseconds max_delay{1000};           // 0 .. 1s
