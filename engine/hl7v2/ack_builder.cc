@@ -1,0 +1,174 @@
+#include "engine/hl7v2/ack_builder.h"
+
+#include <cstdio>
+#include <ctime>
+
+#include "engine/hl7v2/escape.h"
+
+namespace courier::hl7v2 {
+namespace {
+
+// Version as comparable numbers: "2.5.1" -> 251, "2.4" -> 240.
+int versionNumber(std::string_view v) {
+  int major = 0, minor = 0, patch = 0;
+  std::sscanf(std::string(v).c_str(), "%d.%d.%d", &major, &minor, &patch);
+  return major * 100 + minor * 10 + patch;
+}
+
+std::string timestamp(const Clock& clock) {
+  std::time_t t = std::chrono::system_clock::to_time_t(clock.now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%d%H%M%S+0000", &tm);
+  return buf;
+}
+
+void appendNumber(std::string& out, int n) {
+  if (n > 0) out += std::to_string(n);
+}
+
+}  // namespace
+
+std::string_view ackCode(const MessageHeader& original, AckOutcome outcome) {
+  bool enhanced = original.enhancedMode();
+  switch (outcome) {
+    case AckOutcome::kAccept: return enhanced ? "CA" : "AA";
+    case AckOutcome::kError: return enhanced ? "CE" : "AE";
+    case AckOutcome::kReject: return enhanced ? "CR" : "AR";
+  }
+  return "AE";
+}
+
+AckBuilder::AckBuilder(std::string id_prefix, Clock& clock) : prefix_(std::move(id_prefix)), clock_(clock) {
+  auto secs = std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%llX", static_cast<unsigned long long>(secs));
+  prefix_ += buf;
+}
+
+std::string AckBuilder::nextControlId() const {
+  return prefix_ + "." + std::to_string(counter_.fetch_add(1, std::memory_order_relaxed) + 1);
+}
+
+std::optional<std::string> AckBuilder::build(const MessageHeader& original, AckOutcome outcome,
+                                             std::span<const AckError> errors) const {
+  if (original.isAck()) return std::nullopt;
+  if (original.enhancedMode()) {
+    const std::string& when = original.accept_ack_type;
+    if (when == "NE") return std::nullopt;
+    if (when == "ER" && outcome == AckOutcome::kAccept) return std::nullopt;
+    if (when == "SU" && outcome != AckOutcome::kAccept) return std::nullopt;
+  }
+  const Delimiters& d = original.delimiters;
+  const char f = d.field;
+  const int version = versionNumber(original.version);
+  std::string out;
+  out.reserve(256);
+
+  out += "MSH";
+  out += f;
+  for (char c : {d.component, d.repetition, d.escape, d.subcomponent, d.truncation})
+    if (c != '\0') out += c;
+  for (const std::string* s : {&original.receiving_application, &original.receiving_facility,
+                               &original.sending_application, &original.sending_facility}) {
+    out += f;
+    out += *s;
+  }
+  out += f;
+  out += timestamp(clock_);
+  out += f;  // MSH-8 security
+  out += f;
+  out += "ACK";
+  if (!original.trigger_event.empty()) {
+    out += d.component;
+    out += original.trigger_event;
+    if (version >= 231 || original.version.empty()) {
+      out += d.component;
+      out += "ACK";
+    }
+  }
+  out += f;
+  out += nextControlId();
+  out += f;
+  out += original.processing_id.empty() ? std::string("P") : original.processing_id;
+  out += f;
+  out += original.version.empty() ? std::string("2.5.1") : original.version;
+  if (!original.charset.empty()) {
+    out.append(6, f);
+    out += original.charset;
+  }
+  out += '\r';
+
+  out += "MSA";
+  out += f;
+  out += ackCode(original, outcome);
+  out += f;
+  out += original.control_id;
+  const bool modern = version >= 250 || original.version.empty();
+  if (!modern && !errors.empty()) {
+    out += f;
+    appendEncoded(errors[0].message, d, out);
+  }
+  out += '\r';
+
+  if (errors.empty()) return out;
+  if (modern) {
+    for (const AckError& e : errors) {
+      out += "ERR";
+      out += f;  // ERR-1 (withdrawn in 2.5)
+      out += f;
+      const ErrorLocation& l = e.location;
+      if (!l.segment.empty()) {
+        // ERR-2: segment ^ sequence ^ field ^ repetition ^ component ^ sub-component
+        std::string erl = l.segment;
+        int parts[5] = {l.segment_seq > 0 ? l.segment_seq : 1, l.field, l.field > 0 ? (l.repetition > 0 ? l.repetition : 1) : 0,
+                        l.component, l.subcomponent};
+        int last = 0;
+        for (int k = 0; k < 5; ++k)
+          if (parts[k] > 0) last = k + 1;
+        for (int k = 0; k < last; ++k) {
+          erl += d.component;
+          appendNumber(erl, parts[k]);
+        }
+        out += erl;
+      }
+      out += f;
+      out += std::to_string(static_cast<int>(e.condition));
+      out += d.component;
+      appendEncoded(conditionText(e.condition), d, out);
+      out += d.component;
+      out += "HL70357";
+      out += f;
+      out += e.severity;
+      out.append(4, f);  // ERR-5 … ERR-7 empty, then ERR-8
+      appendEncoded(e.message, d, out);
+      out += '\r';
+    }
+    return out;
+  }
+  // v2.1–v2.4: ERR-1 (ELD) repeated: segment ^ sequence ^ field ^ code & text & HL70357
+  const char sub = d.subcomponent != '\0' ? d.subcomponent : '&';
+  out += "ERR";
+  out += f;
+  bool first = true;
+  for (const AckError& e : errors) {
+    if (!first) out += d.repetition;
+    first = false;
+    out += e.location.segment;
+    out += d.component;
+    appendNumber(out, e.location.segment.empty() ? 0 : (e.location.segment_seq > 0 ? e.location.segment_seq : 1));
+    out += d.component;
+    appendNumber(out, e.location.field);
+    out += d.component;
+    out += std::to_string(static_cast<int>(e.condition));
+    out += sub;
+    appendEncoded(conditionText(e.condition), d, out);
+    out += sub;
+    out += "HL70357";
+  }
+  out += '\r';
+  return out;
+}
+
+}  // namespace courier::hl7v2
