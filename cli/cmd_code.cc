@@ -1,0 +1,140 @@
+// courier code: check and normalize codes, and propose ICD-10-CM codes for text.
+//
+//   courier code --check E119 [--system icd10cm|hcpcs|icd10pcs] [--date 2026-03-01]
+//   courier code --text "T2DM w/ CKD stage 3a" [--date …] [--setting outpatient|inpatient]
+//   courier code --file phrases.txt [...]      one JSON object per input line
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "cli/commands.h"
+#include "engine/coding/code_checker.h"
+#include "engine/coding/code_sets.h"
+#include "engine/coding/mappings_dir.h"
+
+namespace courier::cli {
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using namespace courier::coding;
+
+struct CodeOptions {
+  std::string check;
+  std::string text;
+  std::string file;
+  std::string system = "icd10cm";
+  std::string date;
+  std::string setting = "outpatient";
+  std::string mappings;
+};
+
+void key(Writer& w, const char* k) { w.Key(k); }
+void str(Writer& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+
+int runCheck(const CodeOptions& o, const CodeSets& sets, std::optional<ServiceDate> date) {
+  auto system = parseCodeSystem(o.system);
+  if (!system || *system == CodeSystem::kIcd9Cm) {
+    std::fprintf(stderr, "courier code: --system must be icd10cm, icd10pcs or hcpcs\n");
+    return 2;
+  }
+  CodeChecker checker(sets);
+  CheckResult r = checker.check(*system, o.check, date);
+  CheckDetails d = checker.describe(r);
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  key(w, "input"); str(w, o.check);
+  key(w, "system"); str(w, codeSystemName(*system));
+  key(w, "status"); str(w, checkStatusName(r.status));
+  key(w, "valid"); w.Bool(r.valid());
+  key(w, "in_release"); w.Bool(r.inRelease());
+  key(w, "billable"); w.Bool(r.billable());
+  key(w, "normalized");
+  if (r.code.length > 0) str(w, d.dotted); else w.Null();
+  key(w, "display"); str(w, r.display());
+  key(w, "message"); str(w, d.message);
+  if (r.suggestion.length > 0) {
+    char buf[16];
+    key(w, "suggestion"); str(w, dottedForm(*system, r.suggestion.view(), buf));
+  }
+  if (r.set != nullptr) {
+    key(w, "release"); str(w, r.set->release().name);
+    key(w, "release_official"); w.Bool(r.set->release().official);
+    if (date && r.set->release().fiscal_year != 0 && r.set->release().fiscal_year != fiscalYear(*date)) {
+      key(w, "release_note");
+      str(w, "no release for fiscal year " + std::to_string(fiscalYear(*date)) +
+                 " is loaded; checked against the nearest one");
+    }
+  }
+  key(w, "date_of_service");
+  if (date) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", date->year, date->month, date->day);
+    str(w, buf);
+  } else {
+    w.Null();
+  }
+  auto list = [&](const char* name, const std::vector<std::string>& v) {
+    if (v.empty()) return;
+    key(w, name);
+    w.StartArray();
+    for (const auto& s : v) str(w, s);
+    w.EndArray();
+  };
+  list("billable_children", d.children);
+  list("seventh_characters", d.seventh_characters);
+  list("valid_in_releases", d.other_releases);
+  w.EndObject();
+  std::printf("%s\n", sb.GetString());
+  return r.valid() ? 0 : 1;
+}
+
+int run(const CodeOptions& o) {
+  std::optional<ServiceDate> date;
+  if (!o.date.empty()) {
+    auto d = parseServiceDate(o.date);
+    if (!d) {
+      std::fprintf(stderr, "courier code: %s\n", d.error().toString().c_str());
+      return 2;
+    }
+    date = *d;
+  }
+  const std::string dir = (o.mappings.empty() ? defaultMappingsDir() : o.mappings);
+  auto sets = CodeSets::load(dir + "/codesets");
+  if (!sets) {
+    std::fprintf(stderr, "courier code: %s\n", sets.error().toString().c_str());
+    return 2;
+  }
+  if (!o.check.empty()) return runCheck(o, **sets, date);
+  std::fprintf(stderr, "courier code: give --check CODE, --text PHRASE or --file FILE\n");
+  return 2;
+}
+
+}  // namespace
+
+void addCodeCommand(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<CodeOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "code", "Check and normalize codes (ICD-10-CM, ICD-10-PCS, HCPCS) or propose ICD-10-CM codes for text");
+  auto* check = cmd->add_option("--check", opts->check, "A code to check and normalize (E119, e11.9, S52.501A)");
+  auto* text = cmd->add_option("--text", opts->text, "A diagnosis phrase to code");
+  auto* file = cmd->add_option("--file", opts->file, "A file of phrases, one per line (one JSON object per line out)");
+  check->excludes(text)->excludes(file);
+  text->excludes(file);
+  cmd->add_option("--system", opts->system, "Code system for --check: icd10cm, icd10pcs, hcpcs")
+      ->capture_default_str();
+  cmd->add_option("--date", opts->date, "Date of service (discharge date for inpatient), YYYY-MM-DD");
+  cmd->add_option("--setting", opts->setting, "outpatient or inpatient (uncertain diagnoses)")
+      ->check(CLI::IsMember({"outpatient", "inpatient"}))
+      ->capture_default_str();
+  cmd->add_option("--mappings", opts->mappings, "The mappings/ folder (default: $COURIER_MAPPINGS_DIR or the source tree)");
+  cmd->callback([opts, &exit_code] { exit_code = run(*opts); });
+}
+
+}  // namespace courier::cli
