@@ -103,10 +103,10 @@ std::size_t editDistance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 
-std::string quoteList(const std::vector<std::string_view>& items) {
+std::string quoteList(const std::vector<std::string_view>& items, std::string_view last_joiner = " or ") {
   std::string out;
   for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += (i + 1 == items.size()) ? " or " : ", ";
+    if (i > 0) out += (i + 1 == items.size()) ? std::string(last_joiner) : std::string(", ");
     out += '\'';
     out += items[i];
     out += '\'';
@@ -397,9 +397,12 @@ class Loader {
       bool exists = fs::exists(resolved, ec);
       // Point at the value when written, else at the enclosing section.
       YAML::Mark mark = present(node) ? markOf(node) : section_mark_;
+      std::string intro = present(node) ? std::string()
+                                        : path.substr(path.rfind('.') + 1) + " is not set, so the default " +
+                                              fallback + " is used: ";
       if (!exists) {
         error(mark, path,
-              "the " + what + " " + resolved.string() +
+              intro + "the " + what + " " + resolved.string() +
                   " does not exist. Relative paths are inside the data directory (" + data_dir_.string() +
                   "); `courier serve` creates the development certificates there on first run.");
       } else if (!fs::is_regular_file(resolved, ec)) {
@@ -443,7 +446,7 @@ class Loader {
         msg += "; did you mean '" + std::string(best) + "'?";
       } else {
         msg += (path.empty() ? "; known keys at the top level are " : "; known keys here are ") +
-               quoteList(allowed) + ".";
+               quoteList(allowed, " and ") + ".";
       }
       if (msg.back() != '.' && msg.back() != '?') msg += '.';
       error(markOf(key), where, msg);
@@ -510,7 +513,7 @@ class Loader {
                     "); names must be unique.");
         }
       }
-      if (l.port != 0) {
+      if (l.port != 0 && port_valid_) {
         for (const auto& b : bound) {
           bool any = b.address == "0.0.0.0" || b.address == "::" || l.address == "0.0.0.0" || l.address == "::";
           if (b.port == l.port && (b.address == l.address || any)) {
@@ -555,26 +558,35 @@ class Loader {
               "'" + *a + "' is not an IP address; use one like 127.0.0.1 (this machine only), 0.0.0.0 (all IPv4) or ::.");
       }
     }
+    std::size_t errors_before = errors_.size();
     l.port = static_cast<std::uint16_t>(integer(node["port"], path + ".port", l.port, 0, 65535,
                                                 "the port must be between 1 and 65535 (0 picks any free port)."));
+    // A port that failed to load is not compared with the others (no follow-up error).
+    port_valid_ = errors_.size() == errors_before;
 
     // TLS first: the client list below depends on it.
     section_mark_ = markOf(node);
     const YAML::Node tls = node["tls"];
     std::string tp = path + ".tls";
     bool tls_map = present(tls) && requireMap(tls, tp);
+    bool tls_unknown = false;
     if (tls_map) {
       checkKeys(tls, tp, {"enabled", "cert_file", "key_file", "ca_file", "client_certs"});
       section_mark_ = markOf(tls);
+      std::size_t before = errors_.size();
       l.tls.enabled = boolean(tls["enabled"], tp + ".enabled", true);
+      // Unreadable 'enabled': skip the TLS file checks rather than guess.
+      if (errors_.size() != before) tls_unknown = true;
       l.tls.client_certs = enumeration<ClientCertMode>(tls["client_certs"], tp + ".client_certs", ClientCertMode::kNone,
                                                        {{"none", ClientCertMode::kNone},
                                                         {"optional", ClientCertMode::kOptional},
                                                         {"required", ClientCertMode::kRequired}});
     }
-    YAML::Node none;
+    const YAML::Node none(YAML::NodeType::Undefined);  // "not written"
     auto tlsKey = [&](const char* k) { return tls_map ? tls[k] : none; };
-    if (l.tls.enabled) {
+    if (tls_unknown) {
+      // reported above
+    } else if (l.tls.enabled) {
       l.tls.cert_file = file(tlsKey("cert_file"), tp + ".cert_file", "certs/server.crt", "certificate file");
       l.tls.key_file = file(tlsKey("key_file"), tp + ".key_file", "certs/server.key", "private key file");
       if (l.tls.client_certs != ClientCertMode::kNone) {
@@ -679,6 +691,7 @@ class Loader {
   const LoadOptions& options_;
   fs::path data_dir_;
   YAML::Mark section_mark_ = YAML::Mark::null_mark();
+  bool port_valid_ = true;
   ConfigErrors errors_;
 };
 
@@ -700,7 +713,13 @@ Result<Config, ConfigErrors> parseConfig(std::string_view yaml_text, std::string
   } catch (const std::exception& e) {
     loader.error(YAML::Mark::null_mark(), "", std::string("could not read the configuration: ") + e.what());
   }
-  if (!loader.errors().empty()) return Unexpected(std::move(loader.errors()));
+  if (!loader.errors().empty()) {
+    ConfigErrors errors = std::move(loader.errors());
+    std::stable_sort(errors.begin(), errors.end(), [](const ConfigError& a, const ConfigError& b) {
+      return a.line != b.line ? a.line < b.line : a.column < b.column;
+    });
+    return Unexpected(std::move(errors));
+  }
   config.source_file = std::filesystem::path(std::string(file_name));
   return config;
 }
