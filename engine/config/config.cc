@@ -404,7 +404,8 @@ class Loader {
         error(mark, path,
               intro + "the " + what + " " + resolved.string() +
                   " does not exist. Relative paths are inside the data directory (" + data_dir_.string() +
-                  "); `courier serve` creates the development certificates there on first run.");
+                  "); `courier serve` creates the development certificates there on first run (or run certs/make_dev_certs.sh " +
+                  (data_dir_ / "certs").string() + ").");
       } else if (!fs::is_regular_file(resolved, ec)) {
         error(mark, path, "the " + what + " " + resolved.string() + " is not a regular file.");
       } else if (::access(resolved.c_str(), R_OK) != 0) {

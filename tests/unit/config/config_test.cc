@@ -237,6 +237,29 @@ TEST(ConfigTest, FileChecksCanBeDeferred) {
   EXPECT_EQ(deferred->listeners[0].tls.ca_file, dir.path() / "certs/ca.crt");
 }
 
+TEST(ConfigTest, TheDeployedDefaultIsValid) {
+  TempDir dir;
+  for (const char* f : {"certs/server.crt", "certs/server.key", "certs/ca.crt"}) dir.touch(f);
+  auto loaded = loadConfig(fs::path(COURIER_SOURCE_DIR) / "deploy/courier.yaml", envOf({}),
+                           LoadOptions{dir.path(), true});
+  ASSERT_TRUE(loaded.has_value()) << all(loaded.error());
+  ASSERT_EQ(loaded->listeners.size(), 1u);
+  const ListenerConfig& l = loaded->listeners[0];
+  EXPECT_EQ(l.address, "127.0.0.1");
+  EXPECT_EQ(l.port, 2575);
+  EXPECT_TRUE(l.tls.enabled);
+  EXPECT_EQ(l.tls.client_certs, ClientCertMode::kOptional);
+  EXPECT_EQ(l.tls.cert_file, dir.path() / "certs/server.crt");
+  EXPECT_EQ(loaded->store.sqlite_path, dir.path() / "courier.db");
+
+  // Without the certificates, each missing file is one located error.
+  TempDir empty;
+  auto missing = loadConfig(fs::path(COURIER_SOURCE_DIR) / "deploy/courier.yaml", envOf({}),
+                            LoadOptions{empty.path(), true});
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().size(), 3u) << all(missing.error());
+}
+
 TEST(ConfigTest, StructuralMistakes) {
   auto empty = parseConfig("", "t.yaml", envOf({}));
   ASSERT_FALSE(empty.has_value());
