@@ -11,5 +11,7 @@ namespace courier::cli {
 // stores its process exit code in `exit_code`.
 void addParseCommand(CLI::App& app, int& exit_code);
 void addCodeCommand(CLI::App& app, int& exit_code);
+void addServeCommand(CLI::App& app, int& exit_code);
+void addSendCommand(CLI::App& app, int& exit_code);
 
 }  // namespace courier::cli

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
 
   courier::cli::addParseCommand(app, exit_code);
   courier::cli::addCodeCommand(app, exit_code);
+  courier::cli::addServeCommand(app, exit_code);
+  courier::cli::addSendCommand(app, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,198 @@
+// courier serve: run the listeners of a config file until SIGTERM/SIGINT.
+//
+// Start-up: load the config (every problem reported with file:line:col, exit 1), make the
+// development certificates into <data-dir>/certs/ when the config names certificates
+// there that do not exist yet (certs/make_dev_certs.sh; logged), open the store, bind the
+// listeners and write their bound ports to <data-dir>/courier.ports ("<name> <port>" per
+// line, written atomically once every listener is bound; tests and scripts wait for it).
+//
+// Shutdown (SIGTERM, SIGINT), two phases: stop accepting connections and frames, answer
+// every frame already read (the store commits them), close the store (drains), then close
+// the connections and exit 0.
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <system_error>
+#include <unistd.h>
+
+#include <pthread.h>
+
+#include "adapters/mllp/server.h"
+#include "cli/commands.h"
+#include "engine/config/config.h"
+#include "engine/core/log.h"
+#include "engine/store/store_factory.h"
+
+namespace courier::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ServeOptions {
+  std::string config = "deploy/courier.yaml";
+  std::string data_dir;
+  std::string log_level;
+};
+
+// Where certs/make_dev_certs.sh is: $COURIER_CERTS_SCRIPT, beside an installed binary
+// (../share/courier/certs/), or the source tree this binary was built from.
+fs::path findCertScript() {
+  if (const char* env = std::getenv("COURIER_CERTS_SCRIPT"); env && *env) return env;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    fs::path installed = exe.parent_path().parent_path() / "share/courier/certs/make_dev_certs.sh";
+    if (fs::exists(installed, ec)) return installed;
+  }
+#ifdef COURIER_SOURCE_DIR
+  fs::path source = fs::path(COURIER_SOURCE_DIR) / "certs/make_dev_certs.sh";
+  if (fs::exists(source, ec)) return source;
+#endif
+  return "certs/make_dev_certs.sh";
+}
+
+std::string shellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+// Makes the development certificates when a TLS listener names files under
+// <data-dir>/certs/ that are missing. Returns false (logged) when that failed.
+bool ensureDevCertificates(const config::Config& cfg) {
+  auto log = courier::logger("serve");
+  const fs::path certs = cfg.data_dir / "certs";
+  bool needed = false;
+  for (const auto& l : cfg.listeners) {
+    if (!l.tls.enabled) continue;
+    for (const fs::path& p : {l.tls.cert_file, l.tls.key_file, l.tls.ca_file}) {
+      std::error_code ec;
+      if (p.empty() || fs::exists(p, ec)) continue;
+      if (p.parent_path().lexically_normal() == certs.lexically_normal()) needed = true;
+    }
+  }
+  if (!needed) return true;
+  const fs::path script = findCertScript();
+  log->info("first run: making development certificates (CA, server for localhost/127.0.0.1, client) in {} "
+            "with {}; do not use them in production",
+            certs.string(), script.string());
+  const std::string cmd = "bash " + shellQuote(script.string()) + " " + shellQuote(certs.string());
+  if (std::system(cmd.c_str()) != 0) {
+    log->error("could not make the development certificates with {}", script.string());
+    return false;
+  }
+  return true;
+}
+
+bool writePortsFile(const fs::path& path, const config::Config& cfg, const mllp::Server& server) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const auto& l : cfg.listeners) out << l.name << ' ' << server.port(l.name) << '\n';
+    if (!out.flush()) return false;
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  return !ec;
+}
+
+void printErrors(const config::ConfigErrors& errors) {
+  for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.toString().c_str());
+}
+
+int runServe(const ServeOptions& o) {
+  // Block the shutdown signals before any thread starts so that every thread inherits
+  // the mask and only sigwait() below sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  config::LoadOptions load;
+  if (!o.data_dir.empty()) load.data_dir_override = fs::path(o.data_dir);
+  load.check_files = false;
+  auto first = config::loadConfig(o.config, config::processEnv(), load);
+  if (!first) {
+    printErrors(first.error());
+    return 1;
+  }
+  setLogLevel(o.log_level.empty() ? config::logLevelName(first->log_level) : o.log_level);
+  auto log = courier::logger("serve");
+  std::error_code ec;
+  fs::create_directories(first->data_dir, ec);
+  if (ec) {
+    log->error("cannot create the data directory {}: {}", first->data_dir.string(), ec.message());
+    return 1;
+  }
+  if (!ensureDevCertificates(*first)) return 1;
+  load.check_files = true;
+  auto cfg = config::loadConfig(o.config, config::processEnv(), load);
+  if (!cfg) {
+    printErrors(cfg.error());
+    return 1;
+  }
+  const fs::path ports_file = cfg->data_dir / "courier.ports";
+  fs::remove(ports_file, ec);
+
+  auto store = store::openMessageStore(cfg->store);
+  if (!store) {
+    log->error("cannot open the store: {}", store.error().toString());
+    return 1;
+  }
+  mllp::ServerOptions server_options;
+  server_options.io_threads = cfg->io_threads;
+  auto server = mllp::Server::create(cfg->listeners, **store, server_options);
+  if (!server) {
+    log->error("{}", server.error().toString());
+    (*store)->close();
+    return 1;
+  }
+  if (auto r = (*server)->start(); !r) {
+    log->error("{}", r.error().toString());
+    (*server)->stop();
+    (*store)->close();
+    return 1;
+  }
+  if (!writePortsFile(ports_file, *cfg, **server)) {
+    log->warn("could not write {}", ports_file.string());
+  }
+  log->info("courier serving (pid {}, data dir {}); SIGTERM or Ctrl-C stops", static_cast<long>(getpid()),
+            cfg->data_dir.string());
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  log->info("signal {}: stopping (phase 1: no new connections or frames; answering in-flight messages)", sig);
+  (*server)->stopAccepting();
+  if (!(*server)->waitForInFlight(std::chrono::seconds(30))) {
+    log->warn("some frames were still unanswered after 30s; their senders will resend");
+  }
+  log->info("phase 2: draining the store");
+  (*store)->close();
+  (*server)->stop();
+  const auto s = (*server)->stats();
+  log->info("stopped: {} connections, {} frames, {} accepted, {} refused, {} duplicates, {} store errors",
+            s.connections_accepted, s.frames, s.accepted, s.refused, s.duplicates, s.store_errors);
+  fs::remove(ports_file, ec);
+  return 0;
+}
+
+}  // namespace
+
+void addServeCommand(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<ServeOptions>();
+  CLI::App* cmd = app.add_subcommand("serve", "Run the listeners of a config file until SIGTERM or Ctrl-C.");
+  cmd->add_option("--config", opts->config, "Config file (YAML)")->capture_default_str();
+  cmd->add_option("--data-dir", opts->data_dir, "Data directory (overrides data_dir of the config; default ./var)");
+  cmd->add_option("--log-level", opts->log_level, "trace, debug, info, warn, error or off (overrides the config)");
+  cmd->callback([opts, &exit_code] { exit_code = runServe(*opts); });
+}
+
+}  // namespace courier::cli
