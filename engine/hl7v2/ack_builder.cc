@@ -1,5 +1,6 @@
 #include "engine/hl7v2/ack_builder.h"
 
+#include <atomic>
 #include <cstdio>
 #include <ctime>
 
@@ -28,6 +29,10 @@ void appendNumber(std::string& out, int n) {
   if (n > 0) out += std::to_string(n);
 }
 
+// One counter for the whole process: two builders with the same prefix made in
+// the same second would otherwise hand out the same ids.
+std::atomic<uint64_t> g_control_id_counter{0};
+
 }  // namespace
 
 std::string_view ackCode(const MessageHeader& original, AckOutcome outcome) {
@@ -48,7 +53,7 @@ AckBuilder::AckBuilder(std::string id_prefix, Clock& clock) : prefix_(std::move(
 }
 
 std::string AckBuilder::nextControlId() const {
-  return prefix_ + "." + std::to_string(counter_.fetch_add(1, std::memory_order_relaxed) + 1);
+  return prefix_ + "." + std::to_string(g_control_id_counter.fetch_add(1, std::memory_order_relaxed) + 1);
 }
 
 std::optional<std::string> AckBuilder::build(const MessageHeader& original, AckOutcome outcome,

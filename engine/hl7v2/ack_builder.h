@@ -47,7 +47,7 @@ struct AckError {
 class AckBuilder {
  public:
   // `id_prefix` starts every generated MSH-10 (e.g. a node name); ids are
-  // unique within the process: prefix + start time + counter.
+  // unique within the process: prefix + start time + a process-wide counter.
   explicit AckBuilder(std::string id_prefix = "CR", Clock& clock = Clock::system());
 
   // The ACK bytes (segments terminated by '\r'), or nullopt when no ACK is to
@@ -61,7 +61,6 @@ class AckBuilder {
  private:
   std::string prefix_;
   Clock& clock_;
-  mutable std::atomic<uint64_t> counter_{0};
 };
 
 }  // namespace courier::hl7v2
