@@ -81,7 +81,12 @@ std::string decode(std::string_view raw, const Delimiters& d) {
 }
 
 void appendEncoded(std::string_view text, const Delimiters& d, std::string& out) {
-  const char e = d.escape != '\0' ? d.escape : '\\';
+  // Without a declared escape character (MSH-2 of one or two characters) nothing
+  // is an escape sequence on reading, so a backslash is plain text and must stay
+  // so; delimiters still get the standard form, the best a value can do there
+  // (Message::set refuses such values rather than write them).
+  const bool declared = d.escape != '\0';
+  const char e = declared ? d.escape : '\\';
   auto seq = [&](const char* body) {
     out.push_back(e);
     out.append(body);
@@ -91,8 +96,8 @@ void appendEncoded(std::string_view text, const Delimiters& d, std::string& out)
     if (c == d.field) seq("F");
     else if (c == d.component) seq("S");
     else if (d.subcomponent != '\0' && c == d.subcomponent) seq("T");
-    else if (c == d.repetition) seq("R");
-    else if (c == e) seq("E");
+    else if (d.repetition != '\0' && c == d.repetition) seq("R");
+    else if (declared && c == e) seq("E");
     else if (d.truncation != '\0' && c == d.truncation) seq("P");
     else if (c == '\n') seq(".br");
     else if (c == '\r') seq("X0D");

@@ -367,15 +367,25 @@ std::string_view Message::version() const { return rawValue(headerPath(3)); }
 // ---- Message: writing -------------------------------------------------------
 
 Result<void> Message::set(const Path& path, std::string_view value) {
-  std::string encoded;
+  std::string latin1;
   if (charset_ == Charset::kLatin1) {
-    std::string latin1;
     auto r = appendUtf8AsLatin1(value, latin1);
     if (!r) return Unexpected(Error(r.error().code, r.error().message, path.toString()));
-    appendEncoded(latin1, delims_, encoded);
-  } else {
-    appendEncoded(value, delims_, encoded);
+    value = latin1;
   }
+  // Without an escape character (MSH-2 shorter than three characters) a
+  // delimiter or line break in the value cannot be written faithfully.
+  if (delims_.escape == '\0') {
+    for (char c : value) {
+      if (delims_.isSpecial(c) || (delims_.truncation != '\0' && c == delims_.truncation) || c == '\r' ||
+          c == '\n')
+        return Unexpected(Error(ErrorCode::kInvalidArgument,
+                                "value holds a delimiter or line break and MSH-2 declares no escape character",
+                                path.toString()));
+    }
+  }
+  std::string encoded;
+  appendEncoded(value, delims_, encoded);
   return setRaw(path, encoded);
 }
 
@@ -391,12 +401,20 @@ Result<void> Message::setRaw(const Path& path, std::string_view encoded) {
     if (path.segment_rep != countSegments(path.segmentId()) + 1)
       return Unexpected(Error(ErrorCode::kNotFound,
                               "segment does not exist and is not the next occurrence", path.toString()));
-    // The new segment goes last and uses the message's own terminator.
+    // The new segment goes right after the last one (before any blank lines or
+    // trailing whitespace folded into its terminator) and uses the message's own
+    // terminator: the first one after MSH, "\r" when MSH has none.
+    auto firstTerminator = [this](const SegmentIndex& s) -> std::string_view {
+      if (s.term_end == s.end) return {};
+      size_t n = (raw_[s.end] == '\r' && s.end + 1 < s.term_end && raw_[s.end + 1] == '\n') ? 2 : 1;
+      return raw_.substr(s.end, n);
+    };
     const SegmentIndex& last = segments_.back();
-    std::string_view term = raw_.substr(segments_[0].end, segments_[0].term_end - segments_[0].end);
-    if (term.empty() || term.size() > 2) term = "\r";
-    bool last_terminated = last.term_end != last.end;
-    b = e = last.term_end;
+    std::string_view term = firstTerminator(segments_[0]);
+    if (term.empty() || !isTerminator(term[0])) term = "\r";
+    std::string_view last_term = firstTerminator(last);
+    bool last_terminated = !last_term.empty() && isTerminator(last_term[0]);
+    b = e = last_terminated ? last.end + last_term.size() : last.term_end;
     if (!last_terminated) insert.append(term);
     insert.append(path.segmentId());
     insert.append(static_cast<size_t>(path.field), delims_.field);
