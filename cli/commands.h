@@ -13,5 +13,7 @@ void addParseCommand(CLI::App& app, int& exit_code);
 void addCodeCommand(CLI::App& app, int& exit_code);
 void addServeCommand(CLI::App& app, int& exit_code);
 void addSendCommand(CLI::App& app, int& exit_code);
+void addCheckConfigCommand(CLI::App& app, int& exit_code);
+void addMessagesCommand(CLI::App& app, int& exit_code);
 
 }  // namespace courier::cli

@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   courier::cli::addCodeCommand(app, exit_code);
   courier::cli::addServeCommand(app, exit_code);
   courier::cli::addSendCommand(app, exit_code);
+  courier::cli::addCheckConfigCommand(app, exit_code);
+  courier::cli::addMessagesCommand(app, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -29,4 +29,19 @@ Result<std::unique_ptr<MessageStore>> openMessageStore(const config::StoreConfig
   return Unexpected(Error(ErrorCode::kUnsupported, "unknown store kind"));
 }
 
+Result<std::unique_ptr<MessageStore>> openMessageStoreForReading(const config::StoreConfig& config) {
+  switch (config.kind) {
+    case config::StoreKind::kSqlite: {
+      SqliteStoreOptions options;
+      options.path = config.sqlite_path;
+      options.create_if_missing = false;
+      options.start_writer = false;
+      auto store = SqliteStore::open(options);
+      if (!store) return Unexpected(store.error());
+      return std::unique_ptr<MessageStore>(std::move(*store));
+    }
+  }
+  return Unexpected(Error(ErrorCode::kUnsupported, "unknown store kind"));
+}
+
 }  // namespace courier::store

@@ -14,4 +14,9 @@ namespace courier::store {
 // Errors: kUnavailable (cannot open), kUnsupported (schema from a newer Courier).
 [[nodiscard]] Result<std::unique_ptr<MessageStore>> openMessageStore(const config::StoreConfig& config);
 
+// Opens an existing store for reading only (`courier messages`), safe while a server
+// writes to it; submit() on it answers kUnavailable. Errors: kNotFound (no store there),
+// kUnavailable, kUnsupported.
+[[nodiscard]] Result<std::unique_ptr<MessageStore>> openMessageStoreForReading(const config::StoreConfig& config);
+
 }  // namespace courier::store
