@@ -5,11 +5,15 @@
 // Every message of every file is sent (batch files and multi-message files are split),
 // up to --window messages in flight on one connection; answers are matched in order.
 // One line per message on stdout:  <control id> TAB <ACK code> TAB <error text>.
+// A message whose MSH-15 is NE gets no answer (code "-"); ER/SU ones are sent alone
+// and waited for briefly (no answer to ER means accepted).
 // Exit code: 0 when every answer was AA or CA (or an MLLP commit ACK), 1 otherwise,
 // 2 when nothing could be sent (bad input, cannot connect).
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <deque>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -119,40 +123,75 @@ int runSend(const SendOptions& o) {
     return 2;
   }
 
+  // MSH-15 decides whether an answer comes: NE never, ER only on error, SU only on
+  // success. Answers carry no position, so before an ER/SU message the window drains and
+  // its answer is awaited alone for a short grace period.
+  enum class Expect { kAlways, kNever, kOnError, kOnSuccess };
+  struct Waiting {
+    std::string control_id;
+    Expect expect;
+  };
   bool all_ok = true;
-  std::size_t next = 0;
-  std::deque<std::string> waiting;  // control ids, in send order
-  const std::size_t window = o.window == 0 ? 1 : o.window;
   std::optional<Error> failure;
-  while (next < messages.size() || !waiting.empty()) {
-    while (!failure && next < messages.size() && waiting.size() < window) {
-      waiting.push_back(hl7v2::MessageHeader::salvage(messages[next]).control_id);
-      if (auto r = (*client)->send(messages[next]); !r) failure = r.error();
-      ++next;
+  std::deque<Waiting> waiting;
+  const std::size_t window = o.window == 0 ? 1 : o.window;
+  const auto grace = std::min(timeout, std::chrono::milliseconds(2000));
+
+  auto settle = [&](const Waiting& w, std::chrono::milliseconds wait) {
+    if (w.expect == Expect::kNever) {
+      std::printf("%s\t-\tno acknowledgement requested (MSH-15 NE)\n", w.control_id.c_str());
+      return;
     }
-    if (waiting.empty()) break;
-    std::string id = std::move(waiting.front());
-    waiting.pop_front();
     if (failure) {
-      std::printf("%s\t-\tno answer: %s\n", id.c_str(), failure->message.c_str());
+      std::printf("%s\t-\tno answer: %s\n", w.control_id.c_str(), failure->message.c_str());
       all_ok = false;
-      continue;
+      return;
     }
-    auto payload = (*client)->receive(timeout);
+    auto payload = (*client)->receive(wait);
     if (!payload) {
+      if (payload.error().code == ErrorCode::kTimeout && w.expect == Expect::kOnError) {
+        std::printf("%s\t-\tno answer within %lldms (MSH-15 ER: no news is good news)\n", w.control_id.c_str(),
+                    static_cast<long long>(wait.count()));
+        return;
+      }
       failure = payload.error();
-      std::printf("%s\t-\tno answer: %s\n", id.c_str(), failure->message.c_str());
+      std::printf("%s\t-\tno answer: %s\n", w.control_id.c_str(), failure->message.c_str());
       all_ok = false;
-      continue;
+      return;
     }
     Answer a = readAnswer(*payload);
     all_ok = all_ok && a.ok;
-    std::printf("%s\t%s\t%s\n", id.c_str(), a.code.c_str(), a.text.c_str());
+    std::printf("%s\t%s\t%s\n", w.control_id.c_str(), a.code.c_str(), a.text.c_str());
+  };
+
+  for (std::string_view m : messages) {
+    const auto header = hl7v2::MessageHeader::salvage(m);
+    Waiting w{header.control_id, Expect::kAlways};
+    if (header.accept_ack_type == "NE") w.expect = Expect::kNever;
+    if (header.accept_ack_type == "ER") w.expect = Expect::kOnError;
+    if (header.accept_ack_type == "SU") w.expect = Expect::kOnSuccess;
+    if (w.expect == Expect::kOnError || w.expect == Expect::kOnSuccess) {
+      while (!waiting.empty()) {
+        settle(waiting.front(), timeout);
+        waiting.pop_front();
+      }
+    }
+    if (!failure) {
+      if (auto r = (*client)->send(m); !r) failure = r.error();
+    }
+    if (w.expect == Expect::kOnError || w.expect == Expect::kOnSuccess) {
+      settle(w, grace);
+      continue;
+    }
+    waiting.push_back(std::move(w));
+    while (waiting.size() >= window || (!waiting.empty() && waiting.front().expect == Expect::kNever)) {
+      settle(waiting.front(), timeout);
+      waiting.pop_front();
+    }
   }
-  // Unsent messages after a failure.
-  for (; next < messages.size(); ++next) {
-    std::printf("%s\t-\tnot sent\n", hl7v2::MessageHeader::salvage(messages[next]).control_id.c_str());
-    all_ok = false;
+  while (!waiting.empty()) {
+    settle(waiting.front(), timeout);
+    waiting.pop_front();
   }
   std::fflush(stdout);
   (*client)->close();
