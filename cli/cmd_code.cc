@@ -17,6 +17,7 @@
 #include "engine/coding/code_checker.h"
 #include "engine/coding/code_sets.h"
 #include "engine/coding/mappings_dir.h"
+#include "engine/coding/text_coder.h"
 
 namespace courier::cli {
 namespace {
@@ -95,6 +96,75 @@ int runCheck(const CodeOptions& o, const CodeSets& sets, std::optional<ServiceDa
   return r.valid() ? 0 : 1;
 }
 
+void writeCode(Writer& w, const AssignedCode& c) {
+  w.StartObject();
+  key(w, "code"); str(w, c.code);
+  key(w, "system"); str(w, codeSystemUri(c.system));
+  key(w, "display"); str(w, c.display);
+  key(w, "method"); str(w, codingMethodName(c.method));
+  key(w, "confidence"); w.Double(c.confidence);
+  key(w, "why"); str(w, c.why);
+  w.EndObject();
+}
+
+std::string resultJson(std::string_view text, const CodingResult& r, bool official) {
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  key(w, "text"); str(w, text);
+  key(w, "codes");
+  w.StartArray();
+  for (const auto& c : r.codes) writeCode(w, c);
+  w.EndArray();
+  key(w, "review"); w.Bool(r.review);
+  key(w, "reason"); str(w, r.reason);
+  if (!r.query.empty()) {
+    key(w, "query"); str(w, r.query);
+  }
+  key(w, "alternatives");
+  w.StartArray();
+  for (const auto& c : r.alternatives) writeCode(w, c);
+  w.EndArray();
+  key(w, "release"); str(w, r.release);
+  if (!official) {
+    key(w, "release_official"); w.Bool(false);
+  }
+  w.EndObject();
+  return sb.GetString();
+}
+
+int runText(const CodeOptions& o, const CodeSets& sets, const std::string& dir, std::optional<ServiceDate> date) {
+  auto coder = TextCoder::build(sets, dir);
+  if (!coder) {
+    std::fprintf(stderr, "courier code: %s\n", coder.error().toString().c_str());
+    return 2;
+  }
+  TextCodingOptions opt;
+  opt.date = date;
+  opt.setting = o.setting == "inpatient" ? EncounterSetting::kInpatient : EncounterSetting::kOutpatient;
+  bool official = true;
+  if (auto rel = sets.releaseFor(CodeSystem::kIcd10Cm, date)) official = (*rel)->release().official;
+  if (!o.text.empty()) {
+    std::printf("%s\n", resultJson(o.text, (*coder)->code(o.text, opt), official).c_str());
+    return 0;
+  }
+  std::ifstream in(o.file);
+  if (!in) {
+    std::fprintf(stderr, "courier code: cannot open %s\n", o.file.c_str());
+    return 2;
+  }
+  std::string line;
+  std::string out;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    out = resultJson(line, (*coder)->code(line, opt), official);
+    out.push_back('\n');
+    std::fwrite(out.data(), 1, out.size(), stdout);
+  }
+  return 0;
+}
+
 int run(const CodeOptions& o) {
   std::optional<ServiceDate> date;
   if (!o.date.empty()) {
@@ -112,6 +182,7 @@ int run(const CodeOptions& o) {
     return 2;
   }
   if (!o.check.empty()) return runCheck(o, **sets, date);
+  if (!o.text.empty() || !o.file.empty()) return runText(o, **sets, dir, date);
   std::fprintf(stderr, "courier code: give --check CODE, --text PHRASE or --file FILE\n");
   return 2;
 }

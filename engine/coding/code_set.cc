@@ -154,8 +154,10 @@ const CodeEntry* CodeSet::find(uint64_t key) const {
 
 std::span<const CodeEntry> CodeSet::withPrefix(std::string_view undotted_prefix) const {
   uint64_t k = packCode(undotted_prefix);
-  uint64_t lo = prefixLow(k);
-  uint64_t hi = prefixHigh(k, static_cast<int>(undotted_prefix.size()));
+  return inRange(prefixLow(k), prefixHigh(k, static_cast<int>(undotted_prefix.size())));
+}
+
+std::span<const CodeEntry> CodeSet::inRange(uint64_t lo, uint64_t hi) const {
   auto first = std::lower_bound(entries_.begin(), entries_.end(), lo,
                                 [](const CodeEntry& e, uint64_t v) { return e.key < v; });
   auto last = std::upper_bound(first, entries_.end(), hi,

@@ -61,6 +61,8 @@ class CodeSet {
 
   // All entries whose code starts with the prefix (the prefix itself included), in code order.
   std::span<const CodeEntry> withPrefix(std::string_view undotted_prefix) const;
+  // All entries with low <= key <= high, in code order.
+  std::span<const CodeEntry> inRange(uint64_t low, uint64_t high) const;
 
   std::string_view description(const CodeEntry& e) const {
     return std::string_view(pool_).substr(e.desc_offset, e.desc_length);

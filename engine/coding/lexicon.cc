@@ -1,0 +1,308 @@
+#include "engine/coding/lexicon.h"
+
+#include <algorithm>
+
+#include "engine/coding/gzip_file.h"
+
+namespace courier::coding {
+
+namespace {
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+bool alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+std::vector<std::string> splitWords(std::string_view s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == ' ' || c == '\t') {
+      if (!cur.empty()) out.push_back(std::move(cur)), cur.clear();
+    } else {
+      cur.push_back(lower(c));
+    }
+  }
+  if (!cur.empty()) out.push_back(std::move(cur));
+  return out;
+}
+
+std::string join(const std::vector<std::string>& w, size_t from, size_t n) {
+  std::string s;
+  for (size_t i = from; i < from + n; ++i) {
+    if (i > from) s.push_back(' ');
+    s += w[i];
+  }
+  return s;
+}
+
+// Calls fn(fields) for each data row of a TSV (skips '#' comments and the header).
+template <typename Fn>
+Result<void> eachRow(const std::string& path, Fn&& fn) {
+  auto text = readCompressedFile(path);
+  if (!text) return Unexpected(text.error());
+  std::string_view t = *text;
+  bool header = true;
+  size_t pos = 0;
+  while (pos < t.size()) {
+    size_t end = t.find('\n', pos);
+    if (end == std::string_view::npos) end = t.size();
+    std::string_view line = t.substr(pos, end - pos);
+    pos = end + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty() || line[0] == '#') continue;
+    if (header) {
+      header = false;
+      continue;
+    }
+    std::vector<std::string_view> f;
+    size_t s = 0;
+    while (true) {
+      size_t tab = line.find('\t', s);
+      f.push_back(line.substr(s, tab == std::string_view::npos ? std::string_view::npos : tab - s));
+      if (tab == std::string_view::npos) break;
+      s = tab + 1;
+    }
+    fn(f);
+  }
+  return Ok();
+}
+
+}  // namespace
+
+Result<Lexicon> Lexicon::load(const std::string& dir) {
+  Lexicon lx;
+  auto r = eachRow(dir + "/abbreviations.tsv", [&](const std::vector<std::string_view>& f) {
+    if (f.size() < 2) return;
+    auto key = splitWords(f[0]);
+    if (key.empty()) return;
+    lx.max_abbreviation_words_ = std::max(lx.max_abbreviation_words_, key.size());
+    lx.abbreviations_[join(key, 0, key.size())] = splitWords(f[1]);
+  });
+  if (!r) return Unexpected(r.error());
+  r = eachRow(dir + "/synonyms.tsv", [&](const std::vector<std::string_view>& f) {
+    if (f.size() >= 2) lx.synonyms_[std::string(f[0])] = std::string(f[1]);
+  });
+  if (!r) return Unexpected(r.error());
+  r = eachRow(dir + "/text_rules.tsv", [&](const std::vector<std::string_view>& f) {
+    if (f.size() < 2) return;
+    std::string_view kind = f[0];
+    auto words = splitWords(f[1]);
+    if (words.empty()) return;
+    if (kind == "stop") {
+      lx.stop_.insert(join(words, 0, words.size()));
+    } else if (kind == "default") {
+      lx.default_.insert(words[0]);
+    } else if (kind == "negation") {
+      lx.negation_.push_back(words);
+    } else if (kind == "uncertain") {
+      lx.uncertain_.push_back(words);
+    } else if (kind == "episode") {
+      lx.episode_.insert(words[0]);
+    } else if (kind == "no_default" && f.size() >= 3) {
+      lx.no_default_[join(words, 0, words.size())] = std::string(f[2]);
+    }
+  });
+  if (!r) return Unexpected(r.error());
+  // Longest cues first, so "no evidence of" wins over "no".
+  auto longest = [](const auto& a, const auto& b) { return a.size() > b.size(); };
+  std::stable_sort(lx.negation_.begin(), lx.negation_.end(), longest);
+  std::stable_sort(lx.uncertain_.begin(), lx.uncertain_.end(), longest);
+  // Default words are compared in canonical form.
+  StringSet canon;
+  for (const auto& w : lx.default_) canon.insert(lx.canonical(w));
+  lx.default_.insert(canon.begin(), canon.end());
+  return lx;
+}
+
+std::vector<std::string> Lexicon::expand(std::string_view phrase) const {
+  // 1. Split into words (letters, digits and the joiners / - & ' inside a word)
+  //    and punctuation marks that matter to the tokenizer.
+  std::vector<std::string> raw;
+  std::string cur;
+  auto flush = [&] {
+    while (!cur.empty() && (cur.back() == '-' || cur.back() == '\'' || cur.back() == '&')) cur.pop_back();
+    if (!cur.empty()) raw.push_back(std::move(cur));
+    cur.clear();
+  };
+  for (char c : phrase) {
+    c = lower(c);
+    if (alnum(c) || ((c == '/' || c == '-' || c == '&' || c == '\'') && !cur.empty())) {
+      cur.push_back(c);
+    } else {
+      flush();
+      if (c == ',' || c == ';' || c == '(' || c == ')' || c == '[' || c == ']' || c == ':') {
+        raw.emplace_back(1, c);
+      }
+    }
+  }
+  flush();
+  // 2. Expand shorthand, longest match first.
+  std::vector<std::string> out;
+  out.reserve(raw.size() + 8);
+  std::string key;
+  for (size_t i = 0; i < raw.size();) {
+    bool matched = false;
+    for (size_t n = std::min(max_abbreviation_words_, raw.size() - i); n >= 1; --n) {
+      key = join(raw, i, n);
+      auto it = abbreviations_.find(key);
+      if (it == abbreviations_.end() && n == 1 && key.size() > 1 && key.back() == 's') {
+        it = abbreviations_.find(std::string_view(key).substr(0, key.size() - 1));  // "UTIs"
+      }
+      if (it != abbreviations_.end()) {
+        out.insert(out.end(), it->second.begin(), it->second.end());
+        i += n;
+        matched = true;
+        break;
+      }
+    }
+    if (!matched) out.push_back(raw[i++]);
+  }
+  return out;
+}
+
+std::string Lexicon::canonical(std::string_view word) const {
+  std::string w(word);
+  if (auto it = synonyms_.find(word); it != synonyms_.end()) w = it->second;
+  size_t n = w.size();
+  if (n > 4 && w.compare(n - 3, 3, "ies") == 0) {
+    w.replace(n - 3, 3, "y");
+  } else if (n > 3 && w[n - 1] == 's' && w[n - 2] != 's' && w[n - 2] != 'u' && w[n - 2] != 'i' &&
+             w[n - 2] != '\'') {
+    w.pop_back();
+  }
+  if (w.size() != n) {
+    if (auto it = synonyms_.find(w); it != synonyms_.end()) return it->second;
+  }
+  return w;
+}
+
+void Lexicon::tokenize(std::string_view text, std::vector<WordToken>& out, uint8_t extra_flags) const {
+  int depth = 0;
+  bool negated = false;
+  bool after_unspecified = false;
+  bool alternative = false;
+  std::string last_word;  // a qualifier ("stage") that the next number belongs to
+  int last_number = -1;
+  size_t last_number_index = 0;
+  int range_from = -1;
+  std::string word;
+  auto leadingNumber = [](std::string_view w) {
+    int v = 0;
+    size_t i = 0;
+    while (i < w.size() && w[i] >= '0' && w[i] <= '9' && i < 4) v = v * 10 + (w[i++] - '0');
+    return i == 0 ? -1 : v;
+  };
+  auto emit = [&](std::string text_out, uint8_t flags) {
+    out.push_back(WordToken{std::move(text_out), static_cast<uint8_t>(flags | extra_flags)});
+  };
+  auto finishWord = [&] {
+    if (word.empty()) return;
+    std::string w;
+    w.swap(word);
+    if (w == "without" || w == "not" || w == "no" || w == "non") {
+      negated = (w != "non");
+      if (w == "non") emit("non", depth > 0 ? WordToken::kOptional : 0);
+      return;
+    }
+    if (w == "with") {
+      negated = false;
+      alternative = false;
+      return;
+    }
+    if (w == "or") {
+      alternative = true;  // "bronchus or lung": what follows is an alternative
+      return;
+    }
+    if (w == "through" && last_number >= 0) {
+      range_from = last_number;
+      out[last_number_index].flags |= WordToken::kOptional;
+      return;
+    }
+    if (stop_.count(w) != 0) return;
+    std::string c = canonical(w);
+    uint8_t flags = (depth > 0 || alternative) ? WordToken::kOptional : 0;
+    int num = leadingNumber(c);
+    // "stage 3a", "type 2": the number means something only with its word.
+    std::string qualifier;
+    if (num >= 0 && !last_word.empty()) {
+      qualifier = last_word + ":";
+      c.insert(0, qualifier);
+    }
+    if (num >= 0 && range_from >= 0) {
+      for (int k = range_from + 1; k < num; ++k) emit(qualifier + std::to_string(k), WordToken::kOptional);
+      if (range_from <= 3 && num >= 3) {
+        emit(qualifier + "3a", WordToken::kOptional);
+        emit(qualifier + "3b", WordToken::kOptional);
+      }
+      flags |= WordToken::kOptional;
+      range_from = -1;
+    }
+    if (num < 0) {
+      last_word = (c == "stage" || c == "type" || c == "grade" || c == "class" || c == "degree" ||
+                   c == "phase" || c == "trimester" || c == "level")
+                      ? c
+                      : std::string();
+    }
+    if (default_.count(c) != 0 || after_unspecified) flags |= WordToken::kDefault;
+    after_unspecified = (c == "unspecified");
+    if (negated) {
+      c.insert(c.begin(), '~');
+      flags |= WordToken::kDefault;
+    }
+    if (num >= 0) {
+      last_number = num;
+      last_number_index = out.size();
+    } else {
+      last_number = -1;
+    }
+    emit(std::move(c), flags);
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = lower(text[i]);
+    if (alnum(c)) {
+      word.push_back(c);
+      continue;
+    }
+    if (c == '\'') {
+      // alzheimer's -> alzheimer; o'brien -> obrien
+      if (i + 1 < text.size() && lower(text[i + 1]) == 's' &&
+          (i + 2 >= text.size() || !alnum(text[i + 2]))) {
+        ++i;
+      }
+      continue;
+    }
+    finishWord();
+    if (c == '(' || c == '[') ++depth;
+    if ((c == ')' || c == ']') && depth > 0) --depth;
+    if (c == ',' || c == ';' || c == ':' || c == ')') {
+      negated = false;
+      alternative = false;
+    }
+  }
+  finishWord();
+}
+
+size_t Lexicon::cueAt(const std::vector<std::vector<std::string>>& cues,
+                      const std::vector<std::string>& words, size_t at) const {
+  for (const auto& cue : cues) {
+    if (at + cue.size() > words.size()) continue;
+    bool ok = true;
+    for (size_t k = 0; k < cue.size() && ok; ++k) ok = words[at + k] == cue[k];
+    if (ok) return cue.size();
+  }
+  return 0;
+}
+
+size_t Lexicon::negationAt(const std::vector<std::string>& words, size_t at) const {
+  return cueAt(negation_, words, at);
+}
+
+size_t Lexicon::uncertaintyAt(const std::vector<std::string>& words, size_t at) const {
+  return cueAt(uncertain_, words, at);
+}
+
+const std::string* Lexicon::noDefaultQuery(std::string_view words_joined) const {
+  auto it = no_default_.find(words_joined);
+  return it == no_default_.end() ? nullptr : &it->second;
+}
+
+}  // namespace courier::coding

@@ -1,0 +1,62 @@
+// TabularNotes: the instructional notes of the ICD-10-CM Tabular List
+// (excludes1, use additional code, code first, code also, inclusion terms),
+// with the code ranges each note points to, so that the text coder can pair
+// codes and honor Excludes1.
+//
+// Source: mappings/codesets/icd10cm_tabular_notes_2021.tsv.gz (FY2021 Tabular
+// XML; notes added later are missing). Immutable after load.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/core/result.h"
+
+namespace courier::coding {
+
+enum class NoteKind : uint8_t {
+  kInclusionTerm,
+  kExcludes1,
+  kUseAdditionalCode,
+  kCodeFirst,
+  kCodeAlso,
+  kOther,
+};
+
+// Every code whose key lies in [low, high] (prefix ranges already widened).
+struct CodeRange {
+  uint64_t low = 0;
+  uint64_t high = 0;
+  bool contains(uint64_t key) const { return key >= low && key <= high; }
+};
+
+struct TabularNote {
+  uint64_t code_key = 0;  // the code the note is attached to (undotted, packed)
+  NoteKind kind = NoteKind::kOther;
+  std::string text;
+  std::vector<CodeRange> ranges;  // code references in parentheses
+};
+
+class TabularNotes {
+ public:
+  static Result<TabularNotes> load(const std::string& path);
+
+  // Notes of `kind` on the code and on each of its ancestors (E11.22, E11.2, E11).
+  std::vector<const TabularNote*> notesFor(std::string_view undotted_code, NoteKind kind) const;
+
+  // Inclusion terms attached to codes, for the text coder's documents.
+  const std::vector<TabularNote>& all() const { return notes_; }
+
+  // Parses "(N18.1-N18.6)", "(I50.-)", "(Z79.4)", "(I12.-, I13.-)" references.
+  static std::vector<CodeRange> parseReferences(std::string_view text);
+
+ private:
+  std::vector<TabularNote> notes_;
+  std::unordered_map<uint64_t, std::vector<uint32_t>> by_code_;
+};
+
+}  // namespace courier::coding

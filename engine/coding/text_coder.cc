@@ -1,0 +1,957 @@
+#include "engine/coding/text_coder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+#include <unordered_map>
+
+#include "engine/coding/alphabetic_index.h"
+#include "engine/coding/code_key.h"
+#include "engine/coding/lexicon.h"
+#include "engine/coding/tabular_notes.h"
+
+namespace courier::coding {
+
+std::string_view codingMethodName(CodingMethod method) {
+  switch (method) {
+    case CodingMethod::kSource: return "source";
+    case CodingMethod::kNormalized: return "normalized";
+    case CodingMethod::kCrosswalk: return "crosswalk";
+    case CodingMethod::kGem: return "gem";
+    case CodingMethod::kText: return "text";
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr uint32_t kNoToken = 0xFFFFFFFFu;
+constexpr uint32_t kFlagBits = 3;  // token id << 3 | WordToken flags
+constexpr uint32_t kFlagMask = 7;
+constexpr double kExtraWeight = 0.35;        // a specific word the text does not say
+constexpr double kDefaultExtraWeight = 0.08; // a default axis the text does not say
+constexpr double kCompletionExtraWeight = 0.15;
+constexpr double kOptionalExtraWeight = 0.02; // a nonessential word: only breaks ties
+constexpr double kMainExtraWeight = 1.0;      // an index main term the text does not name
+constexpr double kMissWeight = 0.6;           // a word of the text the doc does not explain
+
+// Cost of a document word the text does not say, per unit of its weight.
+inline double extraFactor(uint32_t token) {
+  if (token & WordToken::kMain) return kMainExtraWeight;
+  if (token & WordToken::kOptional) return kOptionalExtraWeight;
+  if (token & WordToken::kDefault) return kDefaultExtraWeight;
+  return kExtraWeight;
+}
+constexpr size_t kShortlist = 256;
+constexpr size_t kMaxResolves = 40;
+constexpr size_t kPlans = 4;
+constexpr uint32_t kMaxPostings = 6000;
+constexpr size_t kMaxDescendants = 400;
+
+enum class DocKind : uint8_t { kTitle, kInclusion, kIndex, kIndexSee, kNoDefault };
+
+struct Doc {
+  uint64_t code_key = 0;  // packed undotted code (may be a header or a partial "M17.1-")
+  uint32_t tok_off = 0;
+  uint16_t tok_n = 0;
+  uint8_t code_len = 0;
+  DocKind kind = DocKind::kTitle;
+  uint32_t node = IndexNode::kNone;  // index node that gave the code
+};
+
+struct QueryToken {
+  uint32_t id;
+  double weight;
+};
+
+struct Scored {
+  uint32_t doc;
+  double score;
+  double matched;
+};
+
+struct Candidate {
+  const CodeEntry* entry = nullptr;
+  uint32_t doc = 0;
+  double score = 0;
+  double matched = 0;
+};
+
+std::string dotted(std::string_view undotted) {
+  char buf[16];
+  return std::string(dottedForm(CodeSystem::kIcd10Cm, undotted, buf));
+}
+
+}  // namespace
+
+// Documents under construction: one per thread, merged at the end.
+struct DocBuilder {
+  const Lexicon* lexicon = nullptr;
+  StringMap<uint32_t> vocab;
+  std::vector<std::string> words;
+  std::vector<Doc> docs;
+  std::vector<uint32_t> doc_tokens;
+  std::unordered_map<uint64_t, uint32_t> title_doc;
+  std::unordered_map<uint64_t, uint32_t> seen;  // content hash -> doc, to drop duplicates
+  std::vector<WordToken> scratch;
+  std::vector<uint32_t> ids;
+
+  uint32_t intern(const std::string& w) {
+    auto it = vocab.find(w);
+    if (it != vocab.end()) return it->second;
+    uint32_t id = static_cast<uint32_t>(words.size());
+    vocab.emplace(w, id);
+    words.push_back(w);
+    return id;
+  }
+
+  void appendTokens(const std::vector<WordToken>& toks, std::vector<uint32_t>& out) {
+    for (const auto& t : toks) out.push_back(intern(t.text) << kFlagBits | (t.flags & kFlagMask));
+  }
+
+  static bool codeKey(std::string_view code, uint64_t& key, uint8_t& len) {
+    char buf[kMaxCodeLength + 1];
+    size_t n = 0;
+    for (char ch : code) {
+      if (ch == '-' || ch == '.' || ch == ' ') continue;
+      if (n == kMaxCodeLength) return false;
+      buf[n++] = ch;
+    }
+    PlainCode pc;
+    if (!normalizeCode(std::string_view(buf, n), pc) || pc.length < 3) return false;
+    key = pc.key();
+    len = pc.length;
+    return true;
+  }
+
+  // `in` holds id<<2|flags in any order; it is sorted and merged in place.
+  uint32_t addDoc(std::vector<uint32_t>& in, std::string_view code, DocKind kind, uint32_t node) {
+    uint64_t key = 0;
+    uint8_t len = 0;
+    if (kind != DocKind::kNoDefault && !codeKey(code, key, len)) return kNoToken;
+    std::sort(in.begin(), in.end());
+    // One entry per word: required wins over optional, specific over default.
+    size_t m = 0;
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (m > 0 && (in[m - 1] >> kFlagBits) == (in[i] >> kFlagBits)) {
+        in[m - 1] = (in[m - 1] & (in[i] | ~3u)) | (in[i] & WordToken::kMain);
+      } else {
+        in[m++] = in[i];
+      }
+    }
+    in.resize(m);
+    if (in.empty() || in.size() > 0xFFFF) return kNoToken;
+    uint64_t h = 1469598103934665603ULL ^ key ^ (static_cast<uint64_t>(kind == DocKind::kTitle) << 63);
+    for (uint32_t v : in) h = (h ^ v) * 1099511628211ULL;
+    if (kind != DocKind::kTitle) {
+      auto [it, fresh] = seen.emplace(h, static_cast<uint32_t>(docs.size()));
+      if (!fresh) return it->second;
+    }
+    Doc d;
+    d.code_key = key;
+    d.code_len = len;
+    d.kind = kind;
+    d.node = node;
+    d.tok_off = static_cast<uint32_t>(doc_tokens.size());
+    d.tok_n = static_cast<uint16_t>(in.size());
+    doc_tokens.insert(doc_tokens.end(), in.begin(), in.end());
+    docs.push_back(d);
+    return static_cast<uint32_t>(docs.size() - 1);
+  }
+
+  // Appends `other`, translating its word ids into this builder's.
+  void merge(DocBuilder&& other) {
+    std::vector<uint32_t> map(other.words.size());
+    for (size_t i = 0; i < other.words.size(); ++i) map[i] = intern(other.words[i]);
+    uint32_t base = static_cast<uint32_t>(docs.size());
+    for (const Doc& od : other.docs) {
+      Doc d = od;
+      d.tok_off = static_cast<uint32_t>(doc_tokens.size());
+      for (uint32_t k = 0; k < od.tok_n; ++k) {
+        uint32_t v = other.doc_tokens[od.tok_off + k];
+        doc_tokens.push_back(map[v >> kFlagBits] << kFlagBits | (v & kFlagMask));
+      }
+      std::sort(doc_tokens.begin() + d.tok_off, doc_tokens.end());
+      docs.push_back(d);
+    }
+    for (auto& [k, v] : other.title_doc) title_doc.emplace(k, v + base);
+  }
+};
+
+struct TextCoder::Impl {
+  const CodeSets* sets = nullptr;
+  Lexicon lexicon;
+  AlphabeticIndex index;
+  TabularNotes notes;
+
+  StringMap<uint32_t> vocab;
+  std::vector<std::string> words;  // id -> word
+  std::vector<float> idf;
+  std::vector<Doc> docs;
+  std::vector<uint32_t> doc_tokens;  // sorted by id within a doc
+  std::vector<uint32_t> post_off;    // CSR postings: token -> docs
+  std::vector<uint32_t> post_docs;
+  std::unordered_map<uint64_t, uint32_t> title_doc;  // billable code -> its title doc
+  std::vector<float> doc_extra;  // what a doc's words cost when the text says none of them
+
+  // ---- building ----
+  void tokenizeTitle(const IndexNode& n, std::vector<WordToken>& out) const {
+    std::string_view title = n.title;
+    if (n.level == 0) {
+      // "Gout, gouty" / "Disease, diseased": the first group is the term, the rest variants.
+      size_t comma = title.find(',');
+      lexicon.tokenize(title.substr(0, comma), out, WordToken::kMain);
+      if (comma != std::string_view::npos) lexicon.tokenize(title.substr(comma + 1), out, WordToken::kOptional);
+    } else {
+      lexicon.tokenize(title, out);
+    }
+    if (!n.nemod.empty()) lexicon.tokenize(n.nemod, out, WordToken::kOptional);
+  }
+
+  // Titles of every billable code (newest official release first, then codes
+  // only the other releases have).
+  void buildTitleDocs(DocBuilder& b) const {
+    std::vector<const CodeSet*> order = {&sets->latestOfficialIcd10cm()};
+    for (const auto& s : sets->icd10cmReleases()) {
+      if (s.get() != order[0]) order.push_back(s.get());
+    }
+    for (const CodeSet* set : order) {
+      for (const CodeEntry& e : set->entries()) {
+        if (!e.billable() || b.title_doc.count(e.key) != 0) continue;
+        b.scratch.clear();
+        lexicon.tokenize(set->description(e), b.scratch);
+        b.ids.clear();
+        b.appendTokens(b.scratch, b.ids);
+        PlainCode pc = unpackCode(e.key);
+        uint32_t d = b.addDoc(b.ids, pc.view(), DocKind::kTitle, IndexNode::kNone);
+        if (d != kNoToken) b.title_doc.emplace(e.key, d);
+      }
+    }
+  }
+
+  // Index paths (main term + sub-terms), "see" references followed one level
+  // into their target, and Tabular inclusion terms.
+  void buildIndexDocs(DocBuilder& b) const {
+    for (const TabularNote& n : notes.all()) {
+      if (n.kind != NoteKind::kInclusionTerm) continue;
+      b.scratch.clear();
+      lexicon.tokenize(n.text, b.scratch);
+      b.ids.clear();
+      b.appendTokens(b.scratch, b.ids);
+      b.addDoc(b.ids, unpackCode(n.code_key).view(), DocKind::kInclusion, IndexNode::kNone);
+    }
+    const auto& nodes = index.nodes();
+    // Each title is tokenized once.
+    std::vector<uint32_t> node_off(nodes.size() + 1, 0);
+    std::vector<uint32_t> node_ids;
+    node_ids.reserve(nodes.size() * 4);
+    for (uint32_t i = 0; i < nodes.size(); ++i) {
+      b.scratch.clear();
+      tokenizeTitle(nodes[i], b.scratch);
+      b.appendTokens(b.scratch, node_ids);
+      node_off[i + 1] = static_cast<uint32_t>(node_ids.size());
+    }
+    auto nodeTokens = [&](uint32_t i, std::vector<uint32_t>& out) {
+      out.insert(out.end(), node_ids.begin() + node_off[i], node_ids.begin() + node_off[i + 1]);
+    };
+    std::unordered_map<std::string, uint32_t> see_cache;
+    std::vector<uint32_t> chain;
+    std::vector<uint32_t> path;
+    std::vector<uint32_t> all;
+    for (uint32_t i = 0; i < nodes.size(); ++i) {
+      const IndexNode& n = nodes[i];
+      chain.resize(n.level + 1);
+      chain[n.level] = i;
+      path.clear();
+      for (size_t l = 0; l <= n.level; ++l) nodeTokens(chain[l], path);
+      if (path.empty()) continue;
+      if (!n.code.empty()) {
+        all = path;
+        b.addDoc(all, n.code, DocKind::kIndex, i);
+        continue;
+      }
+      bool to_condition = n.see == "condition" || n.see == "Condition" ||
+                          n.title.find("code to condition") != std::string::npos;
+      if (to_condition) {
+        all = path;
+        b.addDoc(all, "", DocKind::kNoDefault, i);
+        continue;
+      }
+      if (n.see.empty()) continue;
+      uint32_t target;
+      if (auto it = see_cache.find(n.see); it != see_cache.end()) {
+        target = it->second;
+      } else {
+        target = index.resolveSee(n.see);
+        see_cache.emplace(n.see, target);
+      }
+      if (target == IndexNode::kNone || target == i) continue;
+      const IndexNode& t = nodes[target];
+      if (!t.code.empty()) {
+        all = path;
+        b.addDoc(all, t.code, DocKind::kIndexSee, target);
+      }
+      // The target's sub-terms, reached through this term.
+      size_t added = 0;
+      for (uint32_t c = target + 1; c < t.end && added < 24; c = nodes[c].end) {
+        if (nodes[c].code.empty()) continue;
+        all = path;
+        nodeTokens(c, all);
+        b.addDoc(all, nodes[c].code, DocKind::kIndexSee, c);
+        ++added;
+      }
+    }
+  }
+
+  void buildPostings() {
+    size_t v = words.size();
+    std::vector<uint32_t> df(v, 0);
+    for (uint32_t t : doc_tokens) ++df[t >> kFlagBits];
+    post_off.assign(v + 1, 0);
+    for (size_t i = 0; i < v; ++i) post_off[i + 1] = post_off[i] + df[i];
+    post_docs.resize(post_off[v]);
+    std::vector<uint32_t> fill(post_off.begin(), post_off.end() - 1);
+    for (uint32_t d = 0; d < docs.size(); ++d) {
+      for (uint32_t k = 0; k < docs[d].tok_n; ++k) {
+        uint32_t id = doc_tokens[docs[d].tok_off + k] >> kFlagBits;
+        post_docs[fill[id]++] = d;
+      }
+    }
+    idf.resize(v);
+    const double n = static_cast<double>(docs.size());
+    for (size_t i = 0; i < v; ++i) idf[i] = static_cast<float>(std::log(1.0 + n / (1.0 + df[i])));
+    doc_extra.assign(docs.size(), 0.0f);
+    for (uint32_t d = 0; d < docs.size(); ++d) {
+      double e = 0;
+      for (uint32_t k = 0; k < docs[d].tok_n; ++k) {
+        uint32_t t = doc_tokens[docs[d].tok_off + k];
+        e += idf[t >> kFlagBits] * extraFactor(t);
+      }
+      doc_extra[d] = static_cast<float>(e);
+    }
+  }
+
+  // ---- querying ----
+  double docScore(uint32_t d, const std::vector<QueryToken>& q, double& matched) const {
+    const Doc& doc = docs[d];
+    const uint32_t* t = &doc_tokens[doc.tok_off];
+    size_t i = 0, j = 0;
+    double miss = 0, extra = 0;
+    matched = 0;
+    while (i < doc.tok_n || j < q.size()) {
+      uint32_t tid = i < doc.tok_n ? t[i] >> kFlagBits : kNoToken;
+      uint32_t qid = j < q.size() ? q[j].id : kNoToken;
+      if (tid == qid) {
+        matched += q[j].weight;
+        ++i, ++j;
+      } else if (tid < qid) {
+        extra += idf[tid] * extraFactor(t[i]);
+        ++i;
+      } else {
+        miss += q[j].weight;
+        ++j;
+      }
+    }
+    return matched - kMissWeight * miss - extra;
+  }
+
+  bool docHas(uint32_t d, uint32_t id) const {
+    const Doc& doc = docs[d];
+    const uint32_t* b = &doc_tokens[doc.tok_off];
+    const uint32_t* e = b + doc.tok_n;
+    const uint32_t* it = std::lower_bound(b, e, id << kFlagBits);
+    return it != e && (*it >> kFlagBits) == id;
+  }
+
+  // Picks the billable code a doc leads to in `set`, completing headers and
+  // partial codes with the sub-code whose title best fits the query.
+  Candidate resolve(const Scored& s, const CodeSet& set, const std::vector<QueryToken>& q) const {
+    Candidate c;
+    const Doc& doc = docs[s.doc];
+    c.doc = s.doc;
+    c.score = s.score;
+    c.matched = s.matched;
+    const CodeEntry* e = set.find(doc.code_key);
+    if (e != nullptr && e->billable()) {
+      c.entry = e;
+      return c;
+    }
+    PlainCode prefix = unpackCode(doc.code_key);
+    std::span<const CodeEntry> span;
+    while (prefix.length >= 3) {
+      span = set.withPrefix(prefix.view());
+      bool any = false;
+      for (const CodeEntry& x : span) any = any || x.billable();
+      if (any) break;
+      --prefix.length;
+      span = {};
+    }
+    double best = -1e18;
+    size_t seen = 0;
+    for (const CodeEntry& x : span) {
+      if (!x.billable()) continue;
+      if (++seen > kMaxDescendants) break;
+      auto td = title_doc.find(x.key);
+      if (td == title_doc.end()) continue;
+      const Doc& tdoc = docs[td->second];
+      const uint32_t* t = &doc_tokens[tdoc.tok_off];
+      double recovered = 0, extra = 0;
+      size_t i = 0, j = 0;
+      while (i < tdoc.tok_n) {
+        uint32_t tid = t[i] >> kFlagBits;
+        while (j < q.size() && q[j].id < tid) ++j;
+        bool in_q = j < q.size() && q[j].id == tid;
+        bool in_doc = docHas(s.doc, tid);
+        if (in_q && !in_doc) recovered += q[j].weight;
+        if (!in_q && !in_doc && !(t[i] & WordToken::kOptional)) {
+          extra += idf[tid] * ((t[i] & WordToken::kDefault) ? kDefaultExtraWeight * 0.4 : kCompletionExtraWeight);
+        }
+        ++i;
+      }
+      double score = s.score + (1 + kMissWeight) * recovered - extra;
+      if (score > best + 1e-9) {
+        best = score;
+        c.entry = &x;
+        c.score = score;
+        c.matched = s.matched + recovered;
+      }
+    }
+    return c;
+  }
+
+  std::vector<QueryToken> queryTokens(const std::vector<WordToken>& toks, double& unknown_words) const {
+    std::vector<QueryToken> q;
+    unknown_words = 0;
+    for (const auto& t : toks) {
+      auto it = vocab.find(t.text);
+      if (it == vocab.end()) {
+        unknown_words += 1;
+        continue;
+      }
+      q.push_back(QueryToken{it->second, idf[it->second]});
+    }
+    std::sort(q.begin(), q.end(), [](const QueryToken& a, const QueryToken& b) { return a.id < b.id; });
+    q.erase(std::unique(q.begin(), q.end(), [](const QueryToken& a, const QueryToken& b) { return a.id == b.id; }),
+            q.end());
+    return q;
+  }
+
+  std::vector<Candidate> rank(const CodeSet& set, const std::vector<QueryToken>& q, double total) const {
+    // 1. Accumulate the weight of the query words each document holds, over the
+    //    postings of the words that are not too common (all words when every one is).
+    thread_local std::vector<float> acc;
+    thread_local std::vector<uint32_t> touched;
+    if (acc.size() != docs.size()) acc.assign(docs.size(), 0.0f);
+    touched.clear();
+    uint32_t min_df = 0xFFFFFFFFu;
+    for (const auto& t : q) min_df = std::min(min_df, post_off[t.id + 1] - post_off[t.id]);
+    const uint32_t df_cap = std::max<uint32_t>(kMaxPostings, min_df);
+    for (const auto& t : q) {
+      uint32_t b = post_off[t.id], e = post_off[t.id + 1];
+      if (e - b > df_cap) continue;
+      float w = static_cast<float>(t.weight);
+      for (uint32_t k = b; k < e; ++k) {
+        uint32_t d = post_docs[k];
+        if (acc[d] == 0.0f) touched.push_back(d);
+        acc[d] += w;
+      }
+    }
+    // 2. Fully score the documents that hold the most.
+    size_t shortlist = std::min(kShortlist, touched.size());
+    // Proxy of the full score: matched words count twice (they are not missing),
+    // matched required words cost no extra; the doc's other words do.
+    for (uint32_t d : touched) acc[d] = acc[d] * (1.0f + static_cast<float>(kMissWeight + kExtraWeight)) - doc_extra[d];
+    std::nth_element(touched.begin(), touched.begin() + static_cast<long>(shortlist), touched.end(),
+                     [&](uint32_t a, uint32_t b) { return acc[a] > acc[b]; });
+    std::vector<Scored> scored;
+    scored.reserve(shortlist);
+    for (size_t k = 0; k < shortlist; ++k) {
+      double m;
+      double sc = docScore(touched[k], q, m);
+      scored.push_back(Scored{touched[k], sc, m});
+    }
+    for (uint32_t d : touched) acc[d] = 0.0f;  // acc must read 0 again for the next query
+    std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) { return a.score > b.score; });
+    // 3. Resolve to billable codes, best first; stop when no later document can
+    //    beat the second-best code found (completion can at most recover the
+    //    words a document misses).
+    std::vector<Candidate> out;
+    size_t resolved = 0;
+    for (const Scored& sd : scored) {
+      double upper = sd.score + (1 + kMissWeight) * (total - sd.matched) + 0.05;
+      if (out.size() >= 2 && upper < out[1].score) break;
+      if (++resolved > kMaxResolves) break;
+      Candidate c;
+      if (docs[sd.doc].kind == DocKind::kNoDefault) {
+        c.doc = sd.doc;
+        c.score = sd.score;
+        c.matched = sd.matched;
+      } else {
+        c = resolve(sd, set, q);
+        if (c.entry == nullptr) continue;
+        // Index-derived docs carry the coder's defaults: a small preference.
+        if (docs[sd.doc].kind == DocKind::kIndex || docs[sd.doc].kind == DocKind::kIndexSee) c.score += 0.05;
+      }
+      bool merged = false;
+      for (Candidate& o : out) {
+        if (o.entry == c.entry && o.entry != nullptr) {
+          if (c.score > o.score) o = c;
+          merged = true;
+          break;
+        }
+      }
+      if (!merged) out.push_back(c);
+      std::stable_sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
+    }
+    return out;
+  }
+
+  // Best billable code in the ranges whose title words are all said by the text.
+  const CodeEntry* supportedCodeIn(const CodeSet& set, const std::vector<CodeRange>& ranges,
+                                   const std::vector<QueryToken>& q, double& best_score) const {
+    const CodeEntry* best = nullptr;
+    best_score = 0;
+    size_t seen = 0;
+    for (const CodeRange& r : ranges) {
+      for (const CodeEntry& e : set.inRange(r.low, r.high)) {
+        if (!e.billable()) continue;
+        if (++seen > 2000) return best;
+        auto td = title_doc.find(e.key);
+        if (td == title_doc.end()) continue;
+        const Doc& d = docs[td->second];
+        const uint32_t* t = &doc_tokens[d.tok_off];
+        double matched = 0, extra = 0;
+        bool ok = true;
+        size_t j = 0;
+        int required = 0;
+        for (size_t i = 0; i < d.tok_n && ok; ++i) {
+          uint32_t tid = t[i] >> kFlagBits;
+          uint32_t flags = t[i] & 3u;
+          while (j < q.size() && q[j].id < tid) ++j;
+          bool in_q = j < q.size() && q[j].id == tid;
+          if (in_q) {
+            matched += q[j].weight;
+            if (!(flags & (WordToken::kOptional | WordToken::kDefault))) ++required;
+          } else if (!(flags & WordToken::kOptional) &&
+                     (!(flags & WordToken::kDefault) ||
+                      (words[tid][0] != '~' && !lexicon.isDefaultWord(words[tid])))) {
+            ok = false;  // a word the text does not support ("unspecified asthma" needs asthma)
+          } else if (!(flags & WordToken::kOptional)) {
+            extra += idf[tid] * kDefaultExtraWeight;
+          }
+        }
+        if (!ok || required == 0) continue;
+        double s = matched - extra;
+        if (s > best_score + 1e-9) {
+          best_score = s;
+          best = &e;
+        }
+      }
+    }
+    return best;
+  }
+
+  AssignedCode assigned(const CodeSet& set, const CodeEntry& e, double confidence, std::string why) const {
+    AssignedCode a;
+    a.code = dotted(unpackCode(e.key).view());
+    a.system = CodeSystem::kIcd10Cm;
+    a.display = std::string(set.description(e));
+    a.method = CodingMethod::kText;
+    a.confidence = std::round(confidence * 100) / 100;
+    a.release = set.release().name;
+    a.why = std::move(why);
+    return a;
+  }
+
+  std::string whyOf(uint32_t d) const {
+    const Doc& doc = docs[d];
+    switch (doc.kind) {
+      case DocKind::kTitle: return "tabular title";
+      case DocKind::kInclusion: return "tabular inclusion term";
+      case DocKind::kNoDefault: return "index: no default code";
+      case DocKind::kIndex:
+      case DocKind::kIndexSee: {
+        std::string p = index.pathKey(doc.node);
+        for (char& c : p) {
+          if (c == '|') c = '>';
+        }
+        return std::string("index FY20") + std::to_string(index.nodes()[doc.node].source) + ": " + p;
+      }
+    }
+    return {};
+  }
+
+  bool excludes1(const CodeEntry& a, const CodeEntry& b) const {
+    PlainCode pa = unpackCode(a.key);
+    for (const TabularNote* n : notes.notesFor(pa.view(), NoteKind::kExcludes1)) {
+      for (const CodeRange& r : n->ranges) {
+        if (r.contains(b.key)) return true;
+      }
+    }
+    return false;
+  }
+
+  struct Plan {
+    std::vector<const CodeEntry*> codes;  // in sequence
+    std::vector<std::string> why;
+    double score = 0;
+    double matched = 0;
+  };
+
+  // The default sub-code of a manifestation code that became a header.
+  const CodeEntry* defaultUnder(const CodeSet& set, PlainCode code) const {
+    const CodeEntry* e = set.find(code.key());
+    if (e != nullptr && e->billable()) return e;
+    const CodeEntry* best = nullptr;
+    for (const CodeEntry& x : set.withPrefix(code.view())) {
+      if (!x.billable()) continue;
+      if (best == nullptr) best = &x;
+      if (set.description(x).find("unspecified") != std::string_view::npos) return &x;
+    }
+    return best;
+  }
+
+  Plan plan(const CodeSet& set, const Candidate& top, const std::vector<QueryToken>& q) const {
+    Plan p;
+    p.codes = {top.entry};
+    p.why = {whyOf(top.doc)};
+    PlainCode primary = unpackCode(top.entry->key);
+    std::vector<uint32_t> explained_docs = {top.doc};
+    const Doc& td = docs[top.doc];
+    if (td.node != IndexNode::kNone && (td.kind == DocKind::kIndex || td.kind == DocKind::kIndexSee)) {
+      std::string_view manif = index.manifFor(td.node);
+      PlainCode mc;
+      if (!manif.empty() && normalizeCode(manif.substr(0, manif.find(',')), mc)) {
+        const CodeEntry* me = defaultUnder(set, mc);
+        if (me != nullptr && me->billable() && me != top.entry) {
+          p.codes.push_back(me);
+          p.why.push_back("index manifestation code [" + std::string(manif) + "]");
+        }
+      }
+    }
+    for (NoteKind kind : {NoteKind::kUseAdditionalCode, NoteKind::kCodeAlso, NoteKind::kCodeFirst}) {
+      for (const TabularNote* n : notes.notesFor(primary.view(), kind)) {
+        if (n->ranges.empty()) continue;
+        double s;
+        const CodeEntry* e = supportedCodeIn(set, n->ranges, q, s);
+        if (e == nullptr) continue;
+        if (std::find(p.codes.begin(), p.codes.end(), e) != p.codes.end()) continue;
+        PlainCode pe = unpackCode(e->key);
+        if (pe.view().substr(0, 3) == primary.view().substr(0, 3)) continue;
+        if (excludes1(*top.entry, *e)) continue;
+        std::string note = std::string(kind == NoteKind::kCodeFirst  ? "code first"
+                                       : kind == NoteKind::kCodeAlso ? "code also"
+                                                                     : "use additional code") +
+                           " note at " + dotted(unpackCode(n->code_key).view());
+        if (auto td2 = title_doc.find(e->key); td2 != title_doc.end()) explained_docs.push_back(td2->second);
+        if (kind == NoteKind::kCodeFirst) {
+          p.codes.insert(p.codes.begin(), e);
+          p.why.insert(p.why.begin(), note);
+        } else {
+          p.codes.push_back(e);
+          p.why.push_back(note);
+        }
+      }
+    }
+    double matched = 0;
+    for (const QueryToken& t : q) {
+      for (uint32_t d : explained_docs) {
+        if (docHas(d, t.id)) {
+          matched += t.weight;
+          break;
+        }
+      }
+    }
+    p.matched = std::max(matched, top.matched);
+    p.score = top.score + kMissWeight * (p.matched - top.matched);
+    return p;
+  }
+
+  CodingResult code(std::string_view phrase, const TextCodingOptions& opt) const;
+};
+
+CodingResult TextCoder::Impl::code(std::string_view phrase, const TextCodingOptions& opt) const {
+  CodingResult result;
+  auto release = sets->releaseFor(CodeSystem::kIcd10Cm, opt.date);
+  if (!release) {
+    result.review = true;
+    result.reason = "no ICD-10-CM release is loaded for the date of service";
+    return result;
+  }
+  const CodeSet& set = **release;
+  result.release = set.release().name;
+
+  // 1. Words, shorthand expanded; clauses split at ',' and ';'.
+  std::vector<std::string> words = lexicon.expand(phrase);
+  std::vector<std::vector<std::string>> clauses(1);
+  for (auto& w : words) {
+    if (w == "," || w == ";" || w == ":") {
+      if (!clauses.back().empty()) clauses.emplace_back();
+    } else {
+      clauses.back().push_back(std::move(w));
+    }
+  }
+  if (clauses.back().empty()) clauses.pop_back();
+  bool uncertain = false;
+  std::vector<std::string> kept;
+  for (size_t ci = 0; ci < clauses.size(); ++ci) {
+    auto& cl = clauses[ci];
+    size_t at = 0;
+    while (at < cl.size() && lexicon.isStop(cl[at])) ++at;
+    size_t neg = lexicon.negationAt(cl, at);
+    if (neg > 0) {
+      if (ci == 0) {
+        result.reason = "negated: the text says the condition is absent; nothing to code";
+        return result;
+      }
+      continue;  // "cough, no fever": drop the negated clause
+    }
+    size_t unc = lexicon.uncertaintyAt(cl, at);
+    if (unc > 0) {
+      uncertain = true;
+      at += unc;
+    }
+    if (!kept.empty()) kept.push_back(",");
+    kept.insert(kept.end(), cl.begin() + static_cast<long>(at), cl.end());
+  }
+  if (uncertain && opt.setting == EncounterSetting::kOutpatient) {
+    result.reason =
+        "uncertain diagnosis (rule out, probable, suspected…): not coded in outpatient records; code the "
+        "documented signs and symptoms instead (Guideline IV.H)";
+    return result;
+  }
+  std::string text;
+  for (const auto& w : kept) {
+    if (!text.empty()) text.push_back(' ');
+    text += w;
+  }
+  {
+    std::string plain;
+    for (const auto& w : kept) {
+      if (w == "," || lexicon.isStop(w)) continue;
+      if (!plain.empty()) plain.push_back(' ');
+      plain += w;
+    }
+    if (const std::string* q = lexicon.noDefaultQuery(plain)) {
+      result.review = true;
+      result.reason = "the term has no default code";
+      result.query = *q;
+      return result;
+    }
+  }
+
+  // 2. Query words and candidates.
+  std::vector<WordToken> toks;
+  lexicon.tokenize(text, toks);
+  double unknown = 0;
+  std::vector<QueryToken> q = queryTokens(toks, unknown);
+  double total = 0;
+  for (const auto& t : q) total += t.weight;
+  if (q.empty()) {
+    result.review = true;
+    result.reason = "no word of the text is in the ICD-10-CM index or tabular";
+    result.query = "The diagnosis could not be coded from its wording. Please restate it with the condition's name.";
+    return result;
+  }
+  std::vector<Candidate> cands = rank(set, q, total);
+  if (cands.empty()) {
+    result.review = true;
+    result.reason = "no index entry or tabular title matches the text";
+    result.query = "The diagnosis could not be coded from its wording. Please restate it with the condition's name.";
+    return result;
+  }
+  if (std::getenv("COURIER_CODING_DEBUG")) {
+    std::fprintf(stderr, "query:");
+    for (const auto& t : q) std::fprintf(stderr, " %s(%.2f)", this->words[t.id].c_str(), t.weight);
+    std::fprintf(stderr, "\n");
+    for (size_t k = 0; k < cands.size() && k < 8; ++k) {
+      const Doc& d = docs[cands[k].doc];
+      std::fprintf(stderr, "  %.3f m=%.2f %s [", cands[k].score, cands[k].matched,
+                   cands[k].entry ? dotted(unpackCode(cands[k].entry->key).view()).c_str() : "-");
+      for (uint32_t i = 0; i < d.tok_n; ++i) {
+        uint32_t t = doc_tokens[d.tok_off + i];
+        std::fprintf(stderr, " %s%s", this->words[t >> kFlagBits].c_str(),
+                     (t & WordToken::kOptional) ? "?" : (t & WordToken::kDefault) ? "*" : "");
+      }
+      std::fprintf(stderr, " ] %s\n", whyOf(cands[k].doc).c_str());
+    }
+  }
+  if (docs[cands.front().doc].kind == DocKind::kNoDefault) {
+    result.review = true;
+    result.reason = "the index has no code for this term (\"code to condition\")";
+    result.query = "The term used has no ICD-10-CM code of its own. Please document the specific condition it refers to.";
+    return result;
+  }
+
+  // 3. For the leading candidates, the codes they bring along (manifestation,
+  //    use additional / code also / code first); keep the set that explains the
+  //    text best. A combination code beats a pair that says the same.
+  Plan best_plan;
+  best_plan.score = -1e18;
+  size_t best_index = 0;
+  for (size_t k = 0; k < cands.size() && k < kPlans; ++k) {
+    const Candidate& c = cands[k];
+    if (c.entry == nullptr) continue;
+    if (k > 0 && c.score + kMissWeight * (total - c.matched) < best_plan.score) continue;
+    Plan p = plan(set, c, q);
+    if (p.score > best_plan.score + 1e-9) {
+      best_plan = std::move(p);
+      best_index = k;
+    }
+  }
+  if (best_plan.codes.empty()) {
+    result.review = true;
+    result.reason = "no index entry or tabular title matches the text";
+    return result;
+  }
+  if (best_index != 0) std::swap(cands[0], cands[best_index]);
+  const Candidate& top = cands.front();
+  std::vector<const CodeEntry*> chosen = std::move(best_plan.codes);
+  std::vector<std::string> why = std::move(best_plan.why);
+  PlainCode primary = unpackCode(top.entry->key);
+
+  double coverage = total > 0 ? best_plan.matched / total : 0;
+  double second = -1e9;
+  for (size_t k = 1; k < cands.size(); ++k) {
+    if (cands[k].entry != nullptr) {
+      second = std::max(second, cands[k].score);
+    }
+  }
+  double margin = total > 0 ? (best_plan.score - second) / total : 0;
+  double confidence = 0.35 + 0.45 * coverage + 0.2 * std::min(1.0, std::max(0.0, margin) * 4);
+  if (uncertain) confidence *= 0.9;
+  confidence = std::clamp(confidence, 0.0, 0.99);
+
+  // 5. Excludes1 between the chosen codes: keep the first, flag the conflict.
+  for (size_t a = 0; a < chosen.size(); ++a) {
+    for (size_t b = a + 1; b < chosen.size();) {
+      if (excludes1(*chosen[a], *chosen[b]) || excludes1(*chosen[b], *chosen[a])) {
+        result.review = true;
+        result.reason = "Excludes1: " + dotted(unpackCode(chosen[a]->key).view()) + " and " +
+                        dotted(unpackCode(chosen[b]->key).view()) + " may not be reported together";
+        chosen.erase(chosen.begin() + static_cast<long>(b));
+        why.erase(why.begin() + static_cast<long>(b));
+      } else {
+        ++b;
+      }
+    }
+  }
+
+  for (size_t k = 0; k < chosen.size(); ++k) {
+    // Never emit anything but a billable code of the release in force.
+    const CodeEntry* check = set.find(chosen[k]->key);
+    if (check == nullptr || !check->billable()) continue;
+    result.codes.push_back(assigned(set, *chosen[k], confidence, why[k]));
+  }
+  for (size_t k = 1; k < cands.size() && result.alternatives.size() < 3; ++k) {
+    if (cands[k].entry == nullptr) continue;
+    bool dup = false;
+    for (const auto* c : chosen) dup = dup || c == cands[k].entry;
+    if (dup) continue;
+    double alt_conf = std::clamp(confidence * std::exp(cands[k].score - top.score), 0.0, 0.99);
+    result.alternatives.push_back(assigned(set, *cands[k].entry, alt_conf, whyOf(cands[k].doc)));
+  }
+
+  // 6. What a person must look at.
+  bool seventh = top.entry->length == 7 && primary.chars[0] >= 'S' && primary.chars[0] <= 'T';
+  if (seventh) {
+    bool episode = false;
+    for (const auto& w : kept) episode = episode || lexicon.isEpisodeWord(w);
+    if (!episode) {
+      result.review = true;
+      result.reason = "the episode of care (initial, subsequent, sequela) is not documented; 7th character assumed";
+      result.query = "Please document whether this visit is for active treatment (initial), routine healing "
+                     "(subsequent) or a sequela of the injury.";
+    }
+  }
+  if (coverage < 0.5) {
+    result.review = true;
+    result.reason = "the best index entry explains only part of the text";
+    result.query = "The diagnosis wording does not match a single ICD-10-CM entry. Please state the condition, "
+                   "its type and site more specifically.";
+  } else if (margin < 0.01 && cands.size() > 1) {
+    result.review = true;
+    result.reason = "two codes fit the text equally well";
+    result.query = "Please specify the diagnosis further: it fits both " + result.codes.front().display + " and " +
+                   (result.alternatives.empty() ? std::string("another code") : result.alternatives.front().display) +
+                   ".";
+  }
+  if (uncertain && result.reason.empty()) {
+    result.reason = "uncertain diagnosis coded as if established (inpatient, Guideline II.H)";
+  }
+  return result;
+}
+
+Result<std::unique_ptr<TextCoder>> TextCoder::build(const CodeSets& sets, const std::string& mappings_dir) {
+  auto impl = std::make_unique<Impl>();
+  impl->sets = &sets;
+  auto lx = Lexicon::load(mappings_dir + "/coding");
+  if (!lx) return Unexpected(lx.error());
+  impl->lexicon = std::move(*lx);
+  // Two workers: the code titles here; the index (read, then turned into
+  // documents) and the Tabular notes on a helper thread.
+  DocBuilder titles;
+  titles.lexicon = &impl->lexicon;
+  DocBuilder paths;
+  paths.lexicon = &impl->lexicon;
+  Result<AlphabeticIndex> idx = Unexpected(Error(ErrorCode::kInternal, "not loaded"));
+  Result<TabularNotes> notes = Unexpected(Error(ErrorCode::kInternal, "not loaded"));
+  Impl* m = impl.get();
+  auto t0 = std::chrono::steady_clock::now();
+  std::thread helper([&] {
+    notes = TabularNotes::load(mappings_dir + "/codesets/icd10cm_tabular_notes_2021.tsv.gz");
+    idx = AlphabeticIndex::load(mappings_dir + "/codesets/icd10cm_index_2025_flattened.csv.gz",
+                                mappings_dir + "/codesets/icd10cm_index_2017.tsv.gz");
+    if (!notes || !idx) return;
+    m->notes = std::move(*notes);
+    m->index = std::move(*idx);
+    auto t1 = std::chrono::steady_clock::now();
+    m->buildIndexDocs(paths);
+    if (std::getenv("COURIER_CODING_TIMING"))
+      std::fprintf(stderr, "helper: load %.0f ms, index docs %.0f ms (%zu docs)\n",
+                   std::chrono::duration<double, std::milli>(t1 - t0).count(),
+                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count(),
+                   paths.docs.size());
+  });
+  impl->buildTitleDocs(titles);
+  if (std::getenv("COURIER_CODING_TIMING"))
+    std::fprintf(stderr, "titles %.0f ms (%zu docs)\n",
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
+                 titles.docs.size());
+  helper.join();
+  if (!notes) return Unexpected(notes.error());
+  if (!idx) return Unexpected(idx.error());
+  titles.merge(std::move(paths));
+  impl->vocab = std::move(titles.vocab);
+  impl->words = std::move(titles.words);
+  impl->docs = std::move(titles.docs);
+  impl->doc_tokens = std::move(titles.doc_tokens);
+  impl->title_doc = std::move(titles.title_doc);
+  impl->buildPostings();
+  return std::unique_ptr<TextCoder>(new TextCoder(std::move(impl)));
+}
+
+TextCoder::TextCoder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+TextCoder::~TextCoder() = default;
+
+CodingResult TextCoder::code(std::string_view phrase, const TextCodingOptions& options) const {
+  return impl_->code(phrase, options);
+}
+
+size_t TextCoder::documentCount() const { return impl_->docs.size(); }
+
+size_t TextCoder::memoryBytes() const {
+  const Impl& m = *impl_;
+  size_t n = m.docs.capacity() * sizeof(Doc) + m.doc_tokens.capacity() * 4 + m.post_docs.capacity() * 4 +
+             m.post_off.capacity() * 4 + m.idf.capacity() * 4 + m.title_doc.size() * 32;
+  for (const auto& w : m.words) n += w.capacity() + 48;
+  for (const auto& node : m.index.nodes()) {
+    n += sizeof(IndexNode) + node.title.capacity() + node.nemod.capacity() + node.see.capacity();
+  }
+  return n;
+}
+
+}  // namespace courier::coding
