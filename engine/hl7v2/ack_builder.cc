@@ -1,5 +1,6 @@
 #include "engine/hl7v2/ack_builder.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <ctime>
@@ -9,11 +10,20 @@
 namespace courier::hl7v2 {
 namespace {
 
-// Version as comparable numbers: "2.5.1" -> 251, "2.4" -> 240.
+// Version as comparable numbers: "2.5.1" -> 251, "2.4" -> 240. Parts are read
+// by hand and clamped (sscanf's %d is undefined on out-of-range input, and the
+// version comes off the wire).
 int versionNumber(std::string_view v) {
-  int major = 0, minor = 0, patch = 0;
-  std::sscanf(std::string(v).c_str(), "%d.%d.%d", &major, &minor, &patch);
-  return major * 100 + minor * 10 + patch;
+  int parts[3] = {0, 0, 0};
+  size_t i = 0;
+  for (int k = 0; k < 3; ++k) {
+    int n = 0;
+    for (; i < v.size() && v[i] >= '0' && v[i] <= '9'; ++i) n = std::min(n * 10 + (v[i] - '0'), 999);
+    parts[k] = n;
+    if (i >= v.size() || v[i] != '.') break;
+    ++i;
+  }
+  return parts[0] * 100 + std::min(parts[1], 9) * 10 + std::min(parts[2], 9);
 }
 
 std::string timestamp(const Clock& clock) {

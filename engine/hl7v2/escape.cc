@@ -87,6 +87,9 @@ void appendEncoded(std::string_view text, const Delimiters& d, std::string& out)
   // (Message::set refuses such values rather than write them).
   const bool declared = d.escape != '\0';
   const char e = declared ? d.escape : '\\';
+  // \.br\ cannot be written when '.' is a delimiter ("..br." or a field split
+  // inside the sequence); \X0A\ says the same thing.
+  const bool dot_is_delimiter = d.isSpecial('.') || d.truncation == '.';
   auto seq = [&](const char* body) {
     out.push_back(e);
     out.append(body);
@@ -99,7 +102,7 @@ void appendEncoded(std::string_view text, const Delimiters& d, std::string& out)
     else if (d.repetition != '\0' && c == d.repetition) seq("R");
     else if (declared && c == e) seq("E");
     else if (d.truncation != '\0' && c == d.truncation) seq("P");
-    else if (c == '\n') seq(".br");
+    else if (c == '\n') seq(dot_is_delimiter ? "X0A" : ".br");
     else if (c == '\r') seq("X0D");
     else out.push_back(c);
   }

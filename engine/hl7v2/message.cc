@@ -29,6 +29,12 @@ ParseError makeError(ErrorCondition cond, std::string msg, std::string segment =
   return e;
 }
 
+// memchr over raw[start, end); an empty range (whose data() may be null, which
+// memchr must never be given) finds nothing.
+const void* findByte(std::string_view raw, size_t start, size_t end, char c) {
+  return start < end ? std::memchr(raw.data() + start, c, end - start) : nullptr;
+}
+
 // The n-th (1-based) part of raw[begin, end) split on `delim`. Returns 0 and the
 // part's span when it exists; otherwise the number of delimiters missing to
 // create it, with the span set to the (empty) end of the container.
@@ -37,7 +43,7 @@ int findPart(std::string_view raw, size_t begin, size_t end, char delim, int n, 
   int index = 1;
   if (delim != '\0') {
     while (index < n) {
-      const void* hit = std::memchr(raw.data() + start, delim, end - start);
+      const void* hit = findByte(raw, start, end, delim);
       if (!hit) {
         pb = pe = end;
         return n - index;
@@ -49,7 +55,7 @@ int findPart(std::string_view raw, size_t begin, size_t end, char delim, int n, 
     pb = pe = end;
     return -1;  // no such delimiter declared: the part cannot exist
   }
-  const void* stop = delim != '\0' ? std::memchr(raw.data() + start, delim, end - start) : nullptr;
+  const void* stop = delim != '\0' ? findByte(raw, start, end, delim) : nullptr;
   pb = start;
   pe = stop ? static_cast<size_t>(static_cast<const char*>(stop) - raw.data()) : end;
   return 0;
