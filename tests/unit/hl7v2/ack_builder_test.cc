@@ -299,6 +299,21 @@ TEST(AckBuilderTest, AckErrorFromParseError) {
   EXPECT_EQ(nak.get("ERR-3.1"), "100");
 }
 
+TEST(AckBuilderTest, AbsurdVersionsDoNotOverflow) {
+  // Found by hl7v2_parse_fuzz: the version was read with sscanf("%d"), which is
+  // undefined on out-of-range numbers (UBSan: signed overflow).
+  AckBuilder builder("T", fixedClock());
+  std::vector<AckError> errors = {{ErrorCondition::kUnsupportedVersion, "version", {"MSH", 1, 12, 0, 0, 0}, 'E'}};
+  for (const char* version : {"99999999999999999999.5", "2.99999999999999999999", "2.5.99999999999", "-2147483648.1"}) {
+    SCOPED_TRACE(version);
+    MessageHeader h = header();
+    h.version = version;
+    Message ack = parseAck(builder.build(h, AckOutcome::kReject, errors));
+    EXPECT_EQ(ack.get("MSH-12"), version);
+    EXPECT_EQ(ack.countSegments("ERR"), 1);
+  }
+}
+
 TEST(AckBuilderTest, AckForAnEmptyHeaderIsStillWellFormed) {
   AckBuilder builder("T", fixedClock());
   MessageHeader nothing = MessageHeader::salvage("garbage");

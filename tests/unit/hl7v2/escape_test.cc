@@ -150,6 +150,20 @@ void checkRoundTrip(const Delimiters& d, uint32_t seed) {
 TEST(EscapeTest, DecodeOfEncodeIsIdentityDefault) { checkRoundTrip(defaults(), 1); }
 TEST(EscapeTest, DecodeOfEncodeIsIdentityTruncation) { checkRoundTrip(withTruncation(), 2); }
 TEST(EscapeTest, DecodeOfEncodeIsIdentityUnusual) { checkRoundTrip(unusual(), 3); }
+TEST(EscapeTest, DecodeOfEncodeIsIdentityDotEscape) {
+  // Found by hl7v2_parse_fuzz: with '.' as the escape character a line break
+  // written as \.br\ became "..br.", which reads back as text.
+  Delimiters d = defaults();
+  d.escape = '.';
+  EXPECT_EQ(decode(encode("a\nb", d), d), "a\nb");
+  checkRoundTrip(d, 5);
+  // ... and with '.' as the field separator the '.' of \.br\ split the field.
+  Delimiters dot_field = defaults();
+  dot_field.field = '.';
+  EXPECT_EQ(encode("a\nb", dot_field).find('.'), std::string::npos);
+  checkRoundTrip(dot_field, 6);
+}
+
 TEST(EscapeTest, DecodeOfEncodeIsIdentityNoSubcomponent) {
   Delimiters d = defaults();
   d.escape = '}';

@@ -73,7 +73,8 @@ TEST(MalformedTest, MalformedFixtures) {
   EXPECT_EQ(empty2.error().condition, ErrorCondition::kRequiredFieldMissing);
   EXPECT_EQ(empty2.error().location.field, 2);
   // A truncated MSH still parses; header validation says what is missing.
-  auto truncated = Message::parse(test::readFixture("malformed_truncated_msh.hl7"));
+  const std::string truncated_bytes = test::readFixture("malformed_truncated_msh.hl7");  // outlives the views
+  auto truncated = Message::parse(truncated_bytes);
   ASSERT_TRUE(truncated);
   auto valid = validateHeader(MessageHeader::fromMessage(*truncated));
   ASSERT_FALSE(valid);
@@ -147,7 +148,8 @@ TEST(MalformedTest, ByteFlips) {
 
 TEST(MalformedTest, RandomGarbage) {
   std::mt19937 rng(20240101);
-  const std::string alphabet = std::string("MSHPIDOBX|^~\\&#\r\n \x0b\x1c\xEF\xBB\xBF", 25);
+  static const char kAlphabet[] = "MSHPIDOBX|^~\\&#\r\n \x0b\x1c\xEF\xBB\xBF";
+  const std::string alphabet(kAlphabet, sizeof kAlphabet - 1);
   std::uniform_int_distribution<int> len(0, 300);
   std::uniform_int_distribution<int> byte(0, 255);
   std::uniform_int_distribution<size_t> pick(0, alphabet.size() - 1);
