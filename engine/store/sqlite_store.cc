@@ -189,6 +189,7 @@ class SqliteStoreImpl final : public SqliteStore {
       if (auto prepared = prepareWriter(); !prepared) return prepared;
       accepting_ = true;
       thread_ = std::thread([this] { run(); });
+      writer_id_ = thread_.get_id();
     } else {
       reader_ = db;
     }
@@ -297,6 +298,9 @@ class SqliteStoreImpl final : public SqliteStore {
       closing_ = true;
     }
     cv_.notify_all();
+    // From a callback (the writer thread itself): stop taking input, let run() drain
+    // and end; the destructor joins.
+    if (std::this_thread::get_id() == writer_id_) return;
     std::lock_guard join_lock(join_mu_);
     if (thread_.joinable()) thread_.join();
   }
@@ -600,6 +604,7 @@ class SqliteStoreImpl final : public SqliteStore {
   std::atomic<bool> accepting_{false};
   std::mutex join_mu_;
   std::thread thread_;
+  std::thread::id writer_id_;
 
   std::mutex read_mu_;  // guards reader_
   sqlite3* reader_ = nullptr;

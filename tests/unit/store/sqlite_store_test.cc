@@ -196,7 +196,9 @@ TEST(SqliteStoreTest, GroupsConcurrentSubmitsIntoFewCommitsAndAnswersOnlyAfterCo
     threads.emplace_back([&, t] {
       for (std::size_t i = 0; i < kPerThread; ++i) {
         std::size_t tag = t * kPerThread + i;
-        store->submit(makeMessage("C" + std::to_string(tag)), check(tag));
+        std::string id = "C";  // (not "C" + to_string(): g++ 12 warns falsely, -Wrestrict)
+        id += std::to_string(tag);
+        store->submit(makeMessage(id), check(tag));
       }
     });
   }
@@ -520,6 +522,23 @@ TEST(SqliteStoreTest, RefusesSchemaFromTheFutureAndMissingFiles) {
   auto future = SqliteStore::open(o);
   ASSERT_FALSE(future.has_value());
   EXPECT_EQ(future.error().code, ErrorCode::kUnsupported);
+}
+
+TEST(SqliteStoreTest, CloseFromACallbackDoesNotDeadlock) {
+  TempDir dir;
+  auto store = openOrDie(optionsFor(dir));
+  ASSERT_TRUE(store);
+  Collector c;
+  auto inner = c.callback(0);
+  store->submit(makeMessage("CB-1"), [&](Result<StoreReceipt> r) {
+    store->close();  // on the writer thread
+    inner(std::move(r));
+  });
+  ASSERT_TRUE(c.waitFor(1));
+  EXPECT_TRUE(c.at(0).has_value());
+  store->close();  // joins
+  store->submit(makeMessage("CB-2"), c.callback(1));
+  ASSERT_FALSE(c.at(1).has_value());
 }
 
 TEST(SqliteStoreTest, OverloadAnswersUnavailableAtOnce) {
