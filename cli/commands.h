@@ -15,5 +15,6 @@ void addServeCommand(CLI::App& app, int& exit_code);
 void addSendCommand(CLI::App& app, int& exit_code);
 void addCheckConfigCommand(CLI::App& app, int& exit_code);
 void addMessagesCommand(CLI::App& app, int& exit_code);
+void addConvertCommand(CLI::App& app, int& exit_code);
 
 }  // namespace courier::cli

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   courier::cli::addSendCommand(app, exit_code);
   courier::cli::addCheckConfigCommand(app, exit_code);
   courier::cli::addMessagesCommand(app, exit_code);
+  courier::cli::addConvertCommand(app, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,228 @@
+// CanonicalRecord: one message's clinical content, whatever format it came in.
+//
+// Plain structs, no behaviour: a converter fills them (from_hl7v2.h), a writer
+// turns them into FHIR R4 (to_fhir.h) or into the record's own JSON
+// (record_json.h). Every value is a Sourced: the decoded text plus where it was
+// read (`PID-3[2].1`, `DG1[2]-3.1`), so that an operator can always trace a
+// value of the record back to the byte range of the input it came from.
+//
+// Dates and times are kept as written in the source (HL7 DTM); the FHIR writer
+// converts them. Empty strings mean "absent".
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace courier::record {
+
+// A value and where it came from.
+struct Sourced {
+  std::string value;
+  std::string source;  // HL7 path (`OBX[3]-5`) or FHIR path; empty when value is empty
+
+  bool empty() const { return value.empty(); }
+};
+
+// A coded value (HL7 CWE/CE/CNE, FHIR Coding).
+struct Code {
+  Sourced code;
+  Sourced display;
+  Sourced system;  // the coding system as sent (HL7 table 0396 name, e.g. "LN", "I10") or a URI
+
+  bool empty() const { return code.empty() && display.empty(); }
+};
+
+struct Identifier {
+  Sourced value;
+  Sourced type;                // HL7 table 0203 (MR, SS, PI, ...)
+  Sourced assigning_authority; // CX-4.1 (namespace id) or CX-4.2 (universal id)
+};
+
+struct Name {
+  Sourced family;
+  std::vector<Sourced> given;  // first, then middle names
+  Sourced prefix;
+  Sourced suffix;
+  Sourced use;                 // HL7 table 0200 (L, D, M, ...)
+};
+
+struct Address {
+  std::vector<Sourced> lines;
+  Sourced city;
+  Sourced state;
+  Sourced postal_code;
+  Sourced country;
+  Sourced use;  // HL7 table 0190 (H, B, M, ...)
+};
+
+struct Telecom {
+  Sourced value;
+  Sourced use;        // HL7 table 0201 (PRN, WPN, ...)
+  Sourced equipment;  // HL7 table 0202 (PH, CP, Internet, ...)
+};
+
+struct Practitioner {
+  Sourced id;
+  Sourced family;
+  Sourced given;
+};
+
+struct Patient {
+  std::vector<Identifier> identifiers;
+  std::vector<Name> names;
+  Sourced birth_date;
+  Sourced sex;  // HL7 table 0001 (M, F, O, U, A, N)
+  std::vector<Address> addresses;
+  std::vector<Telecom> telecoms;
+  Sourced deceased;  // PID-30 (Y/N)
+  Sourced death_time;
+  std::string source_segment;  // e.g. "PID"
+};
+
+struct Encounter {
+  Sourced patient_class;  // HL7 table 0004 (I, O, E, P, R, B, ...)
+  Sourced visit_number;   // PV1-19
+  Sourced admit_time;     // PV1-44
+  Sourced discharge_time; // PV1-45
+  Sourced location_point_of_care;
+  Sourced location_room;
+  Sourced location_bed;
+  Sourced location_facility;
+  Sourced hospital_service;  // PV1-10
+  Practitioner attending;    // PV1-7
+  Sourced discharge_disposition;  // PV1-36
+  Sourced admission_type;    // PV1-4
+  Sourced reason;            // PV2-3 text
+  std::string source_segment;
+};
+
+struct Diagnosis {
+  Code code;
+  Sourced text;    // DG1-4
+  Sourced type;    // DG1-6 (A admitting, W working, F final)
+  Sourced rank;    // DG1-15 priority
+  Sourced present_on_admission;  // DG1-26
+  Sourced time;    // DG1-5
+  std::string source_segment;  // "DG1[2]"
+};
+
+struct Procedure {
+  Code code;
+  Sourced text;
+  Sourced time;
+  Practitioner performer;
+  std::string source_segment;
+};
+
+struct Observation {
+  Code code;
+  Sourced value_type;  // HL7 table 0125 (NM, ST, CWE, TX, SN, DT, TS, ...)
+  Sourced value;       // text as sent; for coded values the code
+  Code coded_value;    // filled when value_type is CE/CWE/CNE
+  Code units;          // OBX-6: code (e.g. UCUM `mg/dL`), text, system
+  Sourced reference_range;
+  Sourced abnormal_flag;
+  Sourced status;      // HL7 table 0085 (F, P, C, ...)
+  Sourced effective_time;
+  Sourced order_code_text;  // OBR-4 of the order it belongs to, when any
+  int order_index = 0;      // 1-based index into CanonicalRecord::orders, 0 = none
+  std::string source_segment;
+};
+
+// An order (ORC/OBR) carried by ORU, ORM, OML.
+struct Order {
+  Sourced placer_number;
+  Sourced filler_number;
+  Code service;  // OBR-4
+  Sourced status;
+  Sourced time;
+  std::string source_segment;
+};
+
+struct Charge {
+  Sourced transaction_date;   // FT1-4
+  Sourced transaction_type;   // FT1-6 (CG, CD, PY, AJ)
+  Code chargemaster;          // FT1-7
+  Sourced quantity;           // FT1-10
+  Sourced amount;             // FT1-11 (extended) or FT1-12 (unit)
+  Code hcpcs;                 // FT1-25
+  std::vector<Sourced> modifiers;  // FT1-26
+  std::vector<Code> diagnoses;     // FT1-19
+  std::string source_segment;
+};
+
+struct Immunization {
+  Code vaccine;          // RXA-5 (CVX)
+  Sourced time;          // RXA-3
+  Sourced dose;          // RXA-6
+  Sourced dose_units;    // RXA-7
+  Sourced lot;           // RXA-15
+  Sourced expiration;    // RXA-16
+  Code manufacturer;     // RXA-17 (MVX)
+  Sourced completion_status;  // RXA-20 (CP, RE, NA, PA)
+  Code route;            // RXR-1
+  Code site;             // RXR-2
+  std::string source_segment;
+};
+
+struct Coverage {
+  Code plan;                 // IN1-2
+  Sourced payer_id;          // IN1-3
+  Sourced payer_name;        // IN1-4
+  Sourced group_number;      // IN1-8
+  Sourced member_id;         // IN1-36 (policy number) or IN1-49
+  Sourced subscriber_name;   // IN1-16 family
+  Sourced relationship;      // IN1-17
+  Sourced start;             // IN1-12
+  Sourced end;               // IN1-13
+  std::string source_segment;
+};
+
+// An appointment (SIU SCH).
+struct Appointment {
+  Sourced placer_id;
+  Sourced filler_id;
+  Code reason;
+  Sourced start;
+  Sourced end;
+  Sourced status;
+  std::string source_segment;
+};
+
+// A clinical document (MDM TXA + OBX text).
+struct Document {
+  Sourced type;
+  Sourced status;
+  Sourced time;
+  Sourced unique_id;
+  std::string text;  // OBX-5 lines joined with "\n"
+  std::string text_source;
+  std::string source_segment;
+};
+
+struct CanonicalRecord {
+  Sourced message_id;    // MSH-10
+  Sourced message_type;  // MSH-9.1
+  Sourced trigger;       // MSH-9.2
+  Sourced sent_time;     // MSH-7
+  Sourced sending_application;
+  Sourced sending_facility;
+
+  bool has_patient = false;
+  Patient patient;
+  bool has_encounter = false;
+  Encounter encounter;
+  std::vector<Diagnosis> diagnoses;
+  std::vector<Procedure> procedures;
+  std::vector<Order> orders;
+  std::vector<Observation> observations;
+  std::vector<Charge> charges;
+  std::vector<Immunization> immunizations;
+  std::vector<Coverage> coverages;
+  std::vector<Appointment> appointments;
+  std::vector<Document> documents;
+  // ADT^A40 and friends: the identifiers of the record merged into this one (MRG-1).
+  std::vector<Identifier> merged_identifiers;
+};
+
+}  // namespace courier::record

@@ -1,0 +1,446 @@
+#include "engine/record/from_hl7v2.h"
+
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace courier::record {
+namespace {
+
+using hl7v2::Message;
+using hl7v2::Path;
+
+// Reads values of one segment occurrence, each with its path as source.
+class SegmentReader {
+ public:
+  SegmentReader(const Message& msg, std::string_view id, int occurrence) : msg_(msg) {
+    std::memcpy(path_.segment, id.data(), 3);
+    path_.segment_rep = occurrence;
+  }
+
+  Sourced get(int field, int rep = 1, int component = 0, int sub = 0) const {
+    Path p = path_;
+    p.field = field;
+    p.repetition = rep;
+    p.component = component;
+    p.subcomponent = sub;
+    Sourced out;
+    if (msg_.rawValue(p).empty()) return out;
+    out.value = msg_.get(p);
+    if (!out.value.empty()) out.source = p.toString();
+    return out;
+  }
+
+  // First non-empty of two alternatives (e.g. a component or its sub-component).
+  Sourced either(Sourced a, Sourced b) const { return a.empty() ? std::move(b) : std::move(a); }
+
+  // Number of repetitions of a field (0 when empty).
+  int repetitions(int field) const {
+    // Counted on the raw field: a repetition may be empty in the middle.
+    auto seg = msg_.findSegment(path_.segmentId(), path_.segment_rep);
+    if (!seg) return 0;
+    std::string_view raw = seg->field(field);
+    if (raw.empty()) return 0;
+    int n = 1;
+    for (char c : raw)
+      if (c == msg_.delimiters().repetition) ++n;
+    return n;
+  }
+
+  Code code(int field, int rep = 1) const {
+    Code c;
+    c.code = get(field, rep, 1);
+    c.display = get(field, rep, 2);
+    c.system = get(field, rep, 3);
+    if (c.code.empty() && c.display.empty()) {
+      // Some senders put a bare code without components.
+      Sourced whole = get(field, rep);
+      if (!whole.empty() && whole.value.find_first_of("^&") == std::string::npos) c.code = whole;
+    }
+    return c;
+  }
+
+  Practitioner practitioner(int field, int rep = 1) const {
+    Practitioner p;
+    p.id = get(field, rep, 1);
+    p.family = either(get(field, rep, 2, 1), get(field, rep, 2));
+    p.given = get(field, rep, 3);
+    return p;
+  }
+
+  std::string name() const {
+    std::string out(path_.segmentId());
+    if (path_.segment_rep != 1) {
+      out += '[';
+      out += std::to_string(path_.segment_rep);
+      out += ']';
+    }
+    return out;
+  }
+
+ private:
+  const Message& msg_;
+  Path path_;
+};
+
+void readIdentifiers(const SegmentReader& r, int field, std::string_view default_type,
+                     std::vector<Identifier>& out) {
+  int reps = r.repetitions(field);
+  for (int i = 1; i <= reps; ++i) {
+    Identifier id;
+    id.value = r.get(field, i, 1);
+    if (id.value.empty()) continue;
+    id.type = r.get(field, i, 5);
+    if (id.type.empty() && !default_type.empty()) {
+      id.type.value = std::string(default_type);
+      id.type.source = id.value.source;
+    }
+    id.assigning_authority = r.either(r.get(field, i, 4, 1), r.get(field, i, 4, 2));
+    if (id.assigning_authority.empty()) id.assigning_authority = r.get(field, i, 4);
+    out.push_back(std::move(id));
+  }
+}
+
+void readPatient(const SegmentReader& r, Patient& p) {
+  p.source_segment = r.name();
+  readIdentifiers(r, 3, "", p.identifiers);
+  readIdentifiers(r, 2, "", p.identifiers);
+  readIdentifiers(r, 4, "", p.identifiers);
+  Identifier ssn;
+  ssn.value = r.get(19);
+  if (!ssn.value.empty()) {
+    ssn.type = {"SS", ssn.value.source};
+    p.identifiers.push_back(std::move(ssn));
+  }
+  Identifier dl;
+  dl.value = r.get(20, 1, 1);
+  if (!dl.value.empty()) {
+    dl.type = {"DL", dl.value.source};
+    dl.assigning_authority = r.get(20, 1, 2);
+    p.identifiers.push_back(std::move(dl));
+  }
+  for (int i = 1, n = r.repetitions(5); i <= n; ++i) {
+    Name name;
+    name.family = r.either(r.get(5, i, 1, 1), r.get(5, i, 1));
+    Sourced given = r.get(5, i, 2);
+    if (!given.empty()) name.given.push_back(std::move(given));
+    Sourced middle = r.get(5, i, 3);
+    if (!middle.empty()) name.given.push_back(std::move(middle));
+    name.suffix = r.get(5, i, 4);
+    name.prefix = r.get(5, i, 5);
+    name.use = r.get(5, i, 7);
+    if (name.family.empty() && name.given.empty()) continue;
+    p.names.push_back(std::move(name));
+  }
+  p.birth_date = r.get(7, 1, 1);
+  p.sex = r.get(8, 1, 1);
+  for (int i = 1, n = r.repetitions(11); i <= n; ++i) {
+    Address a;
+    Sourced street = r.either(r.get(11, i, 1, 1), r.get(11, i, 1));
+    if (!street.empty()) a.lines.push_back(std::move(street));
+    Sourced other = r.get(11, i, 2);
+    if (!other.empty()) a.lines.push_back(std::move(other));
+    a.city = r.get(11, i, 3);
+    a.state = r.get(11, i, 4);
+    a.postal_code = r.get(11, i, 5);
+    a.country = r.get(11, i, 6);
+    a.use = r.get(11, i, 7);
+    if (a.lines.empty() && a.city.empty() && a.state.empty() && a.postal_code.empty()) continue;
+    p.addresses.push_back(std::move(a));
+  }
+  for (int field : {13, 14}) {
+    for (int i = 1, n = r.repetitions(field); i <= n; ++i) {
+      Telecom t;
+      t.use = r.get(field, i, 2);
+      t.equipment = r.get(field, i, 3);
+      Sourced email = r.get(field, i, 4);
+      Sourced local = r.get(field, i, 7);
+      if (!email.empty()) {
+        t.value = std::move(email);
+      } else if (!local.empty()) {
+        Sourced area = r.get(field, i, 6);
+        t.value.source = local.source;
+        t.value.value = area.empty() ? local.value : "(" + area.value + ")" + local.value;
+      } else {
+        t.value = r.get(field, i, 1);
+      }
+      if (t.value.empty()) continue;
+      if (t.use.empty() && field == 14) t.use = {"WPN", t.value.source};
+      p.telecoms.push_back(std::move(t));
+    }
+  }
+  p.death_time = r.get(29, 1, 1);
+  p.deceased = r.get(30);
+}
+
+void readEncounter(const SegmentReader& r, Encounter& e) {
+  e.source_segment = r.name();
+  e.patient_class = r.get(2, 1, 1);
+  e.location_point_of_care = r.get(3, 1, 1);
+  e.location_room = r.get(3, 1, 2);
+  e.location_bed = r.get(3, 1, 3);
+  e.location_facility = r.either(r.get(3, 1, 4, 1), r.get(3, 1, 4));
+  e.admission_type = r.get(4, 1, 1);
+  e.attending = r.practitioner(7);
+  e.hospital_service = r.get(10, 1, 1);
+  e.visit_number = r.get(19, 1, 1);
+  e.discharge_disposition = r.get(36, 1, 1);
+  e.admit_time = r.get(44, 1, 1);
+  e.discharge_time = r.get(45, 1, 1);
+}
+
+void readDiagnosis(const SegmentReader& r, CanonicalRecord& rec) {
+  Diagnosis d;
+  d.source_segment = r.name();
+  d.code = r.code(3);
+  if (d.code.system.empty()) d.code.system = r.get(2);  // DG1-2, coding method (old versions)
+  d.text = r.get(4);
+  if (d.code.empty() && d.text.empty()) return;
+  d.time = r.get(5, 1, 1);
+  d.type = r.get(6, 1, 1);
+  d.rank = r.get(15);
+  d.present_on_admission = r.get(26, 1, 1);
+  rec.diagnoses.push_back(std::move(d));
+}
+
+void readProcedure(const SegmentReader& r, CanonicalRecord& rec) {
+  Procedure p;
+  p.source_segment = r.name();
+  p.code = r.code(3);
+  if (p.code.system.empty()) p.code.system = r.get(2);
+  p.text = r.get(4);
+  if (p.code.empty() && p.text.empty()) return;
+  p.time = r.get(5, 1, 1);
+  p.performer = r.practitioner(11);
+  if (p.performer.id.empty() && p.performer.family.empty()) p.performer = r.practitioner(12);
+  rec.procedures.push_back(std::move(p));
+}
+
+void readOrder(const SegmentReader& r, CanonicalRecord& rec, const Sourced& orc_status) {
+  Order o;
+  o.source_segment = r.name();
+  o.placer_number = r.get(2, 1, 1);
+  o.filler_number = r.get(3, 1, 1);
+  o.service = r.code(4);
+  o.time = r.get(7, 1, 1);
+  o.status = r.get(25);
+  if (o.status.empty()) o.status = orc_status;
+  rec.orders.push_back(std::move(o));
+}
+
+void readObservation(const SegmentReader& r, CanonicalRecord& rec) {
+  Observation o;
+  o.source_segment = r.name();
+  o.code = r.code(3);
+  o.value_type = r.get(2);
+  const std::string& type = o.value_type.value;
+  if (type == "CE" || type == "CWE" || type == "CNE") {
+    o.coded_value = r.code(5);
+    o.value = o.coded_value.code.empty() ? o.coded_value.display : o.coded_value.code;
+  } else if (type == "SN") {
+    // Structured numeric: comparator, number, separator, number.
+    Sourced whole = r.get(5);
+    o.value.source = whole.source;
+    for (int c = 1; c <= 4; ++c) o.value.value += r.get(5, 1, c).value;
+    if (o.value.value.empty()) o.value = whole;
+  } else if (type == "TX" || type == "FT") {
+    // Text results: repetitions are lines.
+    int reps = r.repetitions(5);
+    for (int i = 1; i <= reps; ++i) {
+      Sourced line = r.get(5, i);
+      if (o.value.source.empty()) o.value.source = line.source;
+      if (i > 1) o.value.value += '\n';
+      o.value.value += line.value;
+    }
+  } else {
+    o.value = r.get(5);
+    if (type == "NM" || type == "TS" || type == "DT" || type == "DTM") o.value = r.get(5, 1, 1);
+  }
+  o.units = r.code(6);
+  o.reference_range = r.get(7);
+  o.abnormal_flag = r.get(8, 1, 1);
+  o.status = r.get(11);
+  o.effective_time = r.get(14, 1, 1);
+  if (o.code.empty() && o.value.empty()) return;
+  if (!rec.orders.empty()) {
+    o.order_index = static_cast<int>(rec.orders.size());
+    if (o.effective_time.empty()) o.effective_time = rec.orders.back().time;
+  }
+  rec.observations.push_back(std::move(o));
+}
+
+void readCharge(const SegmentReader& r, CanonicalRecord& rec) {
+  Charge c;
+  c.source_segment = r.name();
+  c.transaction_date = r.get(4, 1, 1);
+  c.transaction_type = r.get(6);
+  c.chargemaster = r.code(7);
+  c.quantity = r.get(10);
+  c.amount = r.either(r.get(11, 1, 1, 1), r.get(11, 1, 1));
+  if (c.amount.empty()) c.amount = r.either(r.get(12, 1, 1, 1), r.get(12, 1, 1));
+  for (int i = 1, n = r.repetitions(19); i <= n; ++i) {
+    Code d = r.code(19, i);
+    if (!d.empty()) c.diagnoses.push_back(std::move(d));
+  }
+  c.hcpcs = r.code(25);
+  for (int i = 1, n = r.repetitions(26); i <= n; ++i) {
+    Sourced m = r.get(26, i, 1);
+    if (!m.empty()) c.modifiers.push_back(std::move(m));
+  }
+  rec.charges.push_back(std::move(c));
+}
+
+void readImmunization(const SegmentReader& r, CanonicalRecord& rec) {
+  Immunization im;
+  im.source_segment = r.name();
+  im.time = r.get(3, 1, 1);
+  im.vaccine = r.code(5);
+  im.dose = r.get(6);
+  im.dose_units = r.get(7, 1, 1);
+  im.lot = r.get(15);
+  im.expiration = r.get(16, 1, 1);
+  im.manufacturer = r.code(17);
+  im.completion_status = r.get(20);
+  rec.immunizations.push_back(std::move(im));
+}
+
+void readRoute(const SegmentReader& r, CanonicalRecord& rec) {
+  if (rec.immunizations.empty()) return;
+  rec.immunizations.back().route = r.code(1);
+  rec.immunizations.back().site = r.code(2);
+}
+
+void readCoverage(const SegmentReader& r, CanonicalRecord& rec) {
+  Coverage c;
+  c.source_segment = r.name();
+  c.plan = r.code(2);
+  c.payer_id = r.get(3, 1, 1);
+  c.payer_name = r.either(r.get(4, 1, 1), r.get(4));
+  c.group_number = r.get(8);
+  c.start = r.get(12);
+  c.end = r.get(13);
+  c.subscriber_name = r.either(r.get(16, 1, 1, 1), r.get(16, 1, 1));
+  c.relationship = r.get(17, 1, 1);
+  c.member_id = r.get(36);
+  if (c.member_id.empty()) c.member_id = r.get(49, 1, 1);
+  rec.coverages.push_back(std::move(c));
+}
+
+void readAppointment(const SegmentReader& r, CanonicalRecord& rec) {
+  Appointment a;
+  a.source_segment = r.name();
+  a.placer_id = r.get(1, 1, 1);
+  a.filler_id = r.get(2, 1, 1);
+  a.reason = r.code(7);
+  a.start = r.get(11, 1, 4);
+  a.end = r.get(11, 1, 5);
+  a.status = r.get(25, 1, 1);
+  rec.appointments.push_back(std::move(a));
+}
+
+void readDocument(const SegmentReader& r, CanonicalRecord& rec) {
+  Document d;
+  d.source_segment = r.name();
+  d.type = r.get(2, 1, 1);
+  d.time = r.get(4, 1, 1);
+  d.unique_id = r.get(12, 1, 1);
+  d.status = r.get(17);
+  rec.documents.push_back(std::move(d));
+}
+
+}  // namespace
+
+Result<CanonicalRecord> fromHl7v2(const Message& msg) {
+  CanonicalRecord rec;
+  SegmentReader msh(msg, "MSH", 1);
+  rec.message_type = msh.get(9, 1, 1);
+  if (rec.message_type.empty())
+    return Unexpected(Error(ErrorCode::kParse, "message type is missing", "MSH-9"));
+  rec.trigger = msh.get(9, 1, 2);
+  rec.message_id = msh.get(10);
+  rec.sent_time = msh.get(7, 1, 1);
+  rec.sending_application = msh.get(3, 1, 1);
+  rec.sending_facility = msh.get(4, 1, 1);
+
+  const bool is_document = rec.message_type.value == "MDM";
+  // Occurrence number of each segment id seen so far (a message has few distinct ids).
+  int counts[64] = {};
+  char ids[64][4] = {};
+  int used = 0;
+  auto occurrence = [&](std::string_view id) {
+    for (int i = 0; i < used; ++i)
+      if (std::string_view(ids[i], 3) == id) return ++counts[i];
+    if (used == 64) return 0;
+    std::memcpy(ids[used], id.data(), 3);
+    counts[used] = 1;
+    return counts[used++];
+  };
+
+  Sourced orc_status;
+  for (size_t s = 0; s < msg.segmentCount(); ++s) {
+    std::string_view id = msg.segment(s).name();
+    if (id.size() != 3) continue;
+    int occ = occurrence(id);
+    if (occ == 0) continue;
+    SegmentReader r(msg, id, occ);
+    if (id == "PID") {
+      if (!rec.has_patient) {  // the first patient is the subject (A17 swaps carry two)
+        rec.has_patient = true;
+        readPatient(r, rec.patient);
+      }
+    } else if (id == "PV1") {
+      if (!rec.has_encounter) {
+        rec.has_encounter = true;
+        readEncounter(r, rec.encounter);
+      }
+    } else if (id == "PV2") {
+      if (rec.has_encounter && rec.encounter.reason.empty())
+        rec.encounter.reason = r.either(r.get(3, 1, 2), r.get(3, 1, 1));
+    } else if (id == "DG1") {
+      readDiagnosis(r, rec);
+    } else if (id == "PR1") {
+      readProcedure(r, rec);
+    } else if (id == "ORC") {
+      orc_status = r.get(5);
+    } else if (id == "OBR") {
+      readOrder(r, rec, orc_status);
+      orc_status = {};
+    } else if (id == "OBX") {
+      if (is_document && !rec.documents.empty()) {
+        Document& d = rec.documents.back();
+        int reps = r.repetitions(5);
+        for (int i = 1; i <= reps; ++i) {
+          Sourced line = r.get(5, i);
+          if (d.text_source.empty()) d.text_source = line.source;
+          if (!d.text.empty()) d.text += '\n';
+          d.text += line.value;
+        }
+      } else {
+        readObservation(r, rec);
+      }
+    } else if (id == "FT1") {
+      readCharge(r, rec);
+    } else if (id == "RXA") {
+      readImmunization(r, rec);
+    } else if (id == "RXR") {
+      readRoute(r, rec);
+    } else if (id == "IN1") {
+      readCoverage(r, rec);
+    } else if (id == "SCH") {
+      readAppointment(r, rec);
+    } else if (id == "AIS") {
+      if (!rec.appointments.empty() && rec.appointments.back().start.empty())
+        rec.appointments.back().start = r.get(4, 1, 1);
+    } else if (id == "TXA") {
+      readDocument(r, rec);
+    } else if (id == "MRG") {
+      readIdentifiers(r, 1, "", rec.merged_identifiers);
+    }
+  }
+  if (!rec.has_patient)
+    return Unexpected(Error(ErrorCode::kParse, "message has no patient (PID segment) to convert", "PID"));
+  return rec;
+}
+
+}  // namespace courier::record

@@ -1,0 +1,1091 @@
+#include "engine/record/to_fhir.h"
+
+#include <array>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/fhir/ids.h"
+#include "engine/fhir/json.h"
+
+namespace courier::record {
+namespace {
+
+using fhir::JsonWriter;
+using fhir::writeField;
+using fhir::writeKey;
+using fhir::writeReference;
+using fhir::writeString;
+
+constexpr std::string_view kV2Prefix = "http://terminology.hl7.org/CodeSystem/v2-";
+
+bool allDigits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+int num(std::string_view s) {
+  int n = 0;
+  for (char c : s) n = n * 10 + (c - '0');
+  return n;
+}
+
+bool looksLikeOid(std::string_view s) {
+  if (s.size() < 3 || s.find('.') == std::string_view::npos) return false;
+  for (char c : s)
+    if ((c < '0' || c > '9') && c != '.') return false;
+  return s.front() != '.' && s.back() != '.';
+}
+
+struct ParsedDtm {
+  std::string_view digits;    // up to 14 digits
+  std::string_view fraction;  // digits after '.', may be empty
+  std::string_view offset;    // "+HHMM" / "-HHMM" or empty
+  bool ok = false;
+};
+
+ParsedDtm parseDtm(std::string_view v) {
+  ParsedDtm p;
+  size_t i = 0;
+  while (i < v.size() && v[i] >= '0' && v[i] <= '9') ++i;
+  p.digits = v.substr(0, i);
+  if (i < v.size() && v[i] == '.') {
+    size_t start = ++i;
+    while (i < v.size() && v[i] >= '0' && v[i] <= '9') ++i;
+    p.fraction = v.substr(start, i - start);
+  }
+  if (i < v.size() && (v[i] == '+' || v[i] == '-')) {
+    p.offset = v.substr(i, 5);
+    if (p.offset.size() != 5 || !allDigits(p.offset.substr(1))) return p;
+    i += 5;
+  }
+  if (i != v.size()) return p;
+  size_t n = p.digits.size();
+  if (n != 4 && n != 6 && n != 8 && n != 10 && n != 12 && n != 14) return p;
+  int year = num(p.digits.substr(0, 4));
+  if (year < 1) return p;
+  if (n >= 6) {
+    int month = num(p.digits.substr(4, 2));
+    if (month < 1 || month > 12) return p;
+  }
+  if (n >= 8) {
+    int day = num(p.digits.substr(6, 2));
+    if (day < 1 || day > 31) return p;
+  }
+  if (n >= 10 && num(p.digits.substr(8, 2)) > 23) return p;
+  if (n >= 12 && num(p.digits.substr(10, 2)) > 59) return p;
+  if (n >= 14 && num(p.digits.substr(12, 2)) > 59) return p;
+  if (!p.offset.empty()) {
+    int hh = num(p.offset.substr(1, 2));
+    int mm = num(p.offset.substr(3, 2));
+    if (hh > 14 || mm > 59 || (hh == 14 && mm != 0)) return p;
+  }
+  p.ok = true;
+  return p;
+}
+
+std::string datePart(const ParsedDtm& p) {
+  std::string out(p.digits.substr(0, 4));
+  if (p.digits.size() >= 6) out.append("-").append(p.digits.substr(4, 2));
+  if (p.digits.size() >= 8) out.append("-").append(p.digits.substr(6, 2));
+  return out;
+}
+
+std::string withTime(const ParsedDtm& p) {
+  std::string out = datePart(p);
+  out.append("T").append(p.digits.substr(8, 2)).append(":");
+  out.append(p.digits.size() >= 12 ? p.digits.substr(10, 2) : "00").append(":");
+  out.append(p.digits.size() >= 14 ? p.digits.substr(12, 2) : "00");
+  if (!p.fraction.empty() && p.digits.size() == 14) out.append(".").append(p.fraction);
+  out.append(p.offset.substr(0, 3)).append(":").append(p.offset.substr(3, 2));
+  return out;
+}
+
+// FHIR code values: no leading/trailing whitespace, single inner spaces.
+bool validCode(std::string_view s) {
+  if (s.empty() || s.front() == ' ' || s.back() == ' ') return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 && c != '\t') return false;
+    if (c == ' ' && i + 1 < s.size() && s[i + 1] == ' ') return false;
+  }
+  return true;
+}
+
+std::string base64(std::string_view in) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  if (i < in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    if (i + 1 < in.size()) v |= uint8_t(in[i + 1]) << 8;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+// Writes one Bundle; ids are derived from `seed_` plus a resource-specific key.
+class BundleWriter {
+ public:
+  explicit BundleWriter(const CanonicalRecord& rec) : rec_(rec), w_(buf_) {
+    seed_.reserve(128);
+    seed_.append(rec.sending_facility.value).append("|").append(rec.sending_application.value);
+    seed_.append("|").append(rec.message_id.value).append("|").append(rec.sent_time.value).append("|");
+  }
+
+  std::string run();
+
+ private:
+  std::string idFor(std::string_view type, std::string_view key) {
+    std::string s = seed_;
+    s.append(type).append("|").append(key);
+    return fhir::deterministicUuid(s);
+  }
+
+  void beginEntry(std::string_view type, const std::string& id) {
+    w_.StartObject();
+    writeField(w_, "fullUrl", "urn:uuid:" + id);
+    writeKey(w_, "resource");
+    w_.StartObject();
+    writeField(w_, "resourceType", type);
+    writeField(w_, "id", id);
+  }
+  void endEntry() {
+    w_.EndObject();
+    w_.EndObject();
+  }
+
+  void coding(std::string_view system, std::string_view code, std::string_view display = {}) {
+    w_.StartObject();
+    writeField(w_, "system", system);
+    if (validCode(code)) writeField(w_, "code", code);
+    writeField(w_, "display", display);
+    w_.EndObject();
+  }
+  // {"coding": [{system, code}]} under key, for a v2 table code.
+  void tableConcept(std::string_view key, std::string_view table, const Sourced& v) {
+    if (!validCode(v.value)) return;
+    writeKey(w_, key);
+    w_.StartObject();
+    writeKey(w_, "coding");
+    w_.StartArray();
+    coding(std::string(kV2Prefix).append(table), v.value);
+    w_.EndArray();
+    w_.EndObject();
+  }
+  bool writeConceptBody(const Code& c, std::string_view text = {}) {
+    bool has_code = validCode(c.code.value);
+    if (!has_code && c.display.empty() && text.empty()) return false;
+    w_.StartObject();
+    if (has_code) {
+      writeKey(w_, "coding");
+      w_.StartArray();
+      coding(fhirSystemFor(c.system.value), c.code.value, c.display.value);
+      w_.EndArray();
+    }
+    if (!text.empty()) writeField(w_, "text", text);
+    else if (!has_code) writeField(w_, "text", c.display.value);
+    w_.EndObject();
+    return true;
+  }
+  void writeConcept(std::string_view key, const Code& c, std::string_view text = {}) {
+    bool has_code = validCode(c.code.value);
+    if (!has_code && c.display.empty() && text.empty()) return;
+    writeKey(w_, key);
+    writeConceptBody(c, text);
+  }
+  void dateTime(std::string_view key, const Sourced& v) {
+    writeField(w_, key, hl7ToFhirDateTime(v.value));
+  }
+  void decimal(std::string_view key, std::string_view v) {
+    if (!fhir::isFhirDecimal(v)) return;
+    writeKey(w_, key);
+    w_.RawValue(v.data(), v.size(), rapidjson::kNumberType);
+  }
+  void identifierWithType(std::string_view value, std::string_view type_code) {
+    w_.StartObject();
+    if (!type_code.empty()) {
+      writeKey(w_, "type");
+      w_.StartObject();
+      writeKey(w_, "coding");
+      w_.StartArray();
+      coding("http://terminology.hl7.org/CodeSystem/v2-0203", type_code);
+      w_.EndArray();
+      w_.EndObject();
+    }
+    writeField(w_, "value", value);
+    w_.EndObject();
+  }
+
+  void practitioner(const Practitioner& p, const std::string& id);
+  void patient();
+  void encounter();
+  void conditions();
+  void procedures();
+  void orders();
+  void observations();
+  void charges();
+  void immunizations();
+  void coverages();
+  void appointments();
+  void documents();
+
+  const CanonicalRecord& rec_;
+  rapidjson::StringBuffer buf_;
+  JsonWriter w_;
+  std::string seed_;
+  std::string patient_id_;
+  std::string encounter_id_;
+  std::vector<std::string> condition_ids_;
+  std::vector<std::string> order_ids_;
+};
+
+bool hasPractitioner(const Practitioner& p) { return !p.id.empty() || !p.family.empty() || !p.given.empty(); }
+
+void BundleWriter::practitioner(const Practitioner& p, const std::string& id) {
+  beginEntry("Practitioner", id);
+  if (!p.id.empty()) {
+    writeKey(w_, "identifier");
+    w_.StartArray();
+    identifierWithType(p.id.value, "");
+    w_.EndArray();
+  }
+  if (!p.family.empty() || !p.given.empty()) {
+    writeKey(w_, "name");
+    w_.StartArray();
+    w_.StartObject();
+    writeField(w_, "family", p.family.value);
+    if (!p.given.empty()) {
+      writeKey(w_, "given");
+      w_.StartArray();
+      writeString(w_, p.given.value);
+      w_.EndArray();
+    }
+    w_.EndObject();
+    w_.EndArray();
+  }
+  endEntry();
+}
+
+std::string_view nameUse(std::string_view v) {
+  if (v == "L") return "official";
+  if (v == "D" || v == "A") return "usual";
+  if (v == "M") return "maiden";
+  if (v == "N") return "nickname";
+  if (v == "T") return "temp";
+  if (v == "S") return "anonymous";
+  return {};
+}
+
+std::string_view gender(std::string_view v) {
+  if (v == "M") return "male";
+  if (v == "F") return "female";
+  if (v == "O" || v == "A") return "other";
+  if (v == "U" || v == "N") return "unknown";
+  return {};
+}
+
+void BundleWriter::patient() {
+  const Patient& p = rec_.patient;
+  beginEntry("Patient", patient_id_);
+  if (!p.identifiers.empty()) {
+    writeKey(w_, "identifier");
+    w_.StartArray();
+    for (const Identifier& id : p.identifiers) {
+      w_.StartObject();
+      if (validCode(id.type.value)) {
+        writeKey(w_, "type");
+        w_.StartObject();
+        writeKey(w_, "coding");
+        w_.StartArray();
+        coding("http://terminology.hl7.org/CodeSystem/v2-0203", id.type.value);
+        w_.EndArray();
+        w_.EndObject();
+      }
+      if (looksLikeOid(id.assigning_authority.value))
+        writeField(w_, "system", "urn:oid:" + id.assigning_authority.value);
+      writeField(w_, "value", id.value.value);
+      if (!id.assigning_authority.empty()) {
+        writeKey(w_, "assigner");
+        w_.StartObject();
+        writeField(w_, "display", id.assigning_authority.value);
+        w_.EndObject();
+      }
+      w_.EndObject();
+    }
+    w_.EndArray();
+  }
+  if (!p.names.empty()) {
+    writeKey(w_, "name");
+    w_.StartArray();
+    for (const Name& n : p.names) {
+      w_.StartObject();
+      writeField(w_, "use", nameUse(n.use.value));
+      writeField(w_, "family", n.family.value);
+      if (!n.given.empty()) {
+        writeKey(w_, "given");
+        w_.StartArray();
+        for (const Sourced& g : n.given) writeString(w_, g.value);
+        w_.EndArray();
+      }
+      if (!n.prefix.empty()) {
+        writeKey(w_, "prefix");
+        w_.StartArray();
+        writeString(w_, n.prefix.value);
+        w_.EndArray();
+      }
+      if (!n.suffix.empty()) {
+        writeKey(w_, "suffix");
+        w_.StartArray();
+        writeString(w_, n.suffix.value);
+        w_.EndArray();
+      }
+      w_.EndObject();
+    }
+    w_.EndArray();
+  }
+  if (!p.telecoms.empty()) {
+    writeKey(w_, "telecom");
+    w_.StartArray();
+    for (const Telecom& t : p.telecoms) {
+      const std::string& eq = t.equipment.value;
+      std::string_view system = "phone";
+      if (eq == "Internet" || eq == "X.400" || t.value.value.find('@') != std::string::npos) system = "email";
+      else if (eq == "FX") system = "fax";
+      else if (eq == "BP") system = "pager";
+      std::string_view use;
+      if (eq == "CP") use = "mobile";
+      else if (t.use.value == "PRN" || t.use.value == "ORN" || t.use.value == "VHN") use = "home";
+      else if (t.use.value == "WPN") use = "work";
+      w_.StartObject();
+      writeField(w_, "system", system);
+      writeField(w_, "value", t.value.value);
+      writeField(w_, "use", use);
+      w_.EndObject();
+    }
+    w_.EndArray();
+  }
+  writeField(w_, "gender", gender(p.sex.value));
+  writeField(w_, "birthDate", hl7ToFhirDate(p.birth_date.value));
+  std::string death = hl7ToFhirDateTime(p.death_time.value);
+  if (!death.empty()) {
+    writeField(w_, "deceasedDateTime", death);
+  } else if (p.deceased.value == "Y" || p.deceased.value == "N") {
+    writeKey(w_, "deceasedBoolean");
+    w_.Bool(p.deceased.value == "Y");
+  }
+  if (!p.addresses.empty()) {
+    writeKey(w_, "address");
+    w_.StartArray();
+    for (const Address& a : p.addresses) {
+      const std::string& u = a.use.value;
+      w_.StartObject();
+      if (u == "H") writeField(w_, "use", "home");
+      else if (u == "B" || u == "O") writeField(w_, "use", "work");
+      else if (u == "C") writeField(w_, "use", "temp");
+      else if (u == "M") writeField(w_, "type", "postal");
+      if (!a.lines.empty()) {
+        writeKey(w_, "line");
+        w_.StartArray();
+        for (const Sourced& l : a.lines) writeString(w_, l.value);
+        w_.EndArray();
+      }
+      writeField(w_, "city", a.city.value);
+      writeField(w_, "state", a.state.value);
+      writeField(w_, "postalCode", a.postal_code.value);
+      writeField(w_, "country", a.country.value);
+      w_.EndObject();
+    }
+    w_.EndArray();
+  }
+  if (!rec_.merged_identifiers.empty()) {
+    writeKey(w_, "link");
+    w_.StartArray();
+    for (const Identifier& id : rec_.merged_identifiers) {
+      w_.StartObject();
+      writeKey(w_, "other");
+      w_.StartObject();
+      writeKey(w_, "identifier");
+      identifierWithType(id.value.value, validCode(id.type.value) ? std::string_view(id.type.value) : "");
+      w_.EndObject();
+      writeField(w_, "type", "replaces");
+      w_.EndObject();
+    }
+    w_.EndArray();
+  }
+  endEntry();
+}
+
+std::string_view encounterClass(std::string_view v) {
+  if (v == "I" || v == "B") return "IMP";
+  if (v == "O" || v == "R" || v == "C") return "AMB";
+  if (v == "E") return "EMER";
+  if (v == "P") return "PRENC";
+  return {};
+}
+
+std::string_view encounterStatus(const CanonicalRecord& rec) {
+  const std::string& t = rec.trigger.value;
+  if (t == "A11" || t == "A27" || t == "A38") return "cancelled";
+  if (t == "A03" || !rec.encounter.discharge_time.empty()) return "finished";
+  if (t == "A05" || t == "A14") return "planned";
+  return "in-progress";
+}
+
+void BundleWriter::encounter() {
+  const Encounter& e = rec_.encounter;
+  std::string attending_id;
+  if (hasPractitioner(e.attending)) {
+    attending_id = idFor("Practitioner", e.source_segment + "-7");
+    practitioner(e.attending, attending_id);
+  }
+  beginEntry("Encounter", encounter_id_);
+  if (!e.visit_number.empty()) {
+    writeKey(w_, "identifier");
+    w_.StartArray();
+    identifierWithType(e.visit_number.value, "VN");
+    w_.EndArray();
+  }
+  writeField(w_, "status", encounterStatus(rec_));
+  writeKey(w_, "class");
+  std::string_view cls = encounterClass(e.patient_class.value);
+  if (!cls.empty()) {
+    coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", cls);
+  } else if (validCode(e.patient_class.value)) {
+    coding(std::string(kV2Prefix).append("0004"), e.patient_class.value);
+  } else {
+    coding("http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "UNK");
+  }
+  tableConcept("serviceType", "0069", e.hospital_service);
+  writeReference(w_, "subject", patient_id_);
+  if (!attending_id.empty()) {
+    writeKey(w_, "participant");
+    w_.StartArray();
+    w_.StartObject();
+    writeKey(w_, "type");
+    w_.StartArray();
+    w_.StartObject();
+    writeKey(w_, "coding");
+    w_.StartArray();
+    coding("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "ATND", "attender");
+    w_.EndArray();
+    w_.EndObject();
+    w_.EndArray();
+    writeReference(w_, "individual", attending_id);
+    w_.EndObject();
+    w_.EndArray();
+  }
+  std::string start = hl7ToFhirDateTime(e.admit_time.value);
+  std::string end = hl7ToFhirDateTime(e.discharge_time.value);
+  if (!start.empty() || !end.empty()) {
+    writeKey(w_, "period");
+    w_.StartObject();
+    writeField(w_, "start", start);
+    writeField(w_, "end", end);
+    w_.EndObject();
+  }
+  if (!e.reason.empty()) {
+    writeKey(w_, "reasonCode");
+    w_.StartArray();
+    w_.StartObject();
+    writeField(w_, "text", e.reason.value);
+    w_.EndObject();
+    w_.EndArray();
+  }
+  if (!rec_.diagnoses.empty()) {
+    writeKey(w_, "diagnosis");
+    w_.StartArray();
+    for (size_t i = 0; i < rec_.diagnoses.size(); ++i) {
+      const Diagnosis& d = rec_.diagnoses[i];
+      w_.StartObject();
+      writeReference(w_, "condition", condition_ids_[i]);
+      std::string_view role = d.type.value == "A" ? "AD" : d.type.value == "F" ? "DD" : "";
+      if (!role.empty()) {
+        writeKey(w_, "use");
+        w_.StartObject();
+        writeKey(w_, "coding");
+        w_.StartArray();
+        coding("http://terminology.hl7.org/CodeSystem/diagnosis-role", role);
+        w_.EndArray();
+        w_.EndObject();
+      }
+      if (allDigits(d.rank.value) && d.rank.value.size() < 9 && num(d.rank.value) > 0) {
+        writeKey(w_, "rank");
+        w_.Int(num(d.rank.value));
+      }
+      w_.EndObject();
+    }
+    w_.EndArray();
+  }
+  if (!e.discharge_disposition.empty()) {
+    writeKey(w_, "hospitalization");
+    w_.StartObject();
+    tableConcept("dischargeDisposition", "0112", e.discharge_disposition);
+    w_.EndObject();
+  }
+  std::string where;
+  for (const Sourced* part : {&e.location_point_of_care, &e.location_room, &e.location_bed, &e.location_facility}) {
+    if (part->empty()) continue;
+    if (!where.empty()) where += ' ';
+    where += part->value;
+  }
+  if (!where.empty()) {
+    writeKey(w_, "location");
+    w_.StartArray();
+    w_.StartObject();
+    writeKey(w_, "location");
+    w_.StartObject();
+    writeField(w_, "display", where);
+    w_.EndObject();
+    w_.EndObject();
+    w_.EndArray();
+  }
+  endEntry();
+}
+
+void BundleWriter::conditions() {
+  for (size_t i = 0; i < rec_.diagnoses.size(); ++i) {
+    const Diagnosis& d = rec_.diagnoses[i];
+    beginEntry("Condition", condition_ids_[i]);
+    writeKey(w_, "category");
+    w_.StartArray();
+    w_.StartObject();
+    writeKey(w_, "coding");
+    w_.StartArray();
+    coding("http://terminology.hl7.org/CodeSystem/condition-category", "encounter-diagnosis");
+    w_.EndArray();
+    w_.EndObject();
+    w_.EndArray();
+    writeConcept("code", d.code, d.text.value);
+    writeReference(w_, "subject", patient_id_);
+    writeReference(w_, "encounter", encounter_id_);
+    dateTime("recordedDate", d.time);
+    endEntry();
+  }
+}
+
+void BundleWriter::procedures() {
+  for (const Procedure& p : rec_.procedures) {
+    std::string performer_id;
+    if (hasPractitioner(p.performer)) {
+      performer_id = idFor("Practitioner", p.source_segment + "-performer");
+      practitioner(p.performer, performer_id);
+    }
+    beginEntry("Procedure", idFor("Procedure", p.source_segment));
+    writeField(w_, "status", "completed");
+    writeConcept("code", p.code, p.text.value);
+    writeReference(w_, "subject", patient_id_);
+    writeReference(w_, "encounter", encounter_id_);
+    dateTime("performedDateTime", p.time);
+    if (!performer_id.empty()) {
+      writeKey(w_, "performer");
+      w_.StartArray();
+      w_.StartObject();
+      writeReference(w_, "actor", performer_id);
+      w_.EndObject();
+      w_.EndArray();
+    }
+    endEntry();
+  }
+}
+
+std::string_view requestStatus(std::string_view v) {
+  if (v == "F" || v == "CM" || v == "C") return "completed";
+  if (v == "CA" || v == "DC" || v == "X") return "revoked";
+  if (v == "HD") return "on-hold";
+  if (v == "P" || v == "IP" || v == "SC" || v == "I" || v == "A" || v == "R" || v == "NW") return "active";
+  return "unknown";
+}
+
+void BundleWriter::orders() {
+  for (size_t i = 0; i < rec_.orders.size(); ++i) {
+    const Order& o = rec_.orders[i];
+    beginEntry("ServiceRequest", order_ids_[i]);
+    if (!o.placer_number.empty() || !o.filler_number.empty()) {
+      writeKey(w_, "identifier");
+      w_.StartArray();
+      if (!o.placer_number.empty()) identifierWithType(o.placer_number.value, "PLAC");
+      if (!o.filler_number.empty()) identifierWithType(o.filler_number.value, "FILL");
+      w_.EndArray();
+    }
+    writeField(w_, "status", requestStatus(o.status.value));
+    writeField(w_, "intent", "order");
+    writeConcept("code", o.service);
+    writeReference(w_, "subject", patient_id_);
+    writeReference(w_, "encounter", encounter_id_);
+    dateTime("occurrenceDateTime", o.time);
+    endEntry();
+  }
+}
+
+std::string_view observationStatus(std::string_view v) {
+  if (v == "F") return "final";
+  if (v == "P" || v == "S") return "preliminary";
+  if (v == "C") return "corrected";
+  if (v == "A") return "amended";
+  if (v == "X") return "cancelled";
+  if (v == "D" || v == "W") return "entered-in-error";
+  if (v == "R" || v == "I") return "registered";
+  return "unknown";
+}
+
+void BundleWriter::observations() {
+  for (const Observation& o : rec_.observations) {
+    beginEntry("Observation", idFor("Observation", o.source_segment));
+    if (o.order_index > 0) {
+      writeKey(w_, "basedOn");
+      w_.StartArray();
+      w_.StartObject();
+      writeKey(w_, "reference");
+      writeString(w_, "urn:uuid:" + order_ids_[o.order_index - 1]);
+      w_.EndObject();
+      w_.EndArray();
+    }
+    writeField(w_, "status", observationStatus(o.status.value));
+    writeKey(w_, "code");
+    if (!writeConceptBody(o.code)) {
+      w_.StartObject();
+      writeField(w_, "text", "unspecified");
+      w_.EndObject();
+    }
+    writeReference(w_, "subject", patient_id_);
+    writeReference(w_, "encounter", encounter_id_);
+    dateTime("effectiveDateTime", o.effective_time);
+    const std::string& type = o.value_type.value;
+    const std::string& v = o.value.value;
+    if (!v.empty()) {
+      std::string_view number = v;
+      std::string_view comparator;
+      if (type == "SN") {
+        for (std::string_view c : {"<=", ">=", "<", ">"}) {
+          if (number.substr(0, c.size()) == c) {
+            comparator = c;
+            number.remove_prefix(c.size());
+            break;
+          }
+        }
+        if (!number.empty() && number.front() == '=') number.remove_prefix(1);
+      }
+      if ((type == "NM" || type == "SN") && fhir::isFhirDecimal(number)) {
+        writeKey(w_, "valueQuantity");
+        w_.StartObject();
+        decimal("value", number);
+        writeField(w_, "comparator", comparator);
+        const Code& u = o.units;
+        writeField(w_, "unit", u.display.empty() ? u.code.value : u.display.value);
+        if (u.system.value == "UCUM" && validCode(u.code.value)) {
+          writeField(w_, "system", "http://unitsofmeasure.org");
+          writeField(w_, "code", u.code.value);
+        }
+        w_.EndObject();
+      } else if ((type == "CE" || type == "CWE" || type == "CNE") && !o.coded_value.empty()) {
+        writeConcept("valueCodeableConcept", o.coded_value);
+      } else if ((type == "DT" || type == "TS" || type == "DTM") && !hl7ToFhirDateTime(v).empty()) {
+        writeField(w_, "valueDateTime", hl7ToFhirDateTime(v));
+      } else {
+        writeField(w_, "valueString", v);
+      }
+    }
+    if (validCode(o.abnormal_flag.value)) {
+      writeKey(w_, "interpretation");
+      w_.StartArray();
+      w_.StartObject();
+      writeKey(w_, "coding");
+      w_.StartArray();
+      coding("http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", o.abnormal_flag.value);
+      w_.EndArray();
+      w_.EndObject();
+      w_.EndArray();
+    }
+    if (!o.reference_range.empty()) {
+      writeKey(w_, "referenceRange");
+      w_.StartArray();
+      w_.StartObject();
+      writeField(w_, "text", o.reference_range.value);
+      w_.EndObject();
+      w_.EndArray();
+    }
+    endEntry();
+  }
+}
+
+void BundleWriter::charges() {
+  for (const Charge& c : rec_.charges) {
+    beginEntry("ChargeItem", idFor("ChargeItem", c.source_segment));
+    if (!c.modifiers.empty()) {
+      writeKey(w_, "extension");
+      w_.StartArray();
+      for (const Sourced& m : c.modifiers) {
+        if (!validCode(m.value)) continue;
+        w_.StartObject();
+        writeField(w_, "url", "urn:courier:fhir:extension:procedure-modifier");
+        writeField(w_, "valueCode", m.value);
+        w_.EndObject();
+      }
+      w_.EndArray();
+    }
+    writeField(w_, "status", c.transaction_type.value == "CD" ? "not-billable" : "billable");
+    writeKey(w_, "code");
+    w_.StartObject();
+    writeKey(w_, "coding");
+    w_.StartArray();
+    if (validCode(c.hcpcs.code.value)) {
+      std::string_view system = fhirSystemFor(c.hcpcs.system.value);
+      if (system.empty()) system = "http://www.ama-assn.org/go/cpt";
+      coding(system, c.hcpcs.code.value, c.hcpcs.display.value);
+    }
+    if (validCode(c.chargemaster.code.value))
+      coding(fhirSystemFor(c.chargemaster.system.value), c.chargemaster.code.value, c.chargemaster.display.value);
+    w_.EndArray();
+    if (!validCode(c.hcpcs.code.value) && !validCode(c.chargemaster.code.value)) writeField(w_, "text", "unspecified");
+    w_.EndObject();
+    writeReference(w_, "subject", patient_id_);
+    writeReference(w_, "context", encounter_id_);
+    dateTime("occurrenceDateTime", c.transaction_date);
+    if (fhir::isFhirDecimal(c.quantity.value)) {
+      writeKey(w_, "quantity");
+      w_.StartObject();
+      decimal("value", c.quantity.value);
+      w_.EndObject();
+    }
+    if (fhir::isFhirDecimal(c.amount.value)) {
+      writeKey(w_, "priceOverride");
+      w_.StartObject();
+      decimal("value", c.amount.value);
+      writeField(w_, "currency", "USD");
+      w_.EndObject();
+    }
+    if (!c.diagnoses.empty()) {
+      writeKey(w_, "reason");
+      w_.StartArray();
+      for (const Code& d : c.diagnoses) writeConceptBody(d);
+      w_.EndArray();
+    }
+    endEntry();
+  }
+}
+
+void BundleWriter::immunizations() {
+  for (const Immunization& im : rec_.immunizations) {
+    beginEntry("Immunization", idFor("Immunization", im.source_segment));
+    const std::string& cs = im.completion_status.value;
+    writeField(w_, "status", cs == "RE" || cs == "NA" ? "not-done" : "completed");
+    writeKey(w_, "vaccineCode");
+    if (!writeConceptBody(im.vaccine)) {
+      w_.StartObject();
+      writeField(w_, "text", "unspecified");
+      w_.EndObject();
+    }
+    writeReference(w_, "patient", patient_id_);
+    writeReference(w_, "encounter", encounter_id_);
+    std::string when = hl7ToFhirDateTime(im.time.value);
+    if (!when.empty()) writeField(w_, "occurrenceDateTime", when);
+    else writeField(w_, "occurrenceString", im.time.value.empty() ? "unknown" : im.time.value);
+    if (!im.manufacturer.empty()) {
+      writeKey(w_, "manufacturer");
+      w_.StartObject();
+      writeField(w_, "display", im.manufacturer.display.empty() ? im.manufacturer.code.value
+                                                                 : im.manufacturer.display.value);
+      w_.EndObject();
+    }
+    writeField(w_, "lotNumber", im.lot.value);
+    writeField(w_, "expirationDate", hl7ToFhirDate(im.expiration.value));
+    writeConcept("site", im.site);
+    writeConcept("route", im.route);
+    if (fhir::isFhirDecimal(im.dose.value) && im.dose.value != "999") {
+      writeKey(w_, "doseQuantity");
+      w_.StartObject();
+      decimal("value", im.dose.value);
+      writeField(w_, "unit", im.dose_units.value);
+      w_.EndObject();
+    }
+    endEntry();
+  }
+}
+
+std::string_view subscriberRelationship(std::string_view v) {
+  if (v == "SEL" || v == "01" || v == "18") return "self";
+  if (v == "SPO" || v == "02" || v == "DOM") return "spouse";
+  if (v == "CHD" || v == "03" || v == "19") return "child";
+  if (v == "PAR") return "parent";
+  if (v.empty()) return {};
+  return "other";
+}
+
+void BundleWriter::coverages() {
+  for (const Coverage& c : rec_.coverages) {
+    std::string payer_id = idFor("Organization", c.source_segment + "-payer");
+    beginEntry("Organization", payer_id);
+    if (!c.payer_id.empty()) {
+      writeKey(w_, "identifier");
+      w_.StartArray();
+      identifierWithType(c.payer_id.value, "");
+      w_.EndArray();
+    }
+    writeField(w_, "name", c.payer_name.empty() ? std::string_view("unknown payer") : c.payer_name.value);
+    endEntry();
+
+    beginEntry("Coverage", idFor("Coverage", c.source_segment));
+    writeField(w_, "status", "active");
+    writeField(w_, "subscriberId", c.member_id.value);
+    writeReference(w_, "beneficiary", patient_id_);
+    std::string_view rel = subscriberRelationship(c.relationship.value);
+    if (!rel.empty()) {
+      writeKey(w_, "relationship");
+      w_.StartObject();
+      writeKey(w_, "coding");
+      w_.StartArray();
+      coding("http://terminology.hl7.org/CodeSystem/subscriber-relationship", rel);
+      w_.EndArray();
+      w_.EndObject();
+    }
+    std::string start = hl7ToFhirDateTime(c.start.value);
+    std::string end = hl7ToFhirDateTime(c.end.value);
+    if (!start.empty() || !end.empty()) {
+      writeKey(w_, "period");
+      w_.StartObject();
+      writeField(w_, "start", start);
+      writeField(w_, "end", end);
+      w_.EndObject();
+    }
+    writeKey(w_, "payor");
+    w_.StartArray();
+    w_.StartObject();
+    writeKey(w_, "reference");
+    writeString(w_, "urn:uuid:" + payer_id);
+    w_.EndObject();
+    w_.EndArray();
+    bool has_plan = !c.plan.code.empty();
+    if (!c.group_number.empty() || has_plan) {
+      writeKey(w_, "class");
+      w_.StartArray();
+      auto cls = [&](std::string_view code, std::string_view value, std::string_view name) {
+        w_.StartObject();
+        writeKey(w_, "type");
+        w_.StartObject();
+        writeKey(w_, "coding");
+        w_.StartArray();
+        coding("http://terminology.hl7.org/CodeSystem/coverage-class", code);
+        w_.EndArray();
+        w_.EndObject();
+        writeField(w_, "value", value);
+        writeField(w_, "name", name);
+        w_.EndObject();
+      };
+      if (!c.group_number.empty()) cls("group", c.group_number.value, {});
+      if (has_plan) cls("plan", c.plan.code.value, c.plan.display.value);
+      w_.EndArray();
+    }
+    endEntry();
+  }
+}
+
+std::string_view appointmentStatus(std::string_view v, std::string_view trigger) {
+  if (v == "Booked") return "booked";
+  if (v == "Pending" || v == "Waitlist") return "pending";
+  if (v == "Cancelled" || v == "Deleted") return "cancelled";
+  if (v == "Complete") return "fulfilled";
+  if (v == "Noshow") return "noshow";
+  if (v == "Started") return "arrived";
+  if (trigger == "S15" || trigger == "S17") return "cancelled";
+  if (trigger == "S26") return "noshow";
+  return "booked";
+}
+
+void BundleWriter::appointments() {
+  for (const Appointment& a : rec_.appointments) {
+    beginEntry("Appointment", idFor("Appointment", a.source_segment));
+    if (!a.placer_id.empty() || !a.filler_id.empty()) {
+      writeKey(w_, "identifier");
+      w_.StartArray();
+      if (!a.placer_id.empty()) identifierWithType(a.placer_id.value, "PLAC");
+      if (!a.filler_id.empty()) identifierWithType(a.filler_id.value, "FILL");
+      w_.EndArray();
+    }
+    writeField(w_, "status", appointmentStatus(a.status.value, rec_.trigger.value));
+    if (!a.reason.empty()) {
+      writeKey(w_, "reasonCode");
+      w_.StartArray();
+      writeConceptBody(a.reason);
+      w_.EndArray();
+    }
+    std::string start = hl7ToFhirInstant(a.start.value);
+    std::string end = hl7ToFhirInstant(a.end.value);
+    if (!start.empty() && !end.empty()) {  // Appointment invariant app-2: both or neither
+      writeField(w_, "start", start);
+      writeField(w_, "end", end);
+    }
+    writeKey(w_, "participant");
+    w_.StartArray();
+    w_.StartObject();
+    writeReference(w_, "actor", patient_id_);
+    writeField(w_, "status", "accepted");
+    w_.EndObject();
+    w_.EndArray();
+    endEntry();
+  }
+}
+
+std::string_view documentStatus(std::string_view v) {
+  if (v == "AU" || v == "LA") return "final";
+  if (v == "PA" || v == "IP" || v == "IN" || v == "DI" || v == "DO") return "preliminary";
+  return {};
+}
+
+void BundleWriter::documents() {
+  for (const Document& d : rec_.documents) {
+    beginEntry("DocumentReference", idFor("DocumentReference", d.source_segment));
+    if (!d.unique_id.empty()) {
+      writeKey(w_, "masterIdentifier");
+      w_.StartObject();
+      writeField(w_, "value", d.unique_id.value);
+      w_.EndObject();
+    }
+    writeField(w_, "status", "current");
+    writeField(w_, "docStatus", documentStatus(d.status.value));
+    if (!d.type.empty()) {
+      writeKey(w_, "type");
+      w_.StartObject();
+      writeField(w_, "text", d.type.value);
+      w_.EndObject();
+    }
+    writeReference(w_, "subject", patient_id_);
+    writeField(w_, "date", hl7ToFhirInstant(d.time.value));
+    writeKey(w_, "content");
+    w_.StartArray();
+    w_.StartObject();
+    writeKey(w_, "attachment");
+    w_.StartObject();
+    writeField(w_, "contentType", "text/plain; charset=utf-8");
+    writeField(w_, "data", base64(d.text));
+    w_.EndObject();
+    w_.EndObject();
+    w_.EndArray();
+    if (!encounter_id_.empty()) {
+      writeKey(w_, "context");
+      w_.StartObject();
+      writeKey(w_, "encounter");
+      w_.StartArray();
+      w_.StartObject();
+      writeKey(w_, "reference");
+      writeString(w_, "urn:uuid:" + encounter_id_);
+      w_.EndObject();
+      w_.EndArray();
+      w_.EndObject();
+    }
+    endEntry();
+  }
+}
+
+std::string BundleWriter::run() {
+  patient_id_ = idFor("Patient", rec_.patient.source_segment);
+  if (rec_.has_encounter) encounter_id_ = idFor("Encounter", rec_.encounter.source_segment);
+  condition_ids_.reserve(rec_.diagnoses.size());
+  for (const Diagnosis& d : rec_.diagnoses) condition_ids_.push_back(idFor("Condition", d.source_segment));
+  order_ids_.reserve(rec_.orders.size());
+  for (const Order& o : rec_.orders) order_ids_.push_back(idFor("ServiceRequest", o.source_segment));
+
+  w_.StartObject();
+  writeField(w_, "resourceType", "Bundle");
+  writeField(w_, "id", idFor("Bundle", ""));
+  if (!rec_.message_id.empty()) {
+    writeKey(w_, "identifier");
+    w_.StartObject();
+    writeField(w_, "value", rec_.message_id.value);
+    w_.EndObject();
+  }
+  writeField(w_, "type", "collection");
+  writeField(w_, "timestamp", hl7ToFhirInstant(rec_.sent_time.value));
+  writeKey(w_, "entry");
+  w_.StartArray();
+  if (rec_.has_patient) patient();
+  if (rec_.has_encounter) encounter();
+  conditions();
+  procedures();
+  orders();
+  observations();
+  charges();
+  immunizations();
+  coverages();
+  appointments();
+  documents();
+  w_.EndArray();
+  w_.EndObject();
+  return std::string(buf_.GetString(), buf_.GetSize());
+}
+
+}  // namespace
+
+std::string hl7ToFhirDate(std::string_view dtm) {
+  ParsedDtm p = parseDtm(dtm);
+  if (!p.ok) return {};
+  return datePart(p);
+}
+
+std::string hl7ToFhirDateTime(std::string_view dtm) {
+  ParsedDtm p = parseDtm(dtm);
+  if (!p.ok) return {};
+  if (p.digits.size() >= 10 && !p.offset.empty()) return withTime(p);
+  return datePart(p);
+}
+
+std::string hl7ToFhirInstant(std::string_view dtm) {
+  ParsedDtm p = parseDtm(dtm);
+  if (!p.ok || p.digits.size() < 10 || p.offset.empty()) return {};
+  return withTime(p);
+}
+
+std::string_view fhirSystemFor(std::string_view s) {
+  struct Entry {
+    std::string_view hl7;
+    std::string_view uri;
+  };
+  static constexpr std::array<Entry, 22> kSystems = {{
+      {"LN", "http://loinc.org"},
+      {"LOINC", "http://loinc.org"},
+      {"SCT", "http://snomed.info/sct"},
+      {"SNM", "http://snomed.info/sct"},
+      {"SNOMED", "http://snomed.info/sct"},
+      {"SNOMED-CT", "http://snomed.info/sct"},
+      {"I10", "http://hl7.org/fhir/sid/icd-10-cm"},
+      {"I10C", "http://hl7.org/fhir/sid/icd-10-cm"},
+      {"ICD10", "http://hl7.org/fhir/sid/icd-10-cm"},
+      {"ICD-10-CM", "http://hl7.org/fhir/sid/icd-10-cm"},
+      {"I10P", "http://www.cms.gov/Medicare/Coding/ICD10"},
+      {"I9", "http://hl7.org/fhir/sid/icd-9-cm"},
+      {"I9C", "http://hl7.org/fhir/sid/icd-9-cm"},
+      {"ICD9", "http://hl7.org/fhir/sid/icd-9-cm"},
+      {"C4", "http://www.ama-assn.org/go/cpt"},
+      {"C5", "http://www.ama-assn.org/go/cpt"},
+      {"CPT", "http://www.ama-assn.org/go/cpt"},
+      {"HCPCS", "urn:oid:2.16.840.1.113883.6.285"},
+      {"HCPT", "urn:oid:2.16.840.1.113883.6.285"},
+      {"CVX", "http://hl7.org/fhir/sid/cvx"},
+      {"MVX", "http://terminology.hl7.org/CodeSystem/MVX"},
+      {"UCUM", "http://unitsofmeasure.org"},
+  }};
+  for (const Entry& e : kSystems)
+    if (e.hl7 == s) return e.uri;
+  return {};
+}
+
+std::string toFhirBundle(const CanonicalRecord& rec) {
+  BundleWriter writer(rec);
+  return writer.run();
+}
+
+}  // namespace courier::record
