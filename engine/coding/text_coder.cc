@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "engine/coding/alphabetic_index.h"
 #include "engine/coding/code_key.h"
@@ -257,6 +258,19 @@ struct TextCoder::Impl {
     auto nodeTokens = [&](uint32_t i, std::vector<uint32_t>& out) {
       out.insert(out.end(), node_ids.begin() + node_off[i], node_ids.begin() + node_off[i + 1]);
     };
+    // Path hashes of the FY2025 index: where it has the same path as FY2017,
+    // the newer index decides (FY2017 "Depression F32.9" vs FY2025 "F32.A").
+    std::vector<uint64_t> path_hash(nodes.size(), 0);
+    std::unordered_set<uint64_t> newer_paths;
+    for (uint32_t i = 0; i < nodes.size(); ++i) {
+      uint64_t h = nodes[i].parent == IndexNode::kNone ? 1469598103934665603ULL : path_hash[nodes[i].parent];
+      for (char ch : nodes[i].title) {
+        h = (h ^ static_cast<unsigned char>(std::tolower(static_cast<unsigned char>(ch)))) * 1099511628211ULL;
+      }
+      h = (h ^ '|') * 1099511628211ULL;
+      path_hash[i] = h;
+      if (nodes[i].source == 25) newer_paths.insert(h);
+    }
     std::unordered_map<std::string, uint32_t> see_cache;
     std::vector<uint32_t> chain;
     std::vector<uint32_t> path;
@@ -268,6 +282,7 @@ struct TextCoder::Impl {
       path.clear();
       for (size_t l = 0; l <= n.level; ++l) nodeTokens(chain[l], path);
       if (path.empty()) continue;
+      if (n.source == 17 && newer_paths.count(path_hash[i]) != 0) continue;
       if (!n.code.empty()) {
         all = path;
         b.addDoc(all, n.code, DocKind::kIndex, i);
@@ -291,8 +306,22 @@ struct TextCoder::Impl {
       if (target == IndexNode::kNone || target == i) continue;
       const IndexNode& t = nodes[target];
       if (!t.code.empty()) {
-        all = path;
-        b.addDoc(all, t.code, DocKind::kIndexSee, target);
+        // The target's own code only when the target explains every word of
+        // this term ("Hypertensive urgency, see Hypertension" leads on to
+        // Hypertension > urgency, not to I10).
+        std::vector<uint32_t> target_path;
+        for (uint32_t a = target; a != IndexNode::kNone; a = nodes[a].parent) nodeTokens(a, target_path);
+        bool covered = true;
+        for (uint32_t v : path) {
+          if (v & WordToken::kOptional) continue;
+          bool found = false;
+          for (uint32_t w : target_path) found = found || (w >> kFlagBits) == (v >> kFlagBits);
+          covered = covered && found;
+        }
+        if (covered || t.level > 0) {  // a reference to a sub-term names the concept itself
+          all = path;
+          b.addDoc(all, t.code, DocKind::kIndexSee, target);
+        }
       }
       // The target's sub-terms, reached through this term.
       size_t added = 0;
@@ -486,6 +515,8 @@ struct TextCoder::Impl {
       if (++resolved > kMaxResolves) break;
       Candidate c;
       if (docs[sd.doc].kind == DocKind::kNoDefault) {
+        // Only when the text is that term and nothing more.
+        if (sd.matched + 1e-9 < total) continue;
         c.doc = sd.doc;
         c.score = sd.score;
         c.matched = sd.matched;
@@ -493,7 +524,7 @@ struct TextCoder::Impl {
         c = resolve(sd, set, q);
         if (c.entry == nullptr) continue;
         // Index-derived docs carry the coder's defaults: a small preference.
-        if (docs[sd.doc].kind == DocKind::kIndex || docs[sd.doc].kind == DocKind::kIndexSee) c.score += 0.05;
+        if (docs[sd.doc].kind == DocKind::kIndex) c.score += 0.05;
       }
       bool merged = false;
       for (Candidate& o : out) {
