@@ -65,29 +65,57 @@ struct Shared {
   std::atomic<bool> stopping{false};  // shutdown phase 2 began
 
   // Frames read whose answer is not yet written (or dropped with their connection).
+  // Counters on the data path are atomics; the mutex and condition variable are only
+  // touched when a counter reaches zero (what shutdown waits for).
   std::mutex inflight_mu;
   std::condition_variable inflight_cv;
-  std::int64_t inflight = 0;
-  // Store callbacks not yet posted to their io_context; stop() waits for zero so that
+  std::atomic<std::int64_t> inflight{0};
+  // Store callbacks not yet handed to their io_context; stop() waits for zero so that
   // no callback ever posts to a destroyed io_context.
-  std::int64_t callbacks_pending = 0;
+  std::atomic<std::int64_t> callbacks_pending{0};
 
   explicit Shared(store::MessageStore& s, ServerOptions o) : store(s), options(std::move(o)) {}
 
   void addInflight(std::int64_t delta) {
-    if (delta == 0) return;
-    std::lock_guard lock(inflight_mu);
-    inflight += delta;
-    if (inflight == 0) inflight_cv.notify_all();
+    if (delta != 0 && inflight.fetch_add(delta) + delta == 0) notifyZero();
   }
   void addCallbacks(std::int64_t delta) {
+    if (delta != 0 && callbacks_pending.fetch_add(delta) + delta == 0) notifyZero();
+  }
+  void notifyZero() {
     std::lock_guard lock(inflight_mu);
-    callbacks_pending += delta;
-    if (callbacks_pending == 0) inflight_cv.notify_all();
+    inflight_cv.notify_all();
   }
 };
 
 struct ListenerState;
+class ConnectionBase;
+
+// Store results on their way back to one io_context. The store runs a whole group's
+// callbacks in a row on its writer thread; instead of one post (and one wake-up of the
+// I/O thread) per message, callbacks append here and only the first of a run posts a
+// drain. This keeps the store's writer thread, the usual bottleneck, doing little.
+class CompletionQueue {
+ public:
+  struct Item {
+    std::shared_ptr<ConnectionBase> connection;
+    std::uint64_t seq;
+    Result<store::StoreReceipt> result;
+  };
+
+  explicit CompletionQueue(asio::io_context& ioc) : ioc_(ioc) {}
+
+  void push(Item item);  // any thread
+
+ private:
+  void drain();  // on the io_context
+
+  asio::io_context& ioc_;
+  std::mutex mu_;
+  std::vector<Item> items_;
+  std::vector<Item> draining_;
+  bool scheduled_ = false;
+};
 
 // The part of a connection the server can hold without knowing the stream type.
 class ConnectionBase : public std::enable_shared_from_this<ConnectionBase> {
@@ -97,7 +125,29 @@ class ConnectionBase : public std::enable_shared_from_this<ConnectionBase> {
   virtual void drain() = 0;  // phase 1: stop reading; close once answers are written
   virtual void close(const char* reason) = 0;
   virtual asio::any_io_executor executor() = 0;
+  virtual void onStored(std::uint64_t seq, const Result<store::StoreReceipt>& r) = 0;
 };
+
+void CompletionQueue::push(Item item) {
+  bool post = false;
+  {
+    std::lock_guard lock(mu_);
+    items_.push_back(std::move(item));
+    post = !scheduled_;
+    scheduled_ = true;
+  }
+  if (post) asio::post(ioc_, [this] { drain(); });
+}
+
+void CompletionQueue::drain() {
+  {
+    std::lock_guard lock(mu_);
+    draining_.swap(items_);
+    scheduled_ = false;
+  }
+  for (auto& item : draining_) item.connection->onStored(item.seq, item.result);
+  draining_.clear();
+}
 
 struct ListenerState {
   config::ListenerConfig config;
@@ -145,8 +195,10 @@ constexpr bool kIsTls = !std::is_same_v<Stream, tcp::socket>;
 template <typename Stream>
 class Connection final : public ConnectionBase {
  public:
-  Connection(Stream stream, ListenerState& listener, Shared& shared, Registry& registry)
+  Connection(Stream stream, ListenerState& listener, Shared& shared, Registry& registry,
+             CompletionQueue& completions)
       : stream_(std::move(stream)),
+        completions_(completions),
         timer_(stream_.get_executor()),
         listener_(listener),
         shared_(shared),
@@ -321,8 +373,8 @@ class Connection final : public ConnectionBase {
     // The callback runs on the store's writer thread: only post back to our io_context.
     shared_.store.submit(std::move(*d.message), [self = self(), seq](Result<store::StoreReceipt> r) mutable {
       Shared& shared = self->shared_;
-      auto ex = self->stream_.get_executor();
-      asio::post(ex, [self = std::move(self), seq, r = std::move(r)]() { self->onStored(seq, r); });
+      CompletionQueue& completions = self->completions_;
+      completions.push({std::move(self), seq, std::move(r)});
       shared.addCallbacks(-1);
     });
   }
@@ -334,7 +386,7 @@ class Connection final : public ConnectionBase {
     shared_.addInflight(1);
   }
 
-  void onStored(std::uint64_t seq, const Result<store::StoreReceipt>& r) {
+  void onStored(std::uint64_t seq, const Result<store::StoreReceipt>& r) override {
     if (closed_ || seq < first_seq_) return;
     Slot& slot = slots_[seq - first_seq_];
     if (!r) {
@@ -454,6 +506,7 @@ class Connection final : public ConnectionBase {
   }
 
   Stream stream_;
+  CompletionQueue& completions_;
   asio::steady_timer timer_;
   ListenerState& listener_;
   Shared& shared_;
@@ -517,6 +570,7 @@ class ServerImpl final : public Server {
     if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
     for (std::size_t i = 0; i < n; ++i) {
       contexts_.push_back(std::make_unique<asio::io_context>(1));
+      completions_.push_back(std::make_unique<CompletionQueue>(*contexts_.back()));
       guards_.emplace_back(asio::make_work_guard(*contexts_.back()));
     }
     for (auto& l : listeners_) {
@@ -575,7 +629,7 @@ class ServerImpl final : public Server {
 
   bool waitForInFlight(std::chrono::milliseconds timeout) override {
     std::unique_lock lock(shared_.inflight_mu);
-    return shared_.inflight_cv.wait_for(lock, timeout, [&] { return shared_.inflight == 0; });
+    return shared_.inflight_cv.wait_for(lock, timeout, [&] { return shared_.inflight.load() == 0; });
   }
 
   void stop() override {
@@ -592,8 +646,8 @@ class ServerImpl final : public Server {
       // answers every submit, within one commit when it is healthy).
       std::unique_lock lock(shared_.inflight_mu);
       if (!shared_.inflight_cv.wait_for(lock, std::chrono::seconds(60),
-                                        [&] { return shared_.callbacks_pending == 0; })) {
-        shared_.log->error("stopping with {} store callbacks outstanding", shared_.callbacks_pending);
+                                        [&] { return shared_.callbacks_pending.load() == 0; })) {
+        shared_.log->error("stopping with {} store callbacks outstanding", shared_.callbacks_pending.load());
       }
     }
     guards_.clear();
@@ -601,7 +655,8 @@ class ServerImpl final : public Server {
     for (auto& t : threads_) t.join();
     threads_.clear();
     for (auto& l : listeners_) l->acceptor.reset();
-    contexts_.clear();  // destroys pending handlers (and the connections they own)
+    completions_.clear();  // normally empty: drained by the io threads before run() returned
+    contexts_.clear();     // destroys pending handlers (and the connections they own)
   }
 
   ServerStats stats() const override {
@@ -620,22 +675,21 @@ class ServerImpl final : public Server {
     s.duplicates = c.duplicates;
     s.oversize_frames = c.oversize_frames;
     s.skipped_bytes = c.skipped_bytes;
-    {
-      std::lock_guard lock(const_cast<Shared&>(shared_).inflight_mu);
-      s.in_flight = static_cast<std::uint64_t>(std::max<std::int64_t>(0, shared_.inflight));
-    }
+    s.in_flight = static_cast<std::uint64_t>(std::max<std::int64_t>(0, shared_.inflight.load()));
     return s;
   }
 
  private:
   void doAccept(ListenerState& l) {
-    asio::io_context& target = *contexts_[next_context_++ % contexts_.size()];
-    l.acceptor->async_accept(target, [this, &l, &target](const error_code& ec, tcp::socket socket) {
-      onAccept(l, target, ec, std::move(socket));
+    const std::size_t index = next_context_++ % contexts_.size();
+    asio::io_context& target = *contexts_[index];
+    l.acceptor->async_accept(target, [this, &l, index](const error_code& ec, tcp::socket socket) {
+      onAccept(l, index, ec, std::move(socket));
     });
   }
 
-  void onAccept(ListenerState& l, asio::io_context& target, const error_code& ec, tcp::socket socket) {
+  void onAccept(ListenerState& l, std::size_t index, const error_code& ec, tcp::socket socket) {
+    asio::io_context& target = *contexts_[index];
     if (ec) {
       if (ec == asio::error::operation_aborted || !l.acceptor || !l.acceptor->is_open()) return;
       shared_.log->warn("listener {} accept failed: {}", l.config.name, ec.message());
@@ -657,9 +711,9 @@ class ServerImpl final : public Server {
     std::shared_ptr<ConnectionBase> conn;
     if (l.tls) {
       conn = std::make_shared<Connection<asio::ssl::stream<tcp::socket>>>(
-          asio::ssl::stream<tcp::socket>(std::move(socket), *l.tls), l, shared_, registry_);
+          asio::ssl::stream<tcp::socket>(std::move(socket), *l.tls), l, shared_, registry_, *completions_[index]);
     } else {
-      conn = std::make_shared<Connection<tcp::socket>>(std::move(socket), l, shared_, registry_);
+      conn = std::make_shared<Connection<tcp::socket>>(std::move(socket), l, shared_, registry_, *completions_[index]);
     }
     asio::post(target, [conn] { conn->start(); });
     doAccept(l);
@@ -670,6 +724,7 @@ class ServerImpl final : public Server {
   Registry registry_;
   std::vector<std::unique_ptr<ListenerState>> listeners_;
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<std::unique_ptr<CompletionQueue>> completions_;  // one per io_context
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
   std::vector<std::thread> threads_;
   std::size_t next_context_ = 0;
