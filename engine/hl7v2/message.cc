@@ -97,7 +97,9 @@ Message::Message(const Message& other)
       field_starts_(other.field_starts_) {
   if (other.owned_) {
     owned_ = std::make_unique<std::string>(*other.owned_);
-    raw_ = *owned_;
+    // raw_ may be a part of the owned bytes (after reset()): keep the same part.
+    raw_ = std::string_view(*owned_).substr(static_cast<size_t>(other.raw_.data() - other.owned_->data()),
+                                            other.raw_.size());
   }
 }
 
@@ -125,7 +127,9 @@ Result<Message, ParseError> Message::parseOwned(std::string bytes) {
 }
 
 Result<void, ParseError> Message::reset(std::string_view bytes) {
-  if (owned_ && bytes.data() != owned_->data()) owned_.reset();
+  // Drop the owned copy unless `bytes` lie inside it (then they are still needed).
+  if (owned_ && !(bytes.data() >= owned_->data() && bytes.data() + bytes.size() <= owned_->data() + owned_->size()))
+    owned_.reset();
   raw_ = bytes;
   return index();
 }
