@@ -409,6 +409,20 @@ TEST(MessageTest, ResetReusesTheObject) {
   EXPECT_EQ(owned->controlId(), "SECOND");
 }
 
+TEST(MessageTest, ResetOntoPartOfItsOwnBytes) {
+  // reset() used to free the owned copy whenever the new view did not start at
+  // its first byte, even when the view pointed into that copy (use after free).
+  std::string two = std::string(kAdt) + "MSH|^~\\&|A|B|C|D|1||ADT^A08|NEXT|P|2.5\rPID|1\r";
+  auto m = Message::parseOwned(two);
+  ASSERT_TRUE(m);
+  std::string_view second = m->raw().substr(std::string_view(kAdt).size());
+  ASSERT_TRUE(m->reset(second));
+  EXPECT_EQ(m->controlId(), "NEXT");
+  EXPECT_EQ(m->rebuildFromIndex(), second);
+  Message copy = *m;
+  EXPECT_EQ(copy.triggerEvent(), "A08");
+}
+
 TEST(MessageTest, SerializeUnmodifiedIsByteForByte) {
   for (const char* name : {"ADT-A01-02.hl7", "single_message.hl7", "CE-20200415-0001.hl7", "escapes.hl7",
                            "omd_o03_rep.txt", "EI-to-Identifier-Extension.hl7"}) {
