@@ -1,5 +1,8 @@
 #include "engine/record/from_hl7v2.h"
 
+#include "engine/hl7v2/charset.h"
+#include "engine/hl7v2/escape.h"
+
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -9,42 +12,98 @@ namespace courier::record {
 namespace {
 
 using hl7v2::Message;
-using hl7v2::Path;
 
-// Reads values of one segment occurrence, each with its path as source.
+// The n-th (1-based) part of `s` split on `delim`; empty when absent.
+std::string_view nthPart(std::string_view s, char delim, int n) {
+  size_t begin = 0;
+  for (int i = 1; i < n; ++i) {
+    size_t at = s.find(delim, begin);
+    if (at == std::string_view::npos) return {};
+    begin = at + 1;
+  }
+  size_t end = s.find(delim, begin);
+  return s.substr(begin, end == std::string_view::npos ? std::string_view::npos : end - begin);
+}
+
+void appendNumber(std::string& out, int n) {
+  char buf[12];
+  int len = 0;
+  do {
+    buf[len++] = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n > 0 && len < 11);
+  while (len > 0) out += buf[--len];
+}
+
+// Reads values of one segment occurrence, each with its path as source
+// (`DG1[2]-3.1`, the syntax of hl7v2::Path). Works on the segment's own field
+// views, so a read costs a split and, only when needed, an unescape.
 class SegmentReader {
  public:
-  SegmentReader(const Message& msg, std::string_view id, int occurrence) : msg_(msg) {
-    std::memcpy(path_.segment, id.data(), 3);
-    path_.segment_rep = occurrence;
+  SegmentReader(const Message& msg, hl7v2::Segment seg, std::string_view id, int occurrence)
+      : msg_(msg), seg_(seg), delims_(msg.delimiters()) {
+    prefix_.assign(id);
+    if (occurrence != 1) {
+      prefix_ += '[';
+      appendNumber(prefix_, occurrence);
+      prefix_ += ']';
+    }
+    is_msh_ = id == "MSH";
   }
 
   Sourced get(int field, int rep = 1, int component = 0, int sub = 0) const {
-    Path p = path_;
-    p.field = field;
-    p.repetition = rep;
-    p.component = component;
-    p.subcomponent = sub;
     Sourced out;
-    if (msg_.rawValue(p).empty()) return out;
-    out.value = msg_.get(p);
-    if (!out.value.empty()) out.source = p.toString();
+    std::string_view raw = seg_.field(field);
+    if (raw.empty()) return out;
+    if (!(is_msh_ && field <= 2)) {
+      raw = nthPart(raw, delims_.repetition, rep);
+      if (component > 0) raw = nthPart(raw, delims_.component, component);
+      if (sub > 0) raw = nthPart(raw, delims_.subcomponent, sub);
+    }
+    if (raw.empty()) return out;
+    if (needsDecoding(raw, delims_)) {
+      out.value = hl7v2::decode(raw, delims_);
+    } else {
+      out.value.assign(raw);
+    }
+    if (msg_.charset() == hl7v2::Charset::kLatin1) {
+      std::string utf8;
+      hl7v2::appendLatin1AsUtf8(out.value, utf8);
+      out.value.swap(utf8);
+    }
+    if (out.value.empty()) return out;
+    std::string& src = out.source;
+    src.reserve(prefix_.size() + 12);
+    src = prefix_;
+    src += '-';
+    appendNumber(src, field);
+    if (rep != 1) {
+      src += '[';
+      appendNumber(src, rep);
+      src += ']';
+    }
+    if (component > 0) {
+      src += '.';
+      appendNumber(src, component);
+    }
+    if (sub > 0) {
+      src += '.';
+      appendNumber(src, sub);
+    }
     return out;
   }
 
   // First non-empty of two alternatives (e.g. a component or its sub-component).
   Sourced either(Sourced a, Sourced b) const { return a.empty() ? std::move(b) : std::move(a); }
 
-  // Number of repetitions of a field (0 when empty).
+  // Number of repetitions of a field (0 when empty), counted on the raw field: a
+  // repetition may be empty in the middle.
   int repetitions(int field) const {
-    // Counted on the raw field: a repetition may be empty in the middle.
-    auto seg = msg_.findSegment(path_.segmentId(), path_.segment_rep);
-    if (!seg) return 0;
-    std::string_view raw = seg->field(field);
+    std::string_view raw = seg_.field(field);
     if (raw.empty()) return 0;
     int n = 1;
     for (char c : raw)
-      if (c == msg_.delimiters().repetition) ++n;
+      if (c == delims_.repetition) ++n;
     return n;
   }
 
@@ -69,19 +128,14 @@ class SegmentReader {
     return p;
   }
 
-  std::string name() const {
-    std::string out(path_.segmentId());
-    if (path_.segment_rep != 1) {
-      out += '[';
-      out += std::to_string(path_.segment_rep);
-      out += ']';
-    }
-    return out;
-  }
+  const std::string& name() const { return prefix_; }
 
  private:
   const Message& msg_;
-  Path path_;
+  hl7v2::Segment seg_;
+  const hl7v2::Delimiters& delims_;
+  std::string prefix_;  // "DG1" or "DG1[2]"
+  bool is_msh_ = false;
 };
 
 void readIdentifiers(const SegmentReader& r, int field, std::string_view default_type,
@@ -353,7 +407,9 @@ void readDocument(const SegmentReader& r, CanonicalRecord& rec) {
 
 Result<CanonicalRecord> fromHl7v2(const Message& msg) {
   CanonicalRecord rec;
-  SegmentReader msh(msg, "MSH", 1);
+  if (msg.segmentCount() == 0)
+    return Unexpected(Error(ErrorCode::kParse, "message has no MSH segment", "MSH"));
+  SegmentReader msh(msg, msg.segment(0), "MSH", 1);
   rec.message_type = msh.get(9, 1, 1);
   if (rec.message_type.empty())
     return Unexpected(Error(ErrorCode::kParse, "message type is missing", "MSH-9"));
@@ -379,11 +435,13 @@ Result<CanonicalRecord> fromHl7v2(const Message& msg) {
 
   Sourced orc_status;
   for (size_t s = 0; s < msg.segmentCount(); ++s) {
-    std::string_view id = msg.segment(s).name();
+    hl7v2::Segment segment = msg.segment(s);
+    std::string_view id = segment.name();
     if (id.size() != 3) continue;
     int occ = occurrence(id);
     if (occ == 0) continue;
-    SegmentReader r(msg, id, occ);
+    if (id == "MSH") continue;
+    SegmentReader r(msg, segment, id, occ);
     if (id == "PID") {
       if (!rec.has_patient) {  // the first patient is the subject (A17 swaps carry two)
         rec.has_patient = true;
