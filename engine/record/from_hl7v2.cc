@@ -403,6 +403,27 @@ void readDocument(const SegmentReader& r, CanonicalRecord& rec) {
   rec.documents.push_back(std::move(d));
 }
 
+// Patient identifiers carried outside PID, as the HL7 v2-to-FHIR mapping places
+// them on Patient.identifier: IN2-6 Medicare, IN2-8 Medicaid, IN2-10 military id,
+// IN2-61 member number (CX), DB1-3 disabled person id (CX).
+void readExtraPatientIdentifiers(const SegmentReader& r, std::string_view id, Patient& p) {
+  auto plain = [&](int field, std::string_view type) {
+    Identifier i;
+    i.value = r.get(field, 1, 1);
+    if (i.value.empty()) return;
+    i.type = {std::string(type), i.value.source};
+    p.identifiers.push_back(std::move(i));
+  };
+  if (id == "IN2") {
+    plain(6, "MC");
+    plain(8, "MA");
+    plain(10, "MI");
+    readIdentifiers(r, 61, "MB", p.identifiers);
+  } else if (id == "DB1") {
+    readIdentifiers(r, 3, "", p.identifiers);
+  }
+}
+
 }  // namespace
 
 Result<CanonicalRecord> fromHl7v2(const Message& msg) {
@@ -492,6 +513,8 @@ Result<CanonicalRecord> fromHl7v2(const Message& msg) {
         rec.appointments.back().start = r.get(4, 1, 1);
     } else if (id == "TXA") {
       readDocument(r, rec);
+    } else if ((id == "IN2" || id == "DB1") && rec.has_patient) {
+      readExtraPatientIdentifiers(r, id, rec.patient);
     } else if (id == "MRG") {
       readIdentifiers(r, 1, "", rec.merged_identifiers);
     }
