@@ -182,6 +182,40 @@ TEST(ServeProcessTest, SigtermDrainsAndLeavesAnIntactDatabase) {
   ASSERT_TRUE(again.child->wait(30s).has_value());
 }
 
+TEST(ServeProcessTest, FirstRunWithTheDefaultConfigMakesDevelopmentCertificates) {
+  const fs::path dir = makeTempDir("firstrun");
+  const fs::path data = dir / "var";
+  ::setenv("COURIER_MLLP_PORT", "0", 1);
+  ServeProcess serve = startServe(fs::path(COURIER_SOURCE_DIR) / "deploy/courier.yaml", data, dir / "serve.log");
+  ::unsetenv("COURIER_MLLP_PORT");
+  ASSERT_NE(serve.port, 0) << "see " << (dir / "serve.log");
+  for (const char* f : {"ca.crt", "server.crt", "server.key", "client.crt", "client.key"}) {
+    EXPECT_TRUE(fs::exists(data / "certs" / f)) << f;
+  }
+  // The generated CA verifies the server (localhost and 127.0.0.1), and its client
+  // certificate is accepted.
+  mllp::ClientOptions o;
+  o.tls = true;
+  o.tls_options.ca_file = data / "certs/ca.crt";
+  o.tls_options.cert_file = data / "certs/client.crt";
+  o.tls_options.key_file = data / "certs/client.key";
+  for (const char* host : {"127.0.0.1", "localhost"}) {
+    auto c = mllp::Client::connect(host, serve.port, o);
+    ASSERT_TRUE(c.has_value()) << host << ": " << c.error().toString();
+    ASSERT_TRUE((*c)->send(makeMessage(std::string("FIRSTRUN-") + (host[0] == 'l' ? "L" : "I"))).has_value());
+    auto ack = (*c)->receive(10s);
+    ASSERT_TRUE(ack.has_value());
+    EXPECT_EQ(parseAck(*ack).code, "AA");
+  }
+  serve.child->signal(SIGTERM);
+  auto status = serve.child->wait(30s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+  auto all = readAll(data / "courier.db");
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].peer_identity, "courier-dev-client");
+}
+
 // Runs a command, returns (exit code, stdout).
 std::pair<int, std::string> run(const std::string& cmd) {
   std::string out;
