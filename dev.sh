@@ -48,7 +48,8 @@ test_all() {
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
     -DCOURIER_SANITIZE=ON -DCOURIER_FUZZ=ON -DCOURIER_BENCH=OFF >/dev/null
   ninja -C build-asan -j "$JOBS"
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$PWD/tests/sanitizers/ubsan.supp \
+    ASAN_OPTIONS=detect_leaks=1 \
     ctest --test-dir build-asan -j "$JOBS" -L 'unit|fuzz' --output-on-failure --timeout 600
 }
 
