@@ -207,6 +207,10 @@ struct CanonicalRecord {
   Sourced sent_time;     // MSH-7
   Sourced sending_application;
   Sourced sending_facility;
+  // Hash of the whole message, set only when MSH-10 is empty: resource ids are
+  // derived from the message identity, and without a control id two different
+  // messages from one sender at one time would otherwise share them.
+  std::string content_hash;
 
   bool has_patient = false;
   Patient patient;

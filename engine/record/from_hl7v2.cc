@@ -1,5 +1,6 @@
 #include "engine/record/from_hl7v2.h"
 
+#include "engine/fhir/ids.h"
 #include "engine/hl7v2/charset.h"
 #include "engine/hl7v2/escape.h"
 
@@ -439,6 +440,10 @@ Result<CanonicalRecord> fromHl7v2(const Message& msg) {
   rec.sent_time = msh.get(7, 1, 1);
   rec.sending_application = msh.get(3, 1, 1);
   rec.sending_facility = msh.get(4, 1, 1);
+  if (rec.message_id.empty()) {
+    fhir::Hash128 h = fhir::hash128(msg.raw());
+    rec.content_hash = std::to_string(h.hi) + "-" + std::to_string(h.lo);
+  }
 
   const bool is_document = rec.message_type.value == "MDM";
   // Occurrence number of each segment id seen so far (a message has few distinct ids).

@@ -145,6 +145,7 @@ class BundleWriter {
     seed_.reserve(128);
     seed_.append(rec.sending_facility.value).append("|").append(rec.sending_application.value);
     seed_.append("|").append(rec.message_id.value).append("|").append(rec.sent_time.value).append("|");
+    if (!rec.content_hash.empty()) seed_.append(rec.content_hash).append("|");
   }
 
   std::string run();

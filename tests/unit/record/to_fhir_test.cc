@@ -85,6 +85,17 @@ TEST(RecordToFhir, IdsAreDeterministicAndDifferAcrossMessages) {
   EXPECT_NE(std::string(da["entry"][0]["fullUrl"].GetString()), std::string(db["entry"][0]["fullUrl"].GetString()));
 }
 
+TEST(RecordToFhir, MessagesWithoutControlIdStillGetDistinctIds) {
+  const std::string a = "MSH|^~\\&|A|B|C|D|20260101||ADT^A01||P|2.5\rPID|1||M1\r";
+  const std::string b = "MSH|^~\\&|A|B|C|D|20260101||ADT^A01||P|2.5\rPID|1||M2\r";
+  rapidjson::Document da, db;
+  da.Parse(bundleFor(a).c_str());
+  db.Parse(bundleFor(b).c_str());
+  ASSERT_TRUE(da.IsObject() && db.IsObject());
+  EXPECT_NE(std::string(da["entry"][0]["fullUrl"].GetString()), std::string(db["entry"][0]["fullUrl"].GetString()));
+  EXPECT_EQ(bundleFor(a), bundleFor(a));
+}
+
 // Golden files: tests/data/record/<case>.hl7 → <case>.expected.json (the Bundle) and
 // <case>.record.json (the canonical record). Set COURIER_UPDATE_GOLDEN=1 to rewrite them.
 TEST(RecordToFhir, GoldenFiles) {
