@@ -3,9 +3,10 @@
 // A source adapter (adapters/mllp, later http/file) hands every received message to
 // submit() BEFORE it answers the sender. submit() never blocks on disk: the message is
 // queued for the store's own writer thread, which commits messages in groups (one
-// fsync serves every message that arrived meanwhile). The callback `done` runs on that
-// writer thread only after the commit holding the message returned, i.e. once the
-// message is durable. Only then may the adapter answer AA/CA.
+// fsync serves every message that arrived meanwhile). The callback `done` runs on a
+// store thread only after the commit holding the message returned, i.e. once the
+// message is durable. Only then may the adapter answer AA/CA. Callbacks run one at a
+// time, in submission order (per group, groups in commit order).
 //
 //   store.submit(std::move(msg), [conn](courier::Result<StoreReceipt> r) {
 //     // runs on the store thread: do not block here, post back to your executor.
@@ -141,7 +142,7 @@ class MessageStore {
   virtual ~MessageStore() = default;
 
   // Queues `msg` for the next grouped commit and returns at once (never touches disk).
-  // `done` runs exactly once, on the store's writer thread, after that commit returned
+  // `done` runs exactly once, on a store thread, after that commit returned
   // (durable) or failed (kUnavailable); or inline when the store is closed or overloaded
   // (kUnavailable). Keep `done` short and non-blocking: post the answer to your executor.
   // Thread-safe: call from any number of threads.

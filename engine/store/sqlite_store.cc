@@ -2,6 +2,7 @@
 // separate connection. See sqlite_store.h for the contract.
 #include "engine/store/sqlite_store.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include <atomic>
@@ -157,12 +158,23 @@ struct Pending {
   std::chrono::steady_clock::time_point enqueued;
 };
 
+// A callback with its answer, handed from the writer to the completion thread.
+struct Completion {
+  SubmitCallback done;
+  Result<StoreReceipt> result;
+};
+
+// The WAL is checkpointed (copied into the database file) by a thread of its own once it
+// holds this many pages, so the writer never pays for it on the commit path.
+constexpr int kCheckpointPages = 1000;
+
 class SqliteStoreImpl final : public SqliteStore {
  public:
   explicit SqliteStoreImpl(SqliteStoreOptions options) : options_(std::move(options)), log_(logger("store")) {}
 
   ~SqliteStoreImpl() override {
     close();
+    if (checkpoint_db_ != nullptr) sqlite3_close_v2(checkpoint_db_);
     writer_statements_.clear();
     if (writer_ != nullptr) sqlite3_close_v2(writer_);
     if (reader_ != nullptr) sqlite3_close_v2(reader_);
@@ -186,10 +198,28 @@ class SqliteStoreImpl final : public SqliteStore {
     }
     if (options_.start_writer) {
       writer_ = db;
+      // The checkpointer's own connection. Without it the writer checkpoints itself
+      // (SQLite's automatic checkpoint), slower but correct.
+      sqlite3* ckpt = nullptr;
+      if (auto r = openConnection(false, &ckpt); r) {
+        checkpoint_db_ = ckpt;
+      } else {
+        log_->warn("no checkpoint connection, the writer checkpoints itself: {}", r.error().message);
+      }
       if (auto prepared = prepareWriter(); !prepared) return prepared;
       accepting_ = true;
-      thread_ = std::thread([this] { run(); });
+      completer_ = std::thread([this] { complete(); });
+      completer_id_ = completer_.get_id();
+      thread_ = std::thread([this] {
+        run();
+        {
+          std::lock_guard lock(done_mu_);
+          writer_finished_ = true;
+        }
+        done_cv_.notify_all();
+      });
       writer_id_ = thread_.get_id();
+      if (checkpoint_db_ != nullptr) checkpointer_ = std::thread([this] { checkpointLoop(); });
     } else {
       reader_ = db;
     }
@@ -298,11 +328,19 @@ class SqliteStoreImpl final : public SqliteStore {
       closing_ = true;
     }
     cv_.notify_all();
-    // From a callback (the writer thread itself): stop taking input, let run() drain
-    // and end; the destructor joins.
-    if (std::this_thread::get_id() == writer_id_) return;
+    // From a callback (a store thread itself): stop taking input, let the threads drain
+    // and end; a later close() or the destructor joins them.
+    auto self = std::this_thread::get_id();
+    if (self == writer_id_ || self == completer_id_) return;
     std::lock_guard join_lock(join_mu_);
-    if (thread_.joinable()) thread_.join();
+    if (thread_.joinable()) thread_.join();        // every group committed or failed
+    if (completer_.joinable()) completer_.join();  // every callback ran
+    {
+      std::lock_guard lock(checkpoint_mu_);
+      checkpoint_stop_ = true;
+    }
+    checkpoint_cv_.notify_all();
+    if (checkpointer_.joinable()) checkpointer_.join();
   }
 
   SqliteStoreStats stats() const override {
@@ -312,6 +350,7 @@ class SqliteStoreImpl final : public SqliteStore {
     s.messages_stored = stored_.load();
     s.duplicates = duplicates_.load();
     s.largest_batch = largest_batch_.load();
+    s.checkpoints = checkpoints_.load();
     return s;
   }
 
@@ -334,7 +373,9 @@ class SqliteStoreImpl final : public SqliteStore {
     // (NORMAL would survive a process crash but not a power loss).
     // cache_size: 16 MiB, so that the dedup and time indexes stay in memory as the
     // file grows (the default 2 MiB makes every insert read index pages back).
-    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA cache_size=-16384"}) {
+    // journal_size_limit: a WAL that grew under a burst is cut back to 64 MiB when reset.
+    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA cache_size=-16384",
+                               "PRAGMA journal_size_limit=67108864"}) {
       if (auto r = exec(db, pragma); !r) {
         sqlite3_close_v2(db);
         return r;
@@ -394,6 +435,7 @@ class SqliteStoreImpl final : public SqliteStore {
         "UPDATE messages SET duplicates = duplicates + 1 WHERE id = ?1",
         "UPDATE store_counters SET value = value + ?1 WHERE name = 'duplicates'",
     };
+    if (checkpoint_db_ != nullptr) sqlite3_wal_hook(writer_, &SqliteStoreImpl::walHook, this);
     writer_statements_.clear();
     for (const char* sql : kSql) {
       auto s = Statement::prepare(writer_, sql);
@@ -448,9 +490,71 @@ class SqliteStoreImpl final : public SqliteStore {
     return m;
   }
 
+  // ---- the checkpoint thread --------------------------------------------------------
+
+  // Runs on the writer thread after each commit (replaces SQLite's auto-checkpoint).
+  static int walHook(void* self, sqlite3*, const char*, int pages) {
+    if (pages >= kCheckpointPages) {
+      auto* store = static_cast<SqliteStoreImpl*>(self);
+      {
+        std::lock_guard lock(store->checkpoint_mu_);
+        store->checkpoint_requested_ = true;
+      }
+      store->checkpoint_cv_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  // PASSIVE checkpoints never block the writer or readers; they copy what they can and
+  // the writer restarts the WAL from its start once everything was copied.
+  void checkpointLoop() {
+    pthread_setname_np(pthread_self(), "courier-ckpt");
+    for (;;) {
+      {
+        std::unique_lock lock(checkpoint_mu_);
+        checkpoint_cv_.wait(lock, [&] { return checkpoint_requested_ || checkpoint_stop_; });
+        if (!checkpoint_requested_) return;  // stopping, nothing pending
+        checkpoint_requested_ = false;
+      }
+      int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      if (rc == SQLITE_OK) {
+        ++checkpoints_;
+      } else if ((rc & 0xff) != SQLITE_BUSY) {
+        log_->warn("WAL checkpoint failed: {}", sqlite3_errmsg(checkpoint_db_));
+      }
+    }
+  }
+
+  // ---- the completion thread ---------------------------------------------------------
+
+  // Runs callbacks in commit order, so the writer can start the next group at once.
+  void complete() {
+    pthread_setname_np(pthread_self(), "courier-cb");
+    for (;;) {
+      std::vector<Completion> items;
+      {
+        std::unique_lock lock(done_mu_);
+        done_cv_.wait(lock, [&] { return !done_queue_.empty() || writer_finished_; });
+        if (done_queue_.empty()) return;  // the writer ended and everything was answered
+        items = std::move(done_queue_.front());
+        done_queue_.pop_front();
+      }
+      for (auto& c : items) c.done(std::move(c.result));
+    }
+  }
+
+  void deliver(std::vector<Completion> items) {
+    {
+      std::lock_guard lock(done_mu_);
+      done_queue_.push_back(std::move(items));
+    }
+    done_cv_.notify_one();
+  }
+
   // ---- the writer thread ------------------------------------------------------------
 
   void run() {
+    pthread_setname_np(pthread_self(), "courier-store");  // visible in top/perf/gdb
     std::vector<Pending> batch;
     batch.reserve(options_.max_batch);
     for (;;) {
@@ -490,7 +594,10 @@ class SqliteStoreImpl final : public SqliteStore {
         failing_ = false;
         log_->info("message store recovered; commits succeed again");
       }
-      for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+      std::vector<Completion> items;
+      items.reserve(batch.size());
+      for (std::size_t i = 0; i < batch.size(); ++i) items.push_back({std::move(batch[i].done), std::move(results[i])});
+      deliver(std::move(items));
       return;
     }
     ++failed_commits_;
@@ -506,7 +613,10 @@ class SqliteStoreImpl final : public SqliteStore {
       if (auto r = reopenWriter(); !r) log_->debug("message store reopen failed: {}", r.error().message);
     }
     Error e(ErrorCode::kUnavailable, "the message could not be stored: " + outcome.error().message);
-    for (auto& p : batch) p.done(Unexpected(e));
+    std::vector<Completion> items;
+    items.reserve(batch.size());
+    for (auto& p : batch) items.push_back({std::move(p.done), Unexpected(e)});
+    deliver(std::move(items));
   }
 
   // One transaction for the whole group. On success `results` holds one receipt per
@@ -606,10 +716,25 @@ class SqliteStoreImpl final : public SqliteStore {
   std::thread thread_;
   std::thread::id writer_id_;
 
+  std::mutex done_mu_;  // guards done_queue_, writer_finished_
+  std::condition_variable done_cv_;
+  std::deque<std::vector<Completion>> done_queue_;
+  bool writer_finished_ = false;
+  std::thread completer_;
+  std::thread::id completer_id_;
+
+  sqlite3* checkpoint_db_ = nullptr;  // used by the checkpointer thread only
+  std::mutex checkpoint_mu_;          // guards the two flags
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_requested_ = false;
+  bool checkpoint_stop_ = false;
+  std::thread checkpointer_;
+
   std::mutex read_mu_;  // guards reader_
   sqlite3* reader_ = nullptr;
 
-  std::atomic<std::uint64_t> commits_{0}, failed_commits_{0}, stored_{0}, duplicates_{0}, largest_batch_{0};
+  std::atomic<std::uint64_t> commits_{0}, failed_commits_{0}, stored_{0}, duplicates_{0}, largest_batch_{0},
+      checkpoints_{0};
 };
 
 }  // namespace

@@ -3,9 +3,12 @@
 // Threading: one writer thread owns the write connection. submit() only appends to a
 // queue (mutex + condition variable) and returns; the writer takes everything queued
 // (up to max_batch), runs one transaction, commits it (synchronous=FULL: the commit
-// returns after fsync of the WAL, so an ACK means durable even on power loss), then runs
-// the callbacks of that group. Reads use a separate connection per call under a mutex
-// (WAL readers do not block the writer, and another process may read meanwhile).
+// returns after fsync of the WAL, so an ACK means durable even on power loss), then hands
+// the group's callbacks to a completion thread ("courier-cb"), which runs them in
+// commit order while the writer already works on the next group. A third thread
+// ("courier-ckpt") checkpoints the WAL into the database file off the commit path. Reads
+// use one more connection under a mutex (WAL readers do not block the writer, and another
+// process may read meanwhile).
 //
 // Failure: any SQLite error inside a group (SQLITE_FULL, SQLITE_BUSY/LOCKED, SQLITE_IOERR,
 // read-only file...) rolls the group back and answers every message of it kUnavailable;
@@ -58,6 +61,7 @@ struct SqliteStoreStats {
   std::uint64_t messages_stored = 0;    // new messages durable
   std::uint64_t duplicates = 0;         // duplicates answered since open
   std::uint64_t largest_batch = 0;
+  std::uint64_t checkpoints = 0;        // WAL checkpoints done by the checkpoint thread
 };
 
 class SqliteStore : public MessageStore {

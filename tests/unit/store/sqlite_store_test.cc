@@ -524,6 +524,32 @@ TEST(SqliteStoreTest, RefusesSchemaFromTheFutureAndMissingFiles) {
   EXPECT_EQ(future.error().code, ErrorCode::kUnsupported);
 }
 
+TEST(SqliteStoreTest, CallbacksRunInSubmissionOrderAndTheWalIsCheckpointed) {
+  TempDir dir;
+  auto store = openOrDie(optionsFor(dir));
+  ASSERT_TRUE(store);
+  constexpr std::size_t kTotal = 3000;  // 4 KiB each: well over one checkpoint's worth
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < kTotal; ++i) {
+    store->submit(makeMessage("ORD-" + std::to_string(i), "LAB", 4096), [&, i](Result<StoreReceipt> r) {
+      EXPECT_TRUE(r.has_value());
+      std::lock_guard lock(mu);
+      order.push_back(i);
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 60s, [&] { return order.size() == kTotal; }));
+  }
+  for (std::size_t i = 0; i < kTotal; ++i) ASSERT_EQ(order[i], i);
+  // The checkpoint thread runs asynchronously; close() waits for it to stop.
+  store->close();
+  EXPECT_GE(store->stats().checkpoints, 1u);
+}
+
 TEST(SqliteStoreTest, CloseFromACallbackDoesNotDeadlock) {
   TempDir dir;
   auto store = openOrDie(optionsFor(dir));
