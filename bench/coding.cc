@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "engine/coding/code_checker.h"
 #include "engine/coding/code_sets.h"
 #include "engine/coding/mappings_dir.h"
+#include "engine/coding/text_coder.h"
 
 namespace {
 
@@ -70,6 +72,50 @@ void BM_CheckHcpcs(benchmark::State& state) {
 }
 BENCHMARK(BM_CheckHcpcs);
 
+const TextCoder& coder() {
+  static std::unique_ptr<TextCoder> c = [] {
+    auto r = TextCoder::build(sets(), defaultMappingsDir());
+    if (!r) {
+      std::fprintf(stderr, "coder build failed: %s\n", r.error().toString().c_str());
+      std::exit(1);
+    }
+    return std::move(*r);
+  }();
+  return *c;
+}
+
+// Phrases of the held-out set (tests/data/coding/holdout.tsv), all distinct:
+// nothing is cached between calls.
+const std::vector<std::string>& phrases() {
+  static std::vector<std::string> v = [] {
+    std::vector<std::string> out;
+    std::ifstream in(defaultMappingsDir() + "/../tests/data/coding/holdout.tsv");
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+      if (!line.empty()) out.push_back(line.substr(0, line.find('\t')));
+    }
+    if (out.empty()) out = {"Type 2 DM with diabetic CKD stage 3a", "HTN", "Osteoarthritis of right knee"};
+    return out;
+  }();
+  return v;
+}
+
+void BM_TextAssign(benchmark::State& state) {
+  const TextCoder& c = coder();
+  const auto& in = phrases();
+  TextCodingOptions opt;
+  opt.date = ServiceDate{2026, 3, 1};
+  size_t i = 0;
+  for (auto _ : state) {
+    CodingResult r = c.code(in[i], opt);
+    benchmark::DoNotOptimize(r);
+    if (++i == in.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TextAssign);
+
 void BM_LoadAll(benchmark::State& state) {
   for (auto _ : state) {
     auto r = CodeSets::load(defaultMappingsDir() + "/codesets");
@@ -77,6 +123,14 @@ void BM_LoadAll(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_LoadAll)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+void BM_BuildTextCoder(benchmark::State& state) {
+  for (auto _ : state) {
+    auto r = TextCoder::build(sets(), defaultMappingsDir());
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_BuildTextCoder)->Unit(benchmark::kMillisecond)->Iterations(3);
 
 }  // namespace
 

@@ -17,6 +17,7 @@
 #include "engine/coding/code_checker.h"
 #include "engine/coding/code_sets.h"
 #include "engine/coding/mappings_dir.h"
+#include "engine/coding/code_translator.h"
 #include "engine/coding/text_coder.h"
 
 namespace courier::cli {
@@ -33,6 +34,9 @@ struct CodeOptions {
   std::string date;
   std::string setting = "outpatient";
   std::string mappings;
+  std::string icd9;
+  std::string crosswalk;
+  std::string local;
 };
 
 void key(Writer& w, const char* k) { w.Key(k); }
@@ -103,6 +107,12 @@ void writeCode(Writer& w, const AssignedCode& c) {
   key(w, "display"); str(w, c.display);
   key(w, "method"); str(w, codingMethodName(c.method));
   key(w, "confidence"); w.Double(c.confidence);
+  if (!c.modifiers.empty()) {
+    key(w, "modifiers");
+    w.StartArray();
+    for (const auto& m : c.modifiers) str(w, m);
+    w.EndArray();
+  }
   key(w, "why"); str(w, c.why);
   w.EndObject();
 }
@@ -183,7 +193,27 @@ int run(const CodeOptions& o) {
   }
   if (!o.check.empty()) return runCheck(o, **sets, date);
   if (!o.text.empty() || !o.file.empty()) return runText(o, **sets, dir, date);
-  std::fprintf(stderr, "courier code: give --check CODE, --text PHRASE or --file FILE\n");
+  if (!o.icd9.empty()) {
+    auto gems = GemMap::load(dir + "/codesets/gem_2018_i9_to_i10.txt.gz");
+    if (!gems) {
+      std::fprintf(stderr, "courier code: %s\n", gems.error().toString().c_str());
+      return 2;
+    }
+    CodeTranslator tr(**sets, &*gems);
+    std::printf("%s\n", resultJson(o.icd9, tr.fromIcd9(o.icd9, date), true).c_str());
+    return 0;
+  }
+  if (!o.crosswalk.empty()) {
+    auto cw = Crosswalk::load(o.crosswalk);
+    if (!cw) {
+      std::fprintf(stderr, "courier code: %s\n", cw.error().toString().c_str());
+      return 2;
+    }
+    CodeTranslator tr(**sets, nullptr);
+    std::printf("%s\n", resultJson(o.local, tr.fromCrosswalk(*cw, "", o.local, date), true).c_str());
+    return 0;
+  }
+  std::fprintf(stderr, "courier code: give --check CODE, --text PHRASE, --file FILE, --icd9 CODE or --crosswalk FILE --local CODE\n");
   return 2;
 }
 
@@ -198,6 +228,9 @@ void addCodeCommand(CLI::App& app, int& exit_code) {
   auto* file = cmd->add_option("--file", opts->file, "A file of phrases, one per line (one JSON object per line out)");
   check->excludes(text)->excludes(file);
   text->excludes(file);
+  cmd->add_option("--icd9", opts->icd9, "An ICD-9-CM code to translate through the 2018 GEMs");
+  auto* cw = cmd->add_option("--crosswalk", opts->crosswalk, "A crosswalk (CSV or FHIR ConceptMap JSON) for --local");
+  cmd->add_option("--local", opts->local, "A local code (e.g. a chargemaster item) to translate")->needs(cw);
   cmd->add_option("--system", opts->system, "Code system for --check: icd10cm, icd10pcs, hcpcs")
       ->capture_default_str();
   cmd->add_option("--date", opts->date, "Date of service (discharge date for inpatient), YYYY-MM-DD");

@@ -29,6 +29,7 @@ struct AssignedCode {
   double confidence = 0.0;  // 0..1
   std::string release;      // "ICD-10-CM FY2026"
   std::string why;          // the index path or note that led to the code
+  std::vector<std::string> modifiers;  // HCPCS modifiers from a chargemaster crosswalk
 };
 
 struct CodingResult {

@@ -46,11 +46,11 @@ inline double extraFactor(uint32_t token) {
   if (token & WordToken::kDefault) return kDefaultExtraWeight;
   return kExtraWeight;
 }
-constexpr size_t kShortlist = 256;
-constexpr size_t kMaxResolves = 40;
+constexpr size_t kShortlist = 64;
+constexpr size_t kMaxResolves = 16;
 constexpr size_t kPlans = 4;
-constexpr uint32_t kMaxPostings = 6000;
-constexpr size_t kMaxDescendants = 400;
+constexpr size_t kPostingBudget = 1500;
+constexpr size_t kMaxDescendants = 250;
 
 enum class DocKind : uint8_t { kTitle, kInclusion, kIndex, kIndexSee, kNoDefault };
 
@@ -196,6 +196,17 @@ struct TextCoder::Impl {
   std::vector<uint32_t> post_off;    // CSR postings: token -> docs
   std::vector<uint32_t> post_docs;
   std::unordered_map<uint64_t, uint32_t> title_doc;  // billable code -> its title doc
+  // The same, per release and entry index, so the hot path needs no hashing.
+  std::vector<const CodeSet*> release_sets;
+  std::vector<std::vector<uint32_t>> release_title_doc;
+
+  uint32_t titleDocOf(const CodeSet& set, const CodeEntry& e) const {
+    for (size_t r = 0; r < release_sets.size(); ++r) {
+      if (release_sets[r] == &set) return release_title_doc[r][static_cast<size_t>(&e - set.entries().data())];
+    }
+    auto it = title_doc.find(e.key);
+    return it == title_doc.end() ? kNoToken : it->second;
+  }
   std::vector<float> doc_extra;  // what a doc's words cost when the text says none of them
 
   // ---- building ----
@@ -364,7 +375,7 @@ struct TextCoder::Impl {
   }
 
   // ---- querying ----
-  double docScore(uint32_t d, const std::vector<QueryToken>& q, double& matched) const {
+  [[gnu::noinline]] double docScore(uint32_t d, const std::vector<QueryToken>& q, double& matched) const {
     const Doc& doc = docs[d];
     const uint32_t* t = &doc_tokens[doc.tok_off];
     size_t i = 0, j = 0;
@@ -397,7 +408,7 @@ struct TextCoder::Impl {
 
   // Picks the billable code a doc leads to in `set`, completing headers and
   // partial codes with the sub-code whose title best fits the query.
-  Candidate resolve(const Scored& s, const CodeSet& set, const std::vector<QueryToken>& q) const {
+  [[gnu::noinline]] Candidate resolve(const Scored& s, const CodeSet& set, const std::vector<QueryToken>& q) const {
     Candidate c;
     const Doc& doc = docs[s.doc];
     c.doc = s.doc;
@@ -423,9 +434,9 @@ struct TextCoder::Impl {
     for (const CodeEntry& x : span) {
       if (!x.billable()) continue;
       if (++seen > kMaxDescendants) break;
-      auto td = title_doc.find(x.key);
-      if (td == title_doc.end()) continue;
-      const Doc& tdoc = docs[td->second];
+      uint32_t td = titleDocOf(set, x);
+      if (td == kNoToken) continue;
+      const Doc& tdoc = docs[td];
       const uint32_t* t = &doc_tokens[tdoc.tok_off];
       double recovered = 0, extra = 0;
       size_t i = 0, j = 0;
@@ -471,38 +482,66 @@ struct TextCoder::Impl {
   std::vector<Candidate> rank(const CodeSet& set, const std::vector<QueryToken>& q, double total) const {
     // 1. Accumulate the weight of the query words each document holds, over the
     //    postings of the words that are not too common (all words when every one is).
-    thread_local std::vector<float> acc;
-    thread_local std::vector<uint32_t> touched;
-    if (acc.size() != docs.size()) acc.assign(docs.size(), 0.0f);
-    touched.clear();
-    uint32_t min_df = 0xFFFFFFFFu;
-    for (const auto& t : q) min_df = std::min(min_df, post_off[t.id + 1] - post_off[t.id]);
-    const uint32_t df_cap = std::max<uint32_t>(kMaxPostings, min_df);
-    for (const auto& t : q) {
-      uint32_t b = post_off[t.id], e = post_off[t.id + 1];
-      if (e - b > df_cap) continue;
-      float w = static_cast<float>(t.weight);
-      for (uint32_t k = b; k < e; ++k) {
-        uint32_t d = post_docs[k];
-        if (acc[d] == 0.0f) touched.push_back(d);
-        acc[d] += w;
+    // A small open-addressing table (it stays in cache, unlike one slot per doc).
+    struct Slot {
+      uint32_t doc;
+      float weight;
+    };
+    thread_local std::vector<Slot> table;
+    thread_local std::vector<uint32_t> used;  // slot indices in use
+    // Rarest words first; common words only while the postings stay short
+    // (a document worth scoring almost always holds one of the rarer words).
+    thread_local std::vector<QueryToken> order;
+    order = q;
+    std::sort(order.begin(), order.end(), [&](const QueryToken& a, const QueryToken& b) {
+      return post_off[a.id + 1] - post_off[a.id] < post_off[b.id + 1] - post_off[b.id];
+    });
+    size_t budget = 0;
+    size_t take = 0;
+    for (; take < order.size(); ++take) {
+      uint32_t len = post_off[order[take].id + 1] - post_off[order[take].id];
+      if (take >= 2 && budget + len > kPostingBudget) break;
+      budget += len;
+    }
+    size_t cap = 1024;
+    while (cap < budget * 2) cap <<= 1;
+    if (table.size() < cap) table.assign(cap, Slot{kNoToken, 0.0f});
+    const uint32_t mask = static_cast<uint32_t>(cap - 1);
+    used.clear();
+    for (size_t k = 0; k < take; ++k) {
+      uint32_t b = post_off[order[k].id], e = post_off[order[k].id + 1];
+      float w = static_cast<float>(order[k].weight);
+      for (uint32_t p = b; p < e; ++p) {
+        uint32_t d = post_docs[p];
+        uint32_t h = (d * 2654435761u) & mask;
+        while (table[h].doc != d && table[h].doc != kNoToken) h = (h + 1) & mask;
+        if (table[h].doc == kNoToken) {
+          table[h].doc = d;
+          used.push_back(h);
+        }
+        table[h].weight += w;
       }
     }
-    // 2. Fully score the documents that hold the most.
+    // 2. Fully score the documents that hold the most. Proxy of the full score:
+    //    matched words count (they are not missing, and cost no extra); the
+    //    doc's other words cost.
+    thread_local std::vector<std::pair<float, uint32_t>> touched;
+    touched.clear();
+    for (uint32_t h : used) {
+      uint32_t d = table[h].doc;
+      touched.emplace_back(table[h].weight * (1.0f + static_cast<float>(kMissWeight + kExtraWeight)) - doc_extra[d], d);
+      table[h] = Slot{kNoToken, 0.0f};
+    }
     size_t shortlist = std::min(kShortlist, touched.size());
-    // Proxy of the full score: matched words count twice (they are not missing),
-    // matched required words cost no extra; the doc's other words do.
-    for (uint32_t d : touched) acc[d] = acc[d] * (1.0f + static_cast<float>(kMissWeight + kExtraWeight)) - doc_extra[d];
     std::nth_element(touched.begin(), touched.begin() + static_cast<long>(shortlist), touched.end(),
-                     [&](uint32_t a, uint32_t b) { return acc[a] > acc[b]; });
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
     std::vector<Scored> scored;
     scored.reserve(shortlist);
     for (size_t k = 0; k < shortlist; ++k) {
       double m;
-      double sc = docScore(touched[k], q, m);
-      scored.push_back(Scored{touched[k], sc, m});
+      double sc = docScore(touched[k].second, q, m);
+      scored.push_back(Scored{touched[k].second, sc, m});
     }
-    for (uint32_t d : touched) acc[d] = 0.0f;  // acc must read 0 again for the next query
     std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) { return a.score > b.score; });
     // 3. Resolve to billable codes, best first; stop when no later document can
     //    beat the second-best code found (completion can at most recover the
@@ -541,7 +580,7 @@ struct TextCoder::Impl {
   }
 
   // Best billable code in the ranges whose title words are all said by the text.
-  const CodeEntry* supportedCodeIn(const CodeSet& set, const std::vector<CodeRange>& ranges,
+  [[gnu::noinline]] const CodeEntry* supportedCodeIn(const CodeSet& set, const std::vector<CodeRange>& ranges,
                                    const std::vector<QueryToken>& q, double& best_score) const {
     const CodeEntry* best = nullptr;
     best_score = 0;
@@ -550,9 +589,9 @@ struct TextCoder::Impl {
       for (const CodeEntry& e : set.inRange(r.low, r.high)) {
         if (!e.billable()) continue;
         if (++seen > 2000) return best;
-        auto td = title_doc.find(e.key);
-        if (td == title_doc.end()) continue;
-        const Doc& d = docs[td->second];
+        uint32_t td = titleDocOf(set, e);
+        if (td == kNoToken) continue;
+        const Doc& d = docs[td];
         const uint32_t* t = &doc_tokens[d.tok_off];
         double matched = 0, extra = 0;
         bool ok = true;
@@ -677,7 +716,7 @@ struct TextCoder::Impl {
                                        : kind == NoteKind::kCodeAlso ? "code also"
                                                                      : "use additional code") +
                            " note at " + dotted(unpackCode(n->code_key).view());
-        if (auto td2 = title_doc.find(e->key); td2 != title_doc.end()) explained_docs.push_back(td2->second);
+        if (uint32_t td2 = titleDocOf(set, *e); td2 != kNoToken) explained_docs.push_back(td2);
         if (kind == NoteKind::kCodeFirst) {
           p.codes.insert(p.codes.begin(), e);
           p.why.insert(p.why.begin(), note);
@@ -961,6 +1000,15 @@ Result<std::unique_ptr<TextCoder>> TextCoder::build(const CodeSets& sets, const 
   impl->docs = std::move(titles.docs);
   impl->doc_tokens = std::move(titles.doc_tokens);
   impl->title_doc = std::move(titles.title_doc);
+  for (const auto& rel : sets.icd10cmReleases()) {
+    impl->release_sets.push_back(rel.get());
+    std::vector<uint32_t> ids(rel->size(), kNoToken);
+    for (size_t k = 0; k < rel->size(); ++k) {
+      auto it = impl->title_doc.find(rel->entries()[k].key);
+      if (it != impl->title_doc.end()) ids[k] = it->second;
+    }
+    impl->release_title_doc.push_back(std::move(ids));
+  }
   impl->buildPostings();
   return std::unique_ptr<TextCoder>(new TextCoder(std::move(impl)));
 }
@@ -977,7 +1025,8 @@ size_t TextCoder::documentCount() const { return impl_->docs.size(); }
 size_t TextCoder::memoryBytes() const {
   const Impl& m = *impl_;
   size_t n = m.docs.capacity() * sizeof(Doc) + m.doc_tokens.capacity() * 4 + m.post_docs.capacity() * 4 +
-             m.post_off.capacity() * 4 + m.idf.capacity() * 4 + m.title_doc.size() * 32;
+             m.post_off.capacity() * 4 + m.idf.capacity() * 4 + m.title_doc.size() * 32 +
+             m.release_title_doc.size() * m.sets->latestOfficialIcd10cm().size() * 4;
   for (const auto& w : m.words) n += w.capacity() + 48;
   for (const auto& node : m.index.nodes()) {
     n += sizeof(IndexNode) + node.title.capacity() + node.nemod.capacity() + node.see.capacity();

@@ -1,0 +1,159 @@
+#include "engine/coding/text_coder.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "tests/unit/coding/coding_fixture.h"
+
+namespace courier::coding {
+namespace {
+
+using testing::codeSets;
+using testing::mappingsDir;
+
+const TextCoder& coder() {
+  static std::unique_ptr<TextCoder> c = [] {
+    auto r = TextCoder::build(codeSets(), mappingsDir());
+    if (!r) {
+      ADD_FAILURE() << r.error().toString();
+      std::abort();
+    }
+    return std::move(*r);
+  }();
+  return *c;
+}
+
+TextCodingOptions outpatient(ServiceDate d = {2026, 3, 1}) {
+  TextCodingOptions o;
+  o.date = d;
+  return o;
+}
+
+std::vector<std::string> codesOf(const CodingResult& r) {
+  std::vector<std::string> v;
+  for (const auto& c : r.codes) v.push_back(c.code);
+  return v;
+}
+
+using Codes = std::vector<std::string>;
+
+TEST(TextCoderTest, MainTermDefaultsAndAbbreviations) {
+  EXPECT_EQ(codesOf(coder().code("Essential hypertension", outpatient())), Codes{"I10"});
+  EXPECT_EQ(codesOf(coder().code("HTN", outpatient())), Codes{"I10"});
+  EXPECT_EQ(codesOf(coder().code("DM2", outpatient())), Codes{"E11.9"});
+  EXPECT_EQ(codesOf(coder().code("Pneumonia", outpatient())), Codes{"J18.9"});
+  EXPECT_EQ(codesOf(coder().code("UTI", outpatient())), Codes{"N39.0"});
+  EXPECT_EQ(codesOf(coder().code("A-fib", outpatient())), Codes{"I48.91"});
+}
+
+TEST(TextCoderTest, SubTermsAndSeeReferences) {
+  EXPECT_EQ(codesOf(coder().code("Paroxysmal atrial fibrillation", outpatient())), Codes{"I48.0"});
+  EXPECT_EQ(codesOf(coder().code("Congestive heart failure", outpatient())), Codes{"I50.9"});
+  // Cholelithiasis -- see Calculus, gallbladder
+  EXPECT_EQ(codesOf(coder().code("Cholelithiasis", outpatient())), Codes{"K80.20"});
+}
+
+TEST(TextCoderTest, LateralityAndSeventhCharacter) {
+  EXPECT_EQ(codesOf(coder().code("Osteoarthritis of right knee", outpatient())), Codes{"M17.11"});
+  EXPECT_EQ(codesOf(coder().code("Osteoarthritis of left knee", outpatient())), Codes{"M17.12"});
+  CodingResult f = coder().code("Fracture of right distal radius, initial encounter", outpatient());
+  EXPECT_EQ(codesOf(f), Codes{"S52.501A"});
+  EXPECT_FALSE(f.review);
+  EXPECT_EQ(codesOf(coder().code("Sprain of left ankle, subsequent encounter", outpatient())), Codes{"S93.402D"});
+  // No episode of care documented: proposed, but a person must confirm.
+  CodingResult noep = coder().code("Sprain of left ankle", outpatient());
+  EXPECT_TRUE(noep.review);
+  EXPECT_FALSE(noep.query.empty());
+}
+
+TEST(TextCoderTest, PairedCodesFromTabularNotesAndIndex) {
+  EXPECT_EQ(codesOf(coder().code("T2DM w/ CKD stage 3a", outpatient())), (Codes{"E11.22", "N18.31"}));
+  EXPECT_EQ(codesOf(coder().code("Hypertension with chronic kidney disease stage 3b", outpatient())),
+            (Codes{"I12.9", "N18.32"}));
+  EXPECT_EQ(codesOf(coder().code("Hypertensive heart disease with heart failure", outpatient())),
+            (Codes{"I11.0", "I50.9"}));
+  // Index manifestation code in brackets: Alzheimer's G30.9 [F02.80].
+  EXPECT_EQ(codesOf(coder().code("Alzheimer's disease", outpatient())), (Codes{"G30.9", "F02.80"}));
+  // "Use additional code" is only followed when the text supports it: no Z79.4 here.
+  EXPECT_EQ(codesOf(coder().code("Type 2 diabetes mellitus without complications", outpatient())), Codes{"E11.9"});
+}
+
+TEST(TextCoderTest, NegationProducesNothing) {
+  for (const char* t : {"No evidence of pneumonia", "Denies chest pain", "negative for COVID-19",
+                        "Patient denies fever", "ruled out DVT"}) {
+    CodingResult r = coder().code(t, outpatient());
+    EXPECT_TRUE(r.codes.empty()) << t;
+    EXPECT_FALSE(r.review) << t;
+    EXPECT_NE(r.reason.find("negated"), std::string::npos) << t;
+  }
+  // A negated clause after the condition is dropped, the condition kept.
+  EXPECT_EQ(codesOf(coder().code("Cough, no fever", outpatient())), Codes{"R05.9"});
+}
+
+TEST(TextCoderTest, UncertaintyDependsOnSetting) {
+  CodingResult out = coder().code("Rule out pneumonia", outpatient());
+  EXPECT_TRUE(out.codes.empty());
+  EXPECT_TRUE(coder().code("r/o MI", outpatient()).codes.empty());
+  EXPECT_TRUE(coder().code("probable UTI", outpatient()).codes.empty());
+  TextCodingOptions in = outpatient();
+  in.setting = EncounterSetting::kInpatient;
+  EXPECT_EQ(codesOf(coder().code("Rule out pneumonia", in)), Codes{"J18.9"});
+}
+
+TEST(TextCoderTest, NoDefaultTermGoesToReviewWithQuery) {
+  CodingResult r = coder().code("Urosepsis", outpatient());
+  EXPECT_TRUE(r.codes.empty());
+  EXPECT_TRUE(r.review);
+  EXPECT_NE(r.query.find("urinary tract infection"), std::string::npos);
+}
+
+TEST(TextCoderTest, GibberishGoesToReview) {
+  CodingResult r = coder().code("qwxz blorp", outpatient());
+  EXPECT_TRUE(r.codes.empty());
+  EXPECT_TRUE(r.review);
+}
+
+TEST(TextCoderTest, ReleaseFollowsDateOfService) {
+  CodingResult fy26 = coder().code("Hypertension", outpatient({2026, 9, 30}));
+  EXPECT_EQ(fy26.release, "ICD-10-CM FY2026");
+  CodingResult fy27 = coder().code("Hypertension", outpatient({2026, 10, 1}));
+  EXPECT_NE(fy27.release.find("FY2027"), std::string::npos);
+  CodingResult fy25 = coder().code("Hypertension", outpatient({2025, 9, 30}));
+  EXPECT_EQ(fy25.release, "ICD-10-CM FY2025");
+  CodingResult none = coder().code("Hypertension", outpatient({2019, 1, 1}));
+  EXPECT_TRUE(none.review);
+  EXPECT_TRUE(none.codes.empty());
+}
+
+// Never a header or an invalid code, whatever the text, on any loaded release.
+TEST(TextCoderTest, EveryEmittedCodeIsBillableInTheRelease) {
+  const char* phrases[] = {"Diabetes", "Fracture", "Cancer", "Anemia", "Asthma", "Headache", "Cough",
+                           "Low back pain", "Depression", "Obesity", "Heart failure", "Kidney disease",
+                           "Injury of head", "Lung cancer", "History of falling", "Sepsis"};
+  for (ServiceDate d : {ServiceDate{2025, 3, 1}, ServiceDate{2026, 3, 1}, ServiceDate{2026, 12, 1}}) {
+    auto set = codeSets().releaseFor(CodeSystem::kIcd10Cm, d);
+    ASSERT_TRUE(set);
+    for (const char* p : phrases) {
+      CodingResult r = coder().code(p, outpatient(d));
+      for (const auto& c : r.codes) {
+        PlainCode pc;
+        ASSERT_TRUE(normalizeCode(c.code, pc));
+        const CodeEntry* e = (*set)->find(pc.key());
+        ASSERT_NE(e, nullptr) << p << " -> " << c.code;
+        EXPECT_TRUE(e->billable()) << p << " -> " << c.code;
+        EXPECT_EQ(c.method, CodingMethod::kText);
+        EXPECT_GT(c.confidence, 0.0);
+        EXPECT_FALSE(c.display.empty());
+      }
+    }
+  }
+}
+
+TEST(TextCoderTest, FiscalYearChangeIsRespected) {
+  // Depression NOS is F32.A from FY2022 on (the FY2017 index said F32.9).
+  EXPECT_EQ(codesOf(coder().code("Depression", outpatient())), Codes{"F32.A"});
+}
+
+}  // namespace
+}  // namespace courier::coding
