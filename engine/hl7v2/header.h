@@ -42,7 +42,7 @@ struct MessageHeader {
 
 // Checks that the header carries what an engine needs to accept a message:
 // MSH-9 (type and trigger, except for ACK), MSH-10, MSH-11, MSH-12, and a version
-// Courier reads (2.1 to 2.8.x). Errors carry 101 (required field missing) or
+// Courier reads (2.1 to 2.9, with any further parts such as 2.5.1). Errors carry 101 (required field missing) or
 // 203 (unsupported version) with the MSH location.
 Result<void, ParseError> validateHeader(const MessageHeader& header);
 
