@@ -210,6 +210,14 @@ Result<void, ParseError> Message::index() {
         seg_start = o + 1;
         return;
       }
+      // A line of only whitespace between segments counts as an empty line too.
+      bool blank = segments_.size() > 0;
+      for (uint32_t k = seg_start; blank && k < o; ++k) blank = isBlank(data[k]);
+      if (blank) {
+        segments_.back().term_end = o + 1;
+        seg_start = o + 1;
+        return;
+      }
       openSegment();
     }
     SegmentIndex& s = segments_.back();

@@ -264,6 +264,17 @@ TEST(MessageTest, EmptyLinesBetweenSegments) {
   EXPECT_EQ(m.rebuildFromIndex(), bytes);
 }
 
+TEST(MessageTest, WhitespaceOnlyLinesBetweenSegmentsAreEmptyLines) {
+  // Some senders pad with spaces between segments (HAPI tolerates it); the
+  // padding is not a segment, and the bytes still round-trip.
+  std::string bytes = "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|X1|P|2.5\r   \t\rPID|1||42\r \r";
+  Message m = parseOrDie(bytes);
+  ASSERT_EQ(m.segmentCount(), 2u);
+  EXPECT_EQ(m.segment(1).name(), "PID");
+  EXPECT_EQ(m.get("PID-3"), "42");
+  EXPECT_EQ(m.rebuildFromIndex(), bytes);
+}
+
 TEST(MessageTest, NoTerminatorAtTheEnd) {
   std::string bytes = readFixture("no_terminator.hl7");
   ASSERT_NE(bytes.back(), '\r');
