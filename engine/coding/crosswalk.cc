@@ -57,6 +57,12 @@ std::vector<std::string> splitModifiers(std::string_view s) {
   return out;
 }
 
+// Member lookup without comparing RapidJSON iterators (ambiguous under C++20).
+const rapidjson::Value* member(const rapidjson::Value& v, const char* key) {
+  if (!v.IsObject() || !v.HasMember(key)) return nullptr;
+  return &v[key];
+}
+
 }  // namespace
 
 std::optional<Equivalence> parseEquivalence(std::string_view t) {
@@ -138,34 +144,33 @@ Result<Crosswalk> Crosswalk::parseConceptMap(std::string_view json, const std::s
     return Unexpected(Error(ErrorCode::kParse, "not a JSON object", name));
   }
   auto str = [](const rapidjson::Value& v, const char* key) -> std::string {
-    auto it = v.FindMember(key);
-    return (it != v.MemberEnd() && it->value.IsString()) ? std::string(it->value.GetString(), it->value.GetStringLength())
-                                                         : std::string();
+    const rapidjson::Value* m = member(v, key);
+    return (m != nullptr && m->IsString()) ? std::string(m->GetString(), m->GetStringLength()) : std::string();
   };
   if (str(doc, "resourceType") != "ConceptMap") {
     return Unexpected(Error(ErrorCode::kParse, "resourceType is not ConceptMap", name));
   }
   Crosswalk cw;
-  auto groups = doc.FindMember("group");
-  if (groups == doc.MemberEnd() || !groups->value.IsArray()) return cw;
+  const rapidjson::Value* groups = member(doc, "group");
+  if (groups == nullptr || !groups->IsArray()) return cw;
   size_t gi = 0;
-  for (const auto& g : groups->value.GetArray()) {
+  for (const auto& g : groups->GetArray()) {
     std::string gloc = name + ": group[" + std::to_string(gi++) + "]";
     if (!g.IsObject()) return Unexpected(Error(ErrorCode::kParse, "group is not an object", gloc));
     std::string source = str(g, "source");
     auto target_system = codeSystemFromUri(str(g, "target"));
     if (!target_system) return Unexpected(Error(ErrorCode::kParse, "unknown group.target system", gloc));
-    auto elements = g.FindMember("element");
-    if (elements == g.MemberEnd() || !elements->value.IsArray()) continue;
+    const rapidjson::Value* elements = member(g, "element");
+    if (elements == nullptr || !elements->IsArray()) continue;
     size_t ei = 0;
-    for (const auto& el : elements->value.GetArray()) {
+    for (const auto& el : elements->GetArray()) {
       std::string eloc = gloc + ".element[" + std::to_string(ei++) + "]";
       if (!el.IsObject()) return Unexpected(Error(ErrorCode::kParse, "element is not an object", eloc));
       std::string code = str(el, "code");
       if (code.empty()) return Unexpected(Error(ErrorCode::kParse, "element.code missing", eloc));
-      auto targets = el.FindMember("target");
-      if (targets == el.MemberEnd() || !targets->value.IsArray()) continue;
-      for (const auto& t : targets->value.GetArray()) {
+      const rapidjson::Value* targets = member(el, "target");
+      if (targets == nullptr || !targets->IsArray()) continue;
+      for (const auto& t : targets->GetArray()) {
         if (!t.IsObject()) return Unexpected(Error(ErrorCode::kParse, "target is not an object", eloc));
         Row row;
         row.source_system = source;
@@ -178,9 +183,9 @@ Result<Crosswalk> Crosswalk::parseConceptMap(std::string_view json, const std::s
           if (!e) return Unexpected(Error(ErrorCode::kParse, "unknown equivalence", eloc));
           row.target.equivalence = *e;
         }
-        auto products = t.FindMember("product");
-        if (products != t.MemberEnd() && products->value.IsArray()) {
-          for (const auto& p : products->value.GetArray()) {
+        const rapidjson::Value* products = member(t, "product");
+        if (products != nullptr && products->IsArray()) {
+          for (const auto& p : products->GetArray()) {
             if (!p.IsObject()) continue;
             std::string property = str(p, "property");
             if (property.size() >= 8 && property.compare(property.size() - 8, 8, "modifier") == 0) {

@@ -95,6 +95,8 @@ Result<Lexicon> Lexicon::load(const std::string& dir) {
       lx.negation_.push_back(words);
     } else if (kind == "uncertain") {
       lx.uncertain_.push_back(words);
+    } else if (kind == "strong") {
+      lx.strong_.insert(words[0]);
     } else if (kind == "episode") {
       lx.episode_.insert(words[0]);
     } else if (kind == "no_default" && f.size() >= 3) {
@@ -110,6 +112,9 @@ Result<Lexicon> Lexicon::load(const std::string& dir) {
   StringSet canon;
   for (const auto& w : lx.default_) canon.insert(lx.canonical(w));
   lx.default_.insert(canon.begin(), canon.end());
+  canon.clear();
+  for (const auto& w : lx.strong_) canon.insert(lx.canonical(w));
+  lx.strong_.insert(canon.begin(), canon.end());
   return lx;
 }
 
@@ -180,6 +185,7 @@ void Lexicon::tokenize(std::string_view text, std::vector<WordToken>& out, uint8
   bool negated = false;
   bool after_unspecified = false;
   bool alternative = false;
+  bool unspecified_clause = false;
   std::string last_word;  // a qualifier ("stage") that the next number belongs to
   int last_number = -1;
   size_t last_number_index = 0;
@@ -243,7 +249,14 @@ void Lexicon::tokenize(std::string_view text, std::vector<WordToken>& out, uint8
                       : std::string();
     }
     if (default_.count(c) != 0 || after_unspecified) flags |= WordToken::kDefault;
+    // "unspecified whether with hypoxia or hypercapnia", "unspecified as acute or
+    // chronic": the rest of the clause is the unspecified axis.
+    if (after_unspecified && (c == "whether" || c == "as")) {
+      unspecified_clause = true;
+    }
+    if (unspecified_clause) flags |= WordToken::kDefault;
     after_unspecified = (c == "unspecified");
+    if (!negated && !(flags & WordToken::kOptional) && strong_.count(c) != 0) flags |= WordToken::kMain;
     if (negated) {
       c.insert(c.begin(), '~');
       flags |= WordToken::kDefault;
@@ -276,6 +289,7 @@ void Lexicon::tokenize(std::string_view text, std::vector<WordToken>& out, uint8
     if (c == ',' || c == ';' || c == ':' || c == ')') {
       negated = false;
       alternative = false;
+      unspecified_clause = false;
     }
   }
   finishWord();

@@ -24,7 +24,8 @@ struct WordToken {
 
   static constexpr uint8_t kOptional = 1;  // in parentheses/brackets, or a variant
   static constexpr uint8_t kDefault = 2;   // an unspecified/default axis of a title
-  static constexpr uint8_t kMain = 4;      // the index main term: the condition itself
+  static constexpr uint8_t kMain = 4;      // the index main term, or a word that changes the kind of
+                                           // code (history, screening, congenital…)
 };
 
 // Transparent hashing so lookups by string_view do not allocate.
@@ -72,6 +73,7 @@ class Lexicon {
   StringSet stop_;
   StringSet default_;
   StringSet episode_;
+  StringSet strong_;
   std::vector<std::vector<std::string>> negation_;
   std::vector<std::vector<std::string>> uncertain_;
   StringMap<std::string> no_default_;

@@ -2,9 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -208,6 +205,7 @@ struct TextCoder::Impl {
     return it == title_doc.end() ? kNoToken : it->second;
   }
   std::vector<float> doc_extra;  // what a doc's words cost when the text says none of them
+  uint32_t unspecified_id = kNoToken;
 
   // ---- building ----
   void tokenizeTitle(const IndexNode& n, std::vector<WordToken>& out) const {
@@ -329,7 +327,13 @@ struct TextCoder::Impl {
           for (uint32_t w : target_path) found = found || (w >> kFlagBits) == (v >> kFlagBits);
           covered = covered && found;
         }
-        if (covered || t.level > 0) {  // a reference to a sub-term names the concept itself
+        // A reference that shares no word with the term is a synonym ("Infection,
+        // bladder, see Cystitis"); one that does says where to look further.
+        bool shares = false;
+        for (uint32_t v : path) {
+          for (uint32_t w : target_path) shares = shares || (w >> kFlagBits) == (v >> kFlagBits);
+        }
+        if (covered || t.level > 0 || !shares) {  // a reference to a sub-term names the concept itself
           all = path;
           b.addDoc(all, t.code, DocKind::kIndexSee, target);
         }
@@ -375,7 +379,7 @@ struct TextCoder::Impl {
   }
 
   // ---- querying ----
-  [[gnu::noinline]] double docScore(uint32_t d, const std::vector<QueryToken>& q, double& matched) const {
+  double docScore(uint32_t d, const std::vector<QueryToken>& q, double& matched) const {
     const Doc& doc = docs[d];
     const uint32_t* t = &doc_tokens[doc.tok_off];
     size_t i = 0, j = 0;
@@ -408,7 +412,7 @@ struct TextCoder::Impl {
 
   // Picks the billable code a doc leads to in `set`, completing headers and
   // partial codes with the sub-code whose title best fits the query.
-  [[gnu::noinline]] Candidate resolve(const Scored& s, const CodeSet& set, const std::vector<QueryToken>& q) const {
+  Candidate resolve(const Scored& s, const CodeSet& set, const std::vector<QueryToken>& q) const {
     Candidate c;
     const Doc& doc = docs[s.doc];
     c.doc = s.doc;
@@ -447,7 +451,11 @@ struct TextCoder::Impl {
         bool in_doc = docHas(s.doc, tid);
         if (in_q && !in_doc) recovered += q[j].weight;
         if (!in_q && !in_doc && !(t[i] & WordToken::kOptional)) {
-          extra += idf[tid] * ((t[i] & WordToken::kDefault) ? kDefaultExtraWeight * 0.4 : kCompletionExtraWeight);
+          if (tid == unspecified_id) {
+            extra -= 0.01;  // the index left this axis open and so does the text: the default
+          } else {
+            extra += idf[tid] * ((t[i] & WordToken::kDefault) ? kDefaultExtraWeight * 0.4 : kCompletionExtraWeight);
+          }
         }
         ++i;
       }
@@ -580,7 +588,7 @@ struct TextCoder::Impl {
   }
 
   // Best billable code in the ranges whose title words are all said by the text.
-  [[gnu::noinline]] const CodeEntry* supportedCodeIn(const CodeSet& set, const std::vector<CodeRange>& ranges,
+  const CodeEntry* supportedCodeIn(const CodeSet& set, const std::vector<CodeRange>& ranges,
                                    const std::vector<QueryToken>& q, double& best_score) const {
     const CodeEntry* best = nullptr;
     best_score = 0;
@@ -833,22 +841,6 @@ CodingResult TextCoder::Impl::code(std::string_view phrase, const TextCodingOpti
     result.query = "The diagnosis could not be coded from its wording. Please restate it with the condition's name.";
     return result;
   }
-  if (std::getenv("COURIER_CODING_DEBUG")) {
-    std::fprintf(stderr, "query:");
-    for (const auto& t : q) std::fprintf(stderr, " %s(%.2f)", this->words[t.id].c_str(), t.weight);
-    std::fprintf(stderr, "\n");
-    for (size_t k = 0; k < cands.size() && k < 8; ++k) {
-      const Doc& d = docs[cands[k].doc];
-      std::fprintf(stderr, "  %.3f m=%.2f %s [", cands[k].score, cands[k].matched,
-                   cands[k].entry ? dotted(unpackCode(cands[k].entry->key).view()).c_str() : "-");
-      for (uint32_t i = 0; i < d.tok_n; ++i) {
-        uint32_t t = doc_tokens[d.tok_off + i];
-        std::fprintf(stderr, " %s%s", this->words[t >> kFlagBits].c_str(),
-                     (t & WordToken::kOptional) ? "?" : (t & WordToken::kDefault) ? "*" : "");
-      }
-      std::fprintf(stderr, " ] %s\n", whyOf(cands[k].doc).c_str());
-    }
-  }
   if (docs[cands.front().doc].kind == DocKind::kNoDefault) {
     result.review = true;
     result.reason = "the index has no code for this term (\"code to condition\")";
@@ -970,7 +962,6 @@ Result<std::unique_ptr<TextCoder>> TextCoder::build(const CodeSets& sets, const 
   Result<AlphabeticIndex> idx = Unexpected(Error(ErrorCode::kInternal, "not loaded"));
   Result<TabularNotes> notes = Unexpected(Error(ErrorCode::kInternal, "not loaded"));
   Impl* m = impl.get();
-  auto t0 = std::chrono::steady_clock::now();
   std::thread helper([&] {
     notes = TabularNotes::load(mappings_dir + "/codesets/icd10cm_tabular_notes_2021.tsv.gz");
     idx = AlphabeticIndex::load(mappings_dir + "/codesets/icd10cm_index_2025_flattened.csv.gz",
@@ -978,19 +969,9 @@ Result<std::unique_ptr<TextCoder>> TextCoder::build(const CodeSets& sets, const 
     if (!notes || !idx) return;
     m->notes = std::move(*notes);
     m->index = std::move(*idx);
-    auto t1 = std::chrono::steady_clock::now();
     m->buildIndexDocs(paths);
-    if (std::getenv("COURIER_CODING_TIMING"))
-      std::fprintf(stderr, "helper: load %.0f ms, index docs %.0f ms (%zu docs)\n",
-                   std::chrono::duration<double, std::milli>(t1 - t0).count(),
-                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count(),
-                   paths.docs.size());
   });
   impl->buildTitleDocs(titles);
-  if (std::getenv("COURIER_CODING_TIMING"))
-    std::fprintf(stderr, "titles %.0f ms (%zu docs)\n",
-                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
-                 titles.docs.size());
   helper.join();
   if (!notes) return Unexpected(notes.error());
   if (!idx) return Unexpected(idx.error());
@@ -1000,6 +981,7 @@ Result<std::unique_ptr<TextCoder>> TextCoder::build(const CodeSets& sets, const 
   impl->docs = std::move(titles.docs);
   impl->doc_tokens = std::move(titles.doc_tokens);
   impl->title_doc = std::move(titles.title_doc);
+  if (auto it = impl->vocab.find("unspecified"); it != impl->vocab.end()) impl->unspecified_id = it->second;
   for (const auto& rel : sets.icd10cmReleases()) {
     impl->release_sets.push_back(rel.get());
     std::vector<uint32_t> ids(rel->size(), kNoToken);
