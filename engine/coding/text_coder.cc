@@ -43,10 +43,10 @@ inline double extraFactor(uint32_t token) {
   if (token & WordToken::kDefault) return kDefaultExtraWeight;
   return kExtraWeight;
 }
-constexpr size_t kShortlist = 64;
+constexpr size_t kShortlist = 128;
 constexpr size_t kMaxResolves = 16;
 constexpr size_t kPlans = 4;
-constexpr size_t kPostingBudget = 1500;
+constexpr size_t kPostingBudget = 3000;
 constexpr size_t kMaxDescendants = 250;
 
 enum class DocKind : uint8_t { kTitle, kInclusion, kIndex, kIndexSee, kNoDefault };
