@@ -129,6 +129,8 @@ int main(int argc, char** argv) {
               nothing_ok, negated_rows);
   if (review_rows > 0) std::printf("REVIEW rows sent to review:      %d/%d\n", review_ok, review_rows);
   std::printf("review rate:                     %.1f%% (%d/%d)\n", pct(reviews, rows), reviews, rows);
+  std::printf("memory: code sets %.1f MB, text coder %.1f MB (%zu documents)\n", (*sets)->memoryBytes() / 1e6,
+              (*coder)->memoryBytes() / 1e6, (*coder)->documentCount());
   std::printf("start-up (code sets + coder):    %.0f ms\n",
               std::chrono::duration<double, std::milli>(t1 - t0).count());
   std::printf("coding time:                     %.1f us/phrase\n", rows ? 1e6 * seconds / rows : 0.0);
