@@ -77,8 +77,11 @@ std::string makeMessage(const std::string& control_id, int obx) {
   m += control_id;
   m += "|24331-1^Lipid panel^LN\r";
   for (int i = 1; i <= obx; ++i) {
-    m += "OBX|" + std::to_string(i) + "|NM|2093-3^Cholesterol^LN||" + std::to_string(150 + i) +
-         "|mg/dL|<200|N|||F\r";
+    m += "OBX|";
+    m += std::to_string(i);
+    m += "|NM|2093-3^Cholesterol^LN||";
+    m += std::to_string(150 + i);
+    m += "|mg/dL|<200|N|||F\r";
   }
   return m;
 }

@@ -264,6 +264,8 @@ class Connection final : public ConnectionBase {
     hl7v2::MessageHeader header;  // for the answer once stored
   };
 
+  std::size_t unanswered() const { return slots_.size() + out_count_ + writing_count_; }
+
   std::shared_ptr<Connection> self() { return std::static_pointer_cast<Connection>(shared_from_this()); }
   const FrameProcessor& processor() const { return *listener_.processor; }
 
@@ -304,7 +306,9 @@ class Connection final : public ConnectionBase {
 
   void doRead() {
     if (reading_ || closed_ || draining_ || peer_closed_) return;
-    if (slots_.size() >= shared_.options.max_pipelined_frames) return;  // resumed by flush()
+    // Frames read but unanswered, plus answers not yet written (a peer that does not read
+    // its ACKs), are bounded: past the limit reading pauses until flush() frees room.
+    if (unanswered() >= shared_.options.max_pipelined_frames) return;
     reading_ = true;
     stream_.async_read_some(asio::buffer(read_buffer_),
                             [self = self()](const error_code& ec, std::size_t n) { self->onRead(ec, n); });
@@ -414,7 +418,7 @@ class Connection final : public ConnectionBase {
       ++first_seq_;
     }
     if (!writing_ && out_count_ > 0) doWrite();
-    if (slots_.size() < shared_.options.max_pipelined_frames / 2) doRead();
+    if (unanswered() < shared_.options.max_pipelined_frames / 2) doRead();
     maybeFinish();
   }
 

@@ -37,7 +37,7 @@ void runLoader(Loader& l, std::uint16_t port, const std::atomic<bool>& stop, std
   int n = 0;
   while (true) {
     while (!stop && static_cast<int>(waiting.size()) < window) {
-      std::string id = l.prefix + "-" + std::to_string(n++);
+      std::string id = idOf(l.prefix + "-", n++);
       if (!(*c)->send(makeMessage(id)).has_value()) return;
       waiting.push_back(std::move(id));
     }
@@ -90,7 +90,7 @@ TEST(ServeProcessTest, SigkillUnderLoadLosesNoAcknowledgedMessage) {
     std::vector<std::unique_ptr<Loader>> loaders;
     for (int t = 0; t < 4; ++t) {
       auto l = std::make_unique<Loader>();
-      l->prefix = "K" + std::to_string(round) + "T" + std::to_string(t);
+      l->prefix = idOf(idOf("K", round) + "T", t);
       loaders.push_back(std::move(l));
     }
     for (auto& l : loaders) l->thread = std::thread([&, p = l.get()] { runLoader(*p, serve.port, stop, acked); });
@@ -152,7 +152,7 @@ TEST(ServeProcessTest, SigtermDrainsAndLeavesAnIntactDatabase) {
   std::vector<std::unique_ptr<Loader>> loaders;
   for (int t = 0; t < 4; ++t) {
     auto l = std::make_unique<Loader>();
-    l->prefix = "D" + std::to_string(t);
+    l->prefix = idOf("D", t);
     loaders.push_back(std::move(l));
   }
   for (auto& l : loaders) l->thread = std::thread([&, p = l.get()] { runLoader(*p, serve.port, stop, acked, 64); });

@@ -215,7 +215,7 @@ TEST_F(MllpServerTest, MalformedMessagesGetErrorAcksAndTheConnectionStaysUsable)
       EXPECT_EQ(a.err_code, tc.want_err) << tc.name << ": " << a.err_text;
     }
     // Still usable after each one.
-    EXPECT_EQ(roundTrip(**c, makeMessage("AFTERBAD" + std::to_string(n++))).code, "AA") << tc.name;
+    EXPECT_EQ(roundTrip(**c, makeMessage(idOf("AFTERBAD", n++))).code, "AA") << tc.name;
   }
   EXPECT_EQ(readAll(dir_ / "courier.db").size(), cases.size());
 }
@@ -278,6 +278,35 @@ TEST_F(MllpServerTest, TlsHandshakeThatNeverStartsTimesOut) {
   EXPECT_TRUE((*c)->waitForClose(10s));
 }
 
+TEST_F(MllpServerTest, PeerThatNeverReadsItsAcksIsBoundedAndCut) {
+  store_ = openStore(dir_);
+  mllp::ServerOptions o;
+  o.io_threads = 1;
+  o.max_pipelined_frames = 64;
+  o.write_timeout = 500ms;
+  auto s = mllp::Server::create({plainListener()}, *store_, o);
+  ASSERT_TRUE(s.has_value());
+  server_ = std::move(*s);
+  ASSERT_TRUE(server_->start().has_value());
+  port_ = server_->port("test");
+  mllp::ClientOptions co;
+  co.write_timeout = 2s;
+  auto c = connect(co);
+  ASSERT_TRUE(c.has_value());
+  // Pipeline frames and never read an answer: once its socket buffers are full the
+  // server stops reading (bounded memory) and its write deadline closes the connection.
+  int sent = 0;
+  for (int chunk = 0; chunk < 2000; ++chunk) {
+    std::string wire;
+    for (int i = 0; i < 100; ++i) Framer::appendFrame(makeMessage(idOf("NOREAD", sent + i)), wire);
+    if (!(*c)->sendRaw(wire).has_value()) break;
+    sent += 100;
+  }
+  EXPECT_TRUE(waitUntil([&] { return server_->stats().connections_active == 0; }, 20s));
+  EXPECT_GE(server_->stats().timeouts, 1u);
+  EXPECT_LT(server_->stats().frames, 200000u);
+}
+
 TEST_F(MllpServerTest, DuplicateGetsTheSameAnswerAndIsStoredOnce) {
   start({plainListener()});
   auto c = connect();
@@ -332,7 +361,7 @@ TEST_F(MllpServerTest, PipelinedAnswersComeBackInOrder) {
   // after the commit, yet the answers must come back in send order.
   std::string wire;
   for (int i = 0; i < 200; ++i) {
-    Framer::appendFrame(i % 7 == 3 ? makeMessage("") : makeMessage("PIPE" + std::to_string(i)), wire);
+    Framer::appendFrame(i % 7 == 3 ? makeMessage("") : makeMessage(idOf("PIPE", i)), wire);
   }
   ASSERT_TRUE((*c)->sendRaw(wire).has_value());
   for (int i = 0; i < 200; ++i) {
@@ -343,7 +372,7 @@ TEST_F(MllpServerTest, PipelinedAnswersComeBackInOrder) {
       EXPECT_EQ(a.code, "AE") << i;
     } else {
       EXPECT_EQ(a.code, "AA") << i;
-      EXPECT_EQ(a.control_id, "PIPE" + std::to_string(i));
+      EXPECT_EQ(a.control_id, idOf("PIPE", i));
     }
   }
 }
@@ -382,7 +411,7 @@ TEST_F(MllpServerTest, TenThousandMessagesOverSixteenTlsConnections) {
       int received = 0;
       while (received < kPerConnection) {
         while (sent < kPerConnection && sent - received < kWindow) {
-          if (!(*c)->send(makeMessage("L" + std::to_string(t) + "-" + std::to_string(sent))).has_value()) {
+          if (!(*c)->send(makeMessage(idOf(idOf("L", t) + "-", sent))).has_value()) {
             failures++;
             return;
           }
@@ -394,7 +423,7 @@ TEST_F(MllpServerTest, TenThousandMessagesOverSixteenTlsConnections) {
           return;
         }
         Ack a = parseAck(*answer);
-        if (a.code != "AA" || a.control_id != "L" + std::to_string(t) + "-" + std::to_string(received)) failures++;
+        if (a.code != "AA" || a.control_id != idOf(idOf("L", t) + "-", received)) failures++;
         ++received;
         acked++;
       }
@@ -415,7 +444,7 @@ TEST_F(MllpServerTest, StopAcceptingAnswersInFlightThenCloses) {
   auto c = connect();
   ASSERT_TRUE(c.has_value());
   std::string wire;
-  for (int i = 0; i < 300; ++i) Framer::appendFrame(makeMessage("DRAIN" + std::to_string(i)), wire);
+  for (int i = 0; i < 300; ++i) Framer::appendFrame(makeMessage(idOf("DRAIN", i)), wire);
   ASSERT_TRUE((*c)->sendRaw(wire).has_value());
   // Wait until the server has read them all, then begin shutdown.
   ASSERT_TRUE(waitUntil([&] { return server_->stats().frames == 300; }, 10s));

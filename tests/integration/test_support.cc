@@ -28,6 +28,12 @@ fs::path makeTempDir(std::string_view name) {
   return dir;
 }
 
+std::string idOf(std::string_view prefix, long long n) {
+  std::string s(prefix);
+  s += std::to_string(n);
+  return s;
+}
+
 std::string makeMessage(std::string_view control_id, std::string_view facility, std::string_view accept_ack_type,
                         std::string_view version) {
   std::string m = "MSH|^~\\&|SENDAPP|";

@@ -27,6 +27,9 @@ fs::path certDir(bool trusted = true);
 // A fresh, empty directory under the build tree, unique per call.
 fs::path makeTempDir(std::string_view name);
 
+// prefix + decimal n (plain appends: GCC 12's -Wrestrict misfires on "lit" + string).
+std::string idOf(std::string_view prefix, long long n);
+
 // A small valid ADT^A01 (v2.5.1) with that control id and sending facility (MSH-4).
 std::string makeMessage(std::string_view control_id, std::string_view facility = "FAC",
                         std::string_view accept_ack_type = "", std::string_view version = "2.5.1");
