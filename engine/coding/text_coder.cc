@@ -44,7 +44,7 @@ inline double extraFactor(uint32_t token) {
   return kExtraWeight;
 }
 constexpr size_t kShortlist = 128;
-constexpr size_t kMaxResolves = 16;
+constexpr size_t kMaxResolves = 8;
 constexpr size_t kPlans = 4;
 constexpr size_t kPostingBudget = 3000;
 constexpr size_t kMaxDescendants = 250;
@@ -205,6 +205,7 @@ struct TextCoder::Impl {
     return it == title_doc.end() ? kNoToken : it->second;
   }
   std::vector<float> doc_extra;  // what a doc's words cost when the text says none of them
+  std::vector<float> post_extra;  // doc_extra of each posting, beside post_docs
   uint32_t unspecified_id = kNoToken;
 
   // ---- building ----
@@ -376,6 +377,8 @@ struct TextCoder::Impl {
       }
       doc_extra[d] = static_cast<float>(e);
     }
+    post_extra.resize(post_docs.size());
+    for (size_t k = 0; k < post_docs.size(); ++k) post_extra[k] = doc_extra[post_docs[k]];
   }
 
   // ---- querying ----
@@ -494,6 +497,7 @@ struct TextCoder::Impl {
     struct Slot {
       uint32_t doc;
       float weight;
+      float extra;
     };
     thread_local std::vector<Slot> table;
     thread_local std::vector<uint32_t> used;  // slot indices in use
@@ -513,7 +517,7 @@ struct TextCoder::Impl {
     }
     size_t cap = 1024;
     while (cap < budget * 2) cap <<= 1;
-    if (table.size() < cap) table.assign(cap, Slot{kNoToken, 0.0f});
+    if (table.size() < cap) table.assign(cap, Slot{kNoToken, 0.0f, 0.0f});
     const uint32_t mask = static_cast<uint32_t>(cap - 1);
     used.clear();
     for (size_t k = 0; k < take; ++k) {
@@ -525,6 +529,7 @@ struct TextCoder::Impl {
         while (table[h].doc != d && table[h].doc != kNoToken) h = (h + 1) & mask;
         if (table[h].doc == kNoToken) {
           table[h].doc = d;
+          table[h].extra = post_extra[p];  // read in posting order: no random access
           used.push_back(h);
         }
         table[h].weight += w;
@@ -537,8 +542,8 @@ struct TextCoder::Impl {
     touched.clear();
     for (uint32_t h : used) {
       uint32_t d = table[h].doc;
-      touched.emplace_back(table[h].weight * (1.0f + static_cast<float>(kMissWeight + kExtraWeight)) - doc_extra[d], d);
-      table[h] = Slot{kNoToken, 0.0f};
+      touched.emplace_back(table[h].weight * (1.0f + static_cast<float>(kMissWeight + kExtraWeight)) - table[h].extra, d);
+      table[h] = Slot{kNoToken, 0.0f, 0.0f};
     }
     size_t shortlist = std::min(kShortlist, touched.size());
     std::nth_element(touched.begin(), touched.begin() + static_cast<long>(shortlist), touched.end(),
@@ -1007,7 +1012,7 @@ size_t TextCoder::documentCount() const { return impl_->docs.size(); }
 size_t TextCoder::memoryBytes() const {
   const Impl& m = *impl_;
   size_t n = m.docs.capacity() * sizeof(Doc) + m.doc_tokens.capacity() * 4 + m.post_docs.capacity() * 4 +
-             m.post_off.capacity() * 4 + m.idf.capacity() * 4 + m.title_doc.size() * 32 +
+             m.post_off.capacity() * 4 + m.post_extra.capacity() * 4 + m.doc_extra.capacity() * 4 + m.idf.capacity() * 4 + m.title_doc.size() * 32 +
              m.release_title_doc.size() * m.sets->latestOfficialIcd10cm().size() * 4;
   for (const auto& w : m.words) n += w.capacity() + 48;
   for (const auto& node : m.index.nodes()) {
