@@ -363,7 +363,22 @@ class SqliteStoreImpl final : public SqliteStore {
   }
 
  private:
-  enum StatementIndex { kInsert, kFindDuplicate, kBumpDuplicate, kBumpCounter, kStatementCount };
+  // The insert exists for 1, 8 and 32 rows: one step of a multi-row INSERT opens the
+  // table and index cursors once and builds records in the same registers, which costs
+  // far less per message than one statement run per row.
+  enum StatementIndex {
+    kInsert1,
+    kInsert8,
+    kInsert32,
+    kMaxId,
+    kIdExists,
+    kFindDuplicate,
+    kBumpDuplicate,
+    kBumpCounter,
+    kStatementCount
+  };
+  static constexpr std::size_t kInsertRows[] = {1, 8, 32};
+  static constexpr int kInsertColumns = 14;  // parameters per row, see insertSql()
 
   Result<void> openConnection(bool create, sqlite3** out) {
     configureSqliteOnce();
@@ -438,22 +453,42 @@ class SqliteStoreImpl final : public SqliteStore {
     return Ok();
   }
 
+  // INSERT of `rows` messages. Ids are given by the writer (see writeGroup), so that a
+  // multi-row insert still tells which row got which id.
+  static std::string insertSql(std::size_t rows) {
+    std::string sql =
+        "INSERT INTO messages(id, received_at, listener, peer_identity, message_type, trigger_event, control_id, "
+        "sending_application, sending_facility, patient_id, ack_mode, ack_code, size_bytes, raw) VALUES ";
+    for (std::size_t r = 0; r < rows; ++r) {
+      sql += r == 0 ? "(" : ",(";
+      for (int c = 1; c <= kInsertColumns; ++c) {
+        if (c > 1) sql += ',';
+        sql += '?';
+        sql += std::to_string(r * kInsertColumns + static_cast<std::size_t>(c));
+      }
+      sql += ')';
+    }
+    sql += " ON CONFLICT(control_id, sending_facility) DO NOTHING";
+    return sql;
+  }
+
   Result<void> prepareWriter() {
-    static constexpr const char* kSql[kStatementCount] = {
-        "INSERT INTO messages(received_at, listener, peer_identity, message_type, trigger_event, control_id, "
-        "sending_application, sending_facility, patient_id, ack_mode, ack_code, size_bytes, raw) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
-        "ON CONFLICT(control_id, sending_facility) DO NOTHING",
+    const std::string sql[kStatementCount] = {
+        insertSql(kInsertRows[0]),
+        insertSql(kInsertRows[1]),
+        insertSql(kInsertRows[2]),
+        "SELECT COALESCE(MAX(id), 0) FROM messages",
+        "SELECT 1 FROM messages WHERE id = ?1",
         "SELECT id, ack_code FROM messages WHERE control_id = ?1 AND sending_facility = ?2",
         "UPDATE messages SET duplicates = duplicates + 1 WHERE id = ?1",
         "UPDATE store_counters SET value = value + ?1 WHERE name = 'duplicates'",
     };
     if (checkpoint_db_ != nullptr) sqlite3_wal_hook(writer_, &SqliteStoreImpl::walHook, this);
     writer_statements_.clear();
-    for (const char* sql : kSql) {
-      auto s = Statement::prepare(writer_, sql);
-      if (!s) return Unexpected(s.error());
-      writer_statements_.push_back(std::move(*s));
+    for (const std::string& text : sql) {
+      auto stmt = Statement::prepare(writer_, text);
+      if (!stmt) return Unexpected(stmt.error());
+      writer_statements_.push_back(std::move(*stmt));
     }
     return Ok();
   }
@@ -647,50 +682,50 @@ class SqliteStoreImpl final : public SqliteStore {
     rc = sqlite3_exec(writer_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) return Unexpected(sqliteError(writer_, rc, "begin"));
 
+    // Ids continue after the largest stored one, read inside the transaction (so a
+    // rolled-back group leaves nothing to undo here). A duplicate leaves its id unused.
+    Statement& max_id = writer_statements_[kMaxId];
+    rc = sqlite3_step(max_id.get());
+    MessageId next_id = rc == SQLITE_ROW ? max_id.integer(0) + 1 : 0;
+    max_id.reset();
+    if (rc != SQLITE_ROW) return Unexpected(sqliteError(writer_, rc, "read largest id"));
+
     std::uint64_t new_messages = 0, dup_messages = 0;
-    Statement& insert = writer_statements_[kInsert];
-    for (auto& p : batch) {
-      const InboundMessage& m = p.msg;
-      insert.bindInt(1, toMicros(m.received_at));
-      insert.bindText(2, m.listener);
-      insert.bindText(3, m.peer_identity);
-      insert.bindText(4, m.message_type);
-      insert.bindText(5, m.trigger);
-      insert.bindTextOrNull(6, m.control_id);
-      insert.bindText(7, m.sending_application);
-      insert.bindText(8, m.sending_facility);
-      insert.bindTextOrNull(9, m.patient_id);
-      insert.bindText(10, m.ack_mode == AckMode::kEnhanced ? "enhanced" : "original");
-      insert.bindText(11, ackCodeName(positiveAck(m.ack_mode)));
-      insert.bindInt(12, static_cast<std::int64_t>(m.raw.size()));
-      insert.bindBlob(13, m.raw);
+    for (std::size_t done = 0; done < batch.size();) {
+      std::size_t left = batch.size() - done;
+      int which = left >= kInsertRows[2] ? kInsert32 : left >= kInsertRows[1] ? kInsert8 : kInsert1;
+      std::size_t rows = kInsertRows[which - kInsert1];
+      Statement& insert = writer_statements_[which];
+      for (std::size_t r = 0; r < rows; ++r) {
+        bindRow(insert, static_cast<int>(r * kInsertColumns), next_id + static_cast<MessageId>(r),
+                batch[done + r].msg);
+      }
       rc = sqlite3_step(insert.get());
       insert.reset();
-      if (rc != SQLITE_DONE) return Unexpected(sqliteError(writer_, rc, "insert message"));
-      if (sqlite3_changes(writer_) == 1) {
-        results.push_back(StoreReceipt{sqlite3_last_insert_rowid(writer_), false, AckCode::kAA});
-        ++new_messages;
-        continue;
+      if (rc != SQLITE_DONE) return Unexpected(sqliteError(writer_, rc, "insert messages"));
+      const bool all_new = static_cast<std::size_t>(sqlite3_changes(writer_)) == rows;
+      for (std::size_t r = 0; r < rows; ++r) {
+        const MessageId id = next_id + static_cast<MessageId>(r);
+        if (all_new) {
+          results.push_back(StoreReceipt{id, false, AckCode::kAA});
+          continue;
+        }
+        auto stored = idExists(id, rc);
+        if (!stored) return Unexpected(stored.error());
+        if (*stored) {
+          results.push_back(StoreReceipt{id, false, AckCode::kAA});
+          continue;
+        }
+        auto receipt = countDuplicate(batch[done + r].msg, rc);
+        if (!receipt) return Unexpected(receipt.error());
+        results.push_back(*receipt);
+        ++dup_messages;
       }
-      // (control id, facility) already stored: answer what the first one got.
-      Statement& find = writer_statements_[kFindDuplicate];
-      find.bindText(1, m.control_id);
-      find.bindText(2, m.sending_facility);
-      rc = sqlite3_step(find.get());
-      if (rc != SQLITE_ROW) {
-        find.reset();
-        return Unexpected(sqliteError(writer_, rc == SQLITE_DONE ? SQLITE_INTERNAL : rc, "find duplicate"));
-      }
-      StoreReceipt receipt{find.integer(0), true, parseAckCode(find.text(1)).value_or(AckCode::kAA)};
-      find.reset();
-      Statement& bump = writer_statements_[kBumpDuplicate];
-      bump.bindInt(1, receipt.id);
-      rc = sqlite3_step(bump.get());
-      bump.reset();
-      if (rc != SQLITE_DONE) return Unexpected(sqliteError(writer_, rc, "count duplicate"));
-      results.push_back(receipt);
-      ++dup_messages;
+      new_messages += rows;
+      next_id += static_cast<MessageId>(rows);
+      done += rows;
     }
+    new_messages -= dup_messages;
     if (dup_messages > 0) {
       Statement& counter = writer_statements_[kBumpCounter];
       counter.bindInt(1, static_cast<std::int64_t>(dup_messages));
@@ -706,6 +741,55 @@ class SqliteStoreImpl final : public SqliteStore {
     stored_ += new_messages;
     duplicates_ += dup_messages;
     return Ok();
+  }
+
+  // Binds one row of an insert: parameters base+1 .. base+kInsertColumns.
+  static void bindRow(Statement& insert, int base, MessageId id, const InboundMessage& m) {
+    insert.bindInt(base + 1, id);
+    insert.bindInt(base + 2, toMicros(m.received_at));
+    insert.bindText(base + 3, m.listener);
+    insert.bindText(base + 4, m.peer_identity);
+    insert.bindText(base + 5, m.message_type);
+    insert.bindText(base + 6, m.trigger);
+    insert.bindTextOrNull(base + 7, m.control_id);
+    insert.bindText(base + 8, m.sending_application);
+    insert.bindText(base + 9, m.sending_facility);
+    insert.bindTextOrNull(base + 10, m.patient_id);
+    insert.bindText(base + 11, m.ack_mode == AckMode::kEnhanced ? "enhanced" : "original");
+    insert.bindText(base + 12, ackCodeName(positiveAck(m.ack_mode)));
+    insert.bindInt(base + 13, static_cast<std::int64_t>(m.raw.size()));
+    insert.bindBlob(base + 14, m.raw);
+  }
+
+  // Whether the row `id` was written (false: its message was a duplicate, skipped).
+  Result<bool> idExists(MessageId id, int& rc) {
+    Statement& exists = writer_statements_[kIdExists];
+    exists.bindInt(1, id);
+    rc = sqlite3_step(exists.get());
+    exists.reset();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Unexpected(sqliteError(writer_, rc, "check id"));
+    return rc == SQLITE_ROW;
+  }
+
+  // (control id, facility) already stored: the receipt answers what the first one got,
+  // and the first one's duplicate counter goes up.
+  Result<StoreReceipt> countDuplicate(const InboundMessage& m, int& rc) {
+    Statement& find = writer_statements_[kFindDuplicate];
+    find.bindText(1, m.control_id);
+    find.bindText(2, m.sending_facility);
+    rc = sqlite3_step(find.get());
+    if (rc != SQLITE_ROW) {
+      find.reset();
+      return Unexpected(sqliteError(writer_, rc == SQLITE_DONE ? SQLITE_INTERNAL : rc, "find duplicate"));
+    }
+    StoreReceipt receipt{find.integer(0), true, parseAckCode(find.text(1)).value_or(AckCode::kAA)};
+    find.reset();
+    Statement& bump = writer_statements_[kBumpDuplicate];
+    bump.bindInt(1, receipt.id);
+    rc = sqlite3_step(bump.get());
+    bump.reset();
+    if (rc != SQLITE_DONE) return Unexpected(sqliteError(writer_, rc, "count duplicate"));
+    return receipt;
   }
 
   SqliteStoreOptions options_;
