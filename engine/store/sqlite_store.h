@@ -73,7 +73,7 @@ class SqliteStore : public MessageStore {
 
   virtual SqliteStoreStats stats() const = 0;
 
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 };
 
 }  // namespace courier::store
