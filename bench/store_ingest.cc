@@ -8,9 +8,13 @@
 //   store_ingest [--messages N] [--producers P] [--window W] [--size BYTES]
 //                [--max-batch B] [--max-delay-us D] [--dir DIR]
 //
+// cpu_us_per_message is the whole process (producers, writer, callbacks, checkpoints);
+// writer_cpu_us_per_message only the store's writer thread ("courier-store"), user + kernel.
+//
 // Without --dir it uses a fresh temporary directory under $TMPDIR and removes it.
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -86,6 +90,33 @@ InboundMessage makeMessage(std::size_t n, std::size_t size) {
   return m;
 }
 
+// CPU seconds used so far by this process's thread named `name` (the store's writer is
+// "courier-store"), from /proc; 0 when not found.
+double threadCpuSeconds(const char* name) {
+  for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+    std::FILE* comm = std::fopen((task.path() / "comm").c_str(), "r");
+    if (comm == nullptr) continue;
+    char buf[64] = {};
+    bool match = std::fgets(buf, sizeof buf, comm) != nullptr && std::strncmp(buf, name, std::strlen(name)) == 0 &&
+                 (buf[std::strlen(name)] == '\n' || buf[std::strlen(name)] == '\0');
+    std::fclose(comm);
+    if (!match) continue;
+    std::FILE* stat = std::fopen((task.path() / "stat").c_str(), "r");
+    if (stat == nullptr) return 0;
+    char line[1024] = {};
+    bool ok = std::fgets(line, sizeof line, stat) != nullptr;
+    std::fclose(stat);
+    if (!ok) return 0;
+    // Fields after the ")" that closes the name: state is field 3, utime 14, stime 15.
+    const char* p = std::strrchr(line, ')');
+    if (p == nullptr) return 0;
+    unsigned long long utime = 0, stime = 0;
+    if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) return 0;
+    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -123,6 +154,7 @@ int main(int argc, char** argv) {
   ::getrusage(RUSAGE_SELF, &ru0);
   const double cpu_before =
       ru0.ru_utime.tv_sec + ru0.ru_utime.tv_usec / 1e6 + ru0.ru_stime.tv_sec + ru0.ru_stime.tv_usec / 1e6;
+  const double writer_cpu_before = threadCpuSeconds("courier-store");
   auto start = Clock::now();
   std::vector<std::thread> producers;
   for (std::size_t p = 0; p < o.producers; ++p) {
@@ -159,6 +191,7 @@ int main(int argc, char** argv) {
   ::getrusage(RUSAGE_SELF, &ru);
   double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6 -
                cpu_before;
+  const double writer_cpu = threadCpuSeconds("courier-store") - writer_cpu_before;
   auto stats = store.stats();
   store.close();
 
@@ -169,10 +202,12 @@ int main(int argc, char** argv) {
   };
   std::printf(
       "{\"messages\":%zu,\"producers\":%zu,\"window\":%zu,\"size_bytes\":%zu,\"max_batch\":%zu,"
-      "\"max_delay_us\":%ld,\"seconds\":%.3f,\"messages_per_s\":%.0f,\"cpu_seconds\":%.3f,\"commits\":%llu,"
+      "\"max_delay_us\":%ld,\"seconds\":%.3f,\"messages_per_s\":%.0f,\"cpu_seconds\":%.3f,\"cpu_us_per_message\":%.2f,"
+      "\"writer_cpu_seconds\":%.3f,\"writer_cpu_us_per_message\":%.2f,\"commits\":%llu,"
       "\"messages_per_commit\":%.1f,\"commits_per_message\":%.4f,\"largest_batch\":%llu,"
       "\"failed\":%zu,\"duplicates\":%zu,\"latency_ms\":{\"p50\":%.2f,\"p95\":%.2f,\"p99\":%.2f,\"max\":%.2f}}\n",
       o.messages, o.producers, o.window, o.size, o.max_batch, o.max_delay_us, seconds, o.messages / seconds, cpu,
+      o.messages ? cpu * 1e6 / o.messages : 0.0, writer_cpu, o.messages ? writer_cpu * 1e6 / o.messages : 0.0,
       static_cast<unsigned long long>(stats.commits),
       stats.commits ? static_cast<double>(stats.messages_stored) / stats.commits : 0.0,
       o.messages ? static_cast<double>(stats.commits) / o.messages : 0.0,
