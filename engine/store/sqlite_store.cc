@@ -479,10 +479,16 @@ class SqliteStoreImpl final : public SqliteStore {
   }
 
   // INSERT of `rows` messages. Ids are given by the writer (see writeGroup), so that a
-  // multi-row insert still tells which row got which id.
+  // multi-row insert still tells which row got which id. OR IGNORE rather than ON
+  // CONFLICT(control_id, sending_facility) DO NOTHING: a multi-row statement that may
+  // abort half-way needs a statement journal, which SQLite writes to a temp file, a
+  // pwrite per page touched (it doubled the writer's syscalls). With IGNORE nothing can
+  // abort. The only other constraints are the id (fresh by construction) and NOT NULL
+  // columns (always bound); a row skipped for any reason other than the dedup key finds
+  // no first copy in countDuplicate() and fails the group.
   static std::string insertSql(std::size_t rows) {
     std::string sql =
-        "INSERT INTO messages(id, received_at, listener, peer_identity, message_type, trigger_event, control_id, "
+        "INSERT OR IGNORE INTO messages(id, received_at, listener, peer_identity, message_type, trigger_event, control_id, "
         "sending_application, sending_facility, patient_id, ack_mode, ack_code, size_bytes, raw) VALUES ";
     for (std::size_t r = 0; r < rows; ++r) {
       sql += r == 0 ? "(" : ",(";
@@ -493,7 +499,6 @@ class SqliteStoreImpl final : public SqliteStore {
       }
       sql += ')';
     }
-    sql += " ON CONFLICT(control_id, sending_facility) DO NOTHING";
     return sql;
   }
 
