@@ -993,7 +993,8 @@ void BundleWriter::documents() {
 }
 
 std::string BundleWriter::run() {
-  patient_id_ = idFor("Patient", rec_.patient.source_segment);
+  // A record read from a FHIR resource without its Patient has no subject to point at.
+  if (rec_.has_patient) patient_id_ = idFor("Patient", rec_.patient.source_segment);
   if (rec_.has_encounter) encounter_id_ = idFor("Encounter", rec_.encounter.source_segment);
   condition_ids_.reserve(rec_.diagnoses.size());
   for (const Diagnosis& d : rec_.diagnoses) condition_ids_.push_back(idFor("Condition", d.source_segment));
@@ -1081,7 +1082,17 @@ std::string_view fhirSystemFor(std::string_view s) {
   }};
   for (const Entry& e : kSystems)
     if (e.hl7 == s) return e.uri;
-  return {};
+  // A record read from FHIR keeps code systems without an HL7 name as their URI
+  // (scheme ":" and no whitespace; HL7 senders put free text in CWE-3 too).
+  size_t colon = s.find(':');
+  if (colon == std::string_view::npos || colon == 0 || s[0] < 'a' || s[0] > 'z') return {};
+  for (size_t i = 0; i < colon; ++i) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '.' || c == '-')) return {};
+  }
+  for (char c : s)
+    if (static_cast<unsigned char>(c) <= ' ') return {};
+  return s;
 }
 
 std::string toFhirBundle(const CanonicalRecord& rec) {

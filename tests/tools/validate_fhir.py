@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Checks every FHIR Bundle `courier convert --to fhir` writes for the given HL7 v2 files.
+"""Checks every FHIR Bundle `courier convert --to fhir` writes for the given HL7 v2 files
+(`*.hl7` in directories) and FHIR JSON inputs (`.json` files named one by one).
 
 For each Bundle: valid against the FHIR R4 JSON schema (draft-06, python3-jsonschema),
 every fullUrl unique, every resource id unique, every `reference` resolves to an entry of
@@ -25,7 +26,7 @@ def hl7_files(args):
                     if n.endswith(".hl7"):
                         yield os.path.join(root, n)
         elif os.path.exists(a):
-            yield a
+            yield a  # any file named explicitly, HL7 v2 or FHIR JSON
 
 
 def references(node):
