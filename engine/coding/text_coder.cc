@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -43,7 +44,10 @@ inline double extraFactor(uint32_t token) {
   if (token & WordToken::kDefault) return kDefaultExtraWeight;
   return kExtraWeight;
 }
-constexpr size_t kShortlist = 128;
+constexpr size_t kShortlist = 128;  // at most this many documents are fully scored
+constexpr size_t kMaxMerged = 32;   // posting lists read per query, at most
+constexpr uint32_t kBlockDocs = 4096;  // doc ids accumulated at a time (power of two)
+constexpr size_t kExact = 12;       // the top this many by full score are exact (>= kMaxResolves)
 constexpr size_t kMaxResolves = 8;
 constexpr size_t kPlans = 4;
 constexpr size_t kPostingBudget = 3000;
@@ -206,6 +210,7 @@ struct TextCoder::Impl {
   }
   std::vector<float> doc_extra;  // what a doc's words cost when the text says none of them
   std::vector<float> post_extra;  // doc_extra of each posting, beside post_docs
+  std::vector<uint8_t> post_flags;  // the word's WordToken flags in that doc, beside post_docs
   uint32_t unspecified_id = kNoToken;
 
   // ---- building ----
@@ -358,11 +363,14 @@ struct TextCoder::Impl {
     post_off.assign(v + 1, 0);
     for (size_t i = 0; i < v; ++i) post_off[i + 1] = post_off[i] + df[i];
     post_docs.resize(post_off[v]);
+    post_flags.resize(post_off[v]);
     std::vector<uint32_t> fill(post_off.begin(), post_off.end() - 1);
     for (uint32_t d = 0; d < docs.size(); ++d) {
       for (uint32_t k = 0; k < docs[d].tok_n; ++k) {
-        uint32_t id = doc_tokens[docs[d].tok_off + k] >> kFlagBits;
-        post_docs[fill[id]++] = d;
+        uint32_t t = doc_tokens[docs[d].tok_off + k];
+        uint32_t slot = fill[t >> kFlagBits]++;
+        post_docs[slot] = d;
+        post_flags[slot] = static_cast<uint8_t>(t & kFlagMask);
       }
     }
     idf.resize(v);
@@ -491,18 +499,8 @@ struct TextCoder::Impl {
   }
 
   std::vector<Candidate> rank(const CodeSet& set, const std::vector<QueryToken>& q, double total) const {
-    // 1. Accumulate the weight of the query words each document holds, over the
-    //    postings of the words that are not too common (all words when every one is).
-    // A small open-addressing table (it stays in cache, unlike one slot per doc).
-    struct Slot {
-      uint32_t doc;
-      float weight;
-      float extra;
-    };
-    thread_local std::vector<Slot> table;
-    thread_local std::vector<uint32_t> used;  // slot indices in use
-    // Rarest words first; common words only while the postings stay short
-    // (a document worth scoring almost always holds one of the rarer words).
+    // 1. Rarest words first; common words only while the postings stay short
+    //    (a document worth scoring almost always holds one of the rarer words).
     thread_local std::vector<QueryToken> order;
     order = q;
     std::sort(order.begin(), order.end(), [&](const QueryToken& a, const QueryToken& b) {
@@ -515,48 +513,106 @@ struct TextCoder::Impl {
       if (take >= 2 && budget + len > kPostingBudget) break;
       budget += len;
     }
-    size_t cap = 1024;
-    while (cap < budget * 2) cap <<= 1;
-    if (table.size() < cap) table.assign(cap, Slot{kNoToken, 0.0f, 0.0f});
-    const uint32_t mask = static_cast<uint32_t>(cap - 1);
-    used.clear();
+    // 2. The partial score of a document over the words read is exact: each
+    //    matched word adds its weight (1 + kMissWeight: said, and not missing)
+    //    plus what it would have cost as an extra (its factor in that doc); the
+    //    doc's own words cost doc_extra. Words whose postings were not read can
+    //    add at most `slack`.
+    //    Postings are sorted by doc, so they are read one block of doc ids at a
+    //    time into a dense accumulator that stays in the L1 cache (a hash table
+    //    of touched docs missed it on almost every posting; merging the lists
+    //    cost a comparison per list per doc).
+    float gain[kFlagMask + 1];
+    for (uint32_t f = 0; f <= kFlagMask; ++f) gain[f] = static_cast<float>(1 + kMissWeight + extraFactor(f));
+    struct Cursor {
+      uint32_t at;
+      uint32_t end;
+      float weight;
+    };
+    take = std::min(take, kMaxMerged);
+    Cursor cursors[kMaxMerged];
+    size_t n_cursors = 0;
     for (size_t k = 0; k < take; ++k) {
       uint32_t b = post_off[order[k].id], e = post_off[order[k].id + 1];
-      float w = static_cast<float>(order[k].weight);
-      for (uint32_t p = b; p < e; ++p) {
-        uint32_t d = post_docs[p];
-        uint32_t h = (d * 2654435761u) & mask;
-        while (table[h].doc != d && table[h].doc != kNoToken) h = (h + 1) & mask;
-        if (table[h].doc == kNoToken) {
-          table[h].doc = d;
-          table[h].extra = post_extra[p];  // read in posting order: no random access
-          used.push_back(h);
-        }
-        table[h].weight += w;
-      }
+      if (b < e) cursors[n_cursors++] = Cursor{b, e, static_cast<float>(order[k].weight)};
     }
-    // 2. Fully score the documents that hold the most. Proxy of the full score:
-    //    matched words count (they are not missing, and cost no extra); the
-    //    doc's other words cost.
+    const float miss_total = static_cast<float>(kMissWeight * total);
+    double slack = 0;
+    for (size_t k = take; k < order.size(); ++k) slack += order[k].weight * (1 + kMissWeight + kMainExtraWeight);
     thread_local std::vector<std::pair<float, uint32_t>> touched;
     touched.clear();
-    for (uint32_t h : used) {
-      uint32_t d = table[h].doc;
-      touched.emplace_back(table[h].weight * (1.0f + static_cast<float>(kMissWeight + kExtraWeight)) - table[h].extra, d);
-      table[h] = Slot{kNoToken, 0.0f, 0.0f};
+    if (touched.capacity() < budget) touched.reserve(budget);
+    struct Block {
+      float acc[kBlockDocs] = {};  // 0 = not touched (every gain is > 0)
+      float extra[kBlockDocs];
+      uint16_t seen[kBlockDocs];
+    };
+    thread_local std::unique_ptr<Block> block = std::make_unique<Block>();
+    float* acc = block->acc;
+    float* ext = block->extra;
+    uint16_t* seen = block->seen;
+    const uint32_t* pd = post_docs.data();
+    const uint8_t* pf = post_flags.data();
+    const float* pe = post_extra.data();
+    while (n_cursors > 0) {
+      uint32_t first = pd[cursors[0].at];
+      for (size_t k = 1; k < n_cursors; ++k) first = std::min(first, pd[cursors[k].at]);
+      const uint32_t base = first & ~(kBlockDocs - 1);
+      const uint32_t limit = base + kBlockDocs;
+      size_t n_seen = 0;
+      for (size_t k = 0; k < n_cursors;) {
+        Cursor& c = cursors[k];
+        uint32_t at = c.at;
+        const float w = c.weight;
+        for (; at < c.end && pd[at] < limit; ++at) {
+          uint32_t i = pd[at] - base;
+          if (acc[i] == 0.0f) seen[n_seen++] = static_cast<uint16_t>(i);
+          acc[i] += w * gain[pf[at]];
+          ext[i] = pe[at];
+        }
+        if (at == c.end) {
+          c = cursors[--n_cursors];
+          continue;
+        }
+        c.at = at;
+        ++k;
+      }
+      for (size_t k = 0; k < n_seen; ++k) {
+        uint32_t i = seen[k];
+        touched.emplace_back(acc[i] - ext[i] - miss_total, base + i);
+        acc[i] = 0.0f;
+      }
     }
+    // 3. Score fully, best partial score first, until no remaining document
+    //    can enter the top kExact.
+    auto better = [](const std::pair<float, uint32_t>& a, const std::pair<float, uint32_t>& b) {
+      return a.first > b.first || (a.first == b.first && a.second < b.second);
+    };
     size_t shortlist = std::min(kShortlist, touched.size());
-    std::nth_element(touched.begin(), touched.begin() + static_cast<long>(shortlist), touched.end(),
-                     [](const auto& a, const auto& b) { return a.first > b.first; });
-    std::vector<Scored> scored;
-    scored.reserve(shortlist);
+    std::nth_element(touched.begin(), touched.begin() + static_cast<long>(shortlist), touched.end(), better);
+    std::sort(touched.begin(), touched.begin() + static_cast<long>(shortlist), better);
+    thread_local std::vector<Scored> scored;
+    scored.clear();
+    thread_local std::vector<double> best;  // min-heap of the kExact best full scores
+    best.clear();
     for (size_t k = 0; k < shortlist; ++k) {
+      if (best.size() == kExact && touched[k].first + slack < best.front() - 1e-4) break;
       double m;
       double sc = docScore(touched[k].second, q, m);
       scored.push_back(Scored{touched[k].second, sc, m});
+      if (best.size() < kExact) {
+        best.push_back(sc);
+        std::push_heap(best.begin(), best.end(), std::greater<>());
+      } else if (sc > best.front()) {
+        std::pop_heap(best.begin(), best.end(), std::greater<>());
+        best.back() = sc;
+        std::push_heap(best.begin(), best.end(), std::greater<>());
+      }
     }
-    std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) { return a.score > b.score; });
-    // 3. Resolve to billable codes, best first; stop when no later document can
+    std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) {
+      return a.score > b.score || (a.score == b.score && a.doc < b.doc);
+    });
+    // 4. Resolve to billable codes, best first; stop when no later document can
     //    beat the second-best code found (completion can at most recover the
     //    words a document misses).
     std::vector<Candidate> out;
@@ -1012,7 +1068,7 @@ size_t TextCoder::documentCount() const { return impl_->docs.size(); }
 size_t TextCoder::memoryBytes() const {
   const Impl& m = *impl_;
   size_t n = m.docs.capacity() * sizeof(Doc) + m.doc_tokens.capacity() * 4 + m.post_docs.capacity() * 4 +
-             m.post_off.capacity() * 4 + m.post_extra.capacity() * 4 + m.doc_extra.capacity() * 4 + m.idf.capacity() * 4 + m.title_doc.size() * 32 +
+             m.post_off.capacity() * 4 + m.post_extra.capacity() * 4 + m.post_flags.capacity() + m.doc_extra.capacity() * 4 + m.idf.capacity() * 4 + m.title_doc.size() * 32 +
              m.release_title_doc.size() * m.sets->latestOfficialIcd10cm().size() * 4;
   for (const auto& w : m.words) n += w.capacity() + 48;
   for (const auto& node : m.index.nodes()) {
