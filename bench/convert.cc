@@ -4,6 +4,8 @@
 // parse included. The input is generated here with made-up values.
 //
 //   build/bench/bench_convert --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   valgrind --tool=callgrind --toggle-collect='*BM_ConvertFixedCount*' \
+//     build/bench/bench_convert --benchmark_filter=FixedCount      # Ir / 10000 = instructions/message
 #include <string>
 
 #include <benchmark/benchmark.h>
@@ -56,6 +58,11 @@ void BM_ConvertAdtA01ToFhir(benchmark::State& state) {
   state.counters["output_bytes"] = static_cast<double>(out_bytes);
 }
 BENCHMARK(BM_ConvertAdtA01ToFhir);
+
+// A fixed 10,000 conversions, for counting instructions per message under
+// callgrind (`--toggle-collect='*BM_ConvertFixedCount*'`, Ir / 10000).
+void BM_ConvertFixedCount(benchmark::State& state) { BM_ConvertAdtA01ToFhir(state); }
+BENCHMARK(BM_ConvertFixedCount)->Iterations(10000);
 
 void BM_RecordOnly(benchmark::State& state) {
   const std::string input = adtA01();

@@ -5,6 +5,8 @@
 // unconditionally. Writing goes straight to a StringBuffer: no DOM is built.
 #pragma once
 
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -13,15 +15,52 @@
 
 namespace courier::fhir {
 
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+// RapidJSON's Writer with a faster string path: stringValue() writes exactly what
+// String()/Key() write (same escapes: \" \\ \b \f \n \r \t, \u00XX for other
+// control bytes, everything else verbatim), but finds the bytes to escape eight
+// at a time and copies the runs between them at once, where RapidJSON's
+// WriteString handles one byte per step (a third of a Bundle's writing time).
+class JsonWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
+ public:
+  explicit JsonWriter(rapidjson::StringBuffer& out) : rapidjson::Writer<rapidjson::StringBuffer>(out) {}
 
-inline void writeString(JsonWriter& w, std::string_view s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
+  // A string value or an object key (the Writer tells them apart by position).
+  void stringValue(std::string_view s) {
+    Prefix(rapidjson::kStringType);
+    appendQuoted(s);
+    EndValue(true);
+  }
 
-inline void writeKey(JsonWriter& w, std::string_view key) {
-  w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-}
+  // An object key Courier itself names (a FHIR element name: letters, digits, '_'),
+  // so nothing in it needs escaping; copied as it is.
+  void plainKey(std::string_view key) {
+    Prefix(rapidjson::kStringType);
+    char* p = os_->Push(key.size() + 2);
+    *p = '"';
+    std::memcpy(p + 1, key.data(), key.size());
+    p[key.size() + 1] = '"';
+    EndValue(true);
+  }
+
+  // "urn:uuid:<uuid>" as a string value; uuid is one Courier generated (hex and '-').
+  void urnUuid(std::string_view uuid) {
+    static constexpr std::string_view kPrefix = "\"urn:uuid:";
+    Prefix(rapidjson::kStringType);
+    char* p = os_->Push(kPrefix.size() + uuid.size() + 1);
+    std::memcpy(p, kPrefix.data(), kPrefix.size());
+    std::memcpy(p + kPrefix.size(), uuid.data(), uuid.size());
+    p[kPrefix.size() + uuid.size()] = '"';
+    EndValue(true);
+  }
+
+ private:
+  void appendQuoted(std::string_view s);
+};
+
+inline void writeString(JsonWriter& w, std::string_view s) { w.stringValue(s); }
+
+// `key` is an element name written by Courier, never input (see plainKey).
+inline void writeKey(JsonWriter& w, std::string_view key) { w.plainKey(key); }
 
 // "key": "value", only when value is not empty.
 inline void writeField(JsonWriter& w, std::string_view key, std::string_view value) {
@@ -36,9 +75,7 @@ inline void writeReference(JsonWriter& w, std::string_view key, std::string_view
   writeKey(w, key);
   w.StartObject();
   writeKey(w, "reference");
-  std::string ref = "urn:uuid:";
-  ref.append(uuid);
-  writeString(w, ref);
+  w.urnUuid(uuid);
   w.EndObject();
 }
 

@@ -26,14 +26,21 @@ std::string_view nthPart(std::string_view s, char delim, int n) {
   return s.substr(begin, end == std::string_view::npos ? std::string_view::npos : end - begin);
 }
 
-void appendNumber(std::string& out, int n) {
+// Writes n (>= 0) in decimal at p; returns the end.
+char* putNumber(char* p, int n) {
   char buf[12];
   int len = 0;
   do {
     buf[len++] = static_cast<char>('0' + n % 10);
     n /= 10;
   } while (n > 0 && len < 11);
-  while (len > 0) out += buf[--len];
+  while (len > 0) *p++ = buf[--len];
+  return p;
+}
+
+void appendNumber(std::string& out, int n) {
+  char buf[12];
+  out.append(buf, static_cast<size_t>(putNumber(buf, n) - buf));
 }
 
 // Reads values of one segment occurrence, each with its path as source
@@ -73,25 +80,36 @@ class SegmentReader {
       out.value.swap(utf8);
     }
     if (out.value.empty()) return out;
-    std::string& src = out.source;
-    src.reserve(prefix_.size() + 12);
-    src = prefix_;
-    src += '-';
-    appendNumber(src, field);
+    // The path is built on the stack and assigned once (it fits the string's
+    // small buffer for all but long segment prefixes).
+    char buf[64];
+    char* p = buf;
+    std::memcpy(p, prefix_.data(), prefix_.size());  // at most "XXX[NNNNNNNNNN]"
+    p += prefix_.size();
+    *p++ = '-';
+    p = putNumber(p, field);
     if (rep != 1) {
-      src += '[';
-      appendNumber(src, rep);
-      src += ']';
+      *p++ = '[';
+      p = putNumber(p, rep);
+      *p++ = ']';
     }
     if (component > 0) {
-      src += '.';
-      appendNumber(src, component);
+      *p++ = '.';
+      p = putNumber(p, component);
     }
     if (sub > 0) {
-      src += '.';
-      appendNumber(src, sub);
+      *p++ = '.';
+      p = putNumber(p, sub);
     }
+    out.source.assign(buf, static_cast<size_t>(p - buf));
     return out;
+  }
+
+  // get(field, rep, component, 1), or the whole component when that is empty:
+  // the second read happens only when needed.
+  Sourced subOrComponent(int field, int rep, int component) const {
+    Sourced first = get(field, rep, component, 1);
+    return first.empty() ? get(field, rep, component) : first;
   }
 
   // First non-empty of two alternatives (e.g. a component or its sub-component).
@@ -124,7 +142,7 @@ class SegmentReader {
   Practitioner practitioner(int field, int rep = 1) const {
     Practitioner p;
     p.id = get(field, rep, 1);
-    p.family = either(get(field, rep, 2, 1), get(field, rep, 2));
+    p.family = subOrComponent(field, rep, 2);
     p.given = get(field, rep, 3);
     return p;
   }
@@ -151,7 +169,8 @@ void readIdentifiers(const SegmentReader& r, int field, std::string_view default
       id.type.value = std::string(default_type);
       id.type.source = id.value.source;
     }
-    id.assigning_authority = r.either(r.get(field, i, 4, 1), r.get(field, i, 4, 2));
+    id.assigning_authority = r.get(field, i, 4, 1);
+    if (id.assigning_authority.empty()) id.assigning_authority = r.get(field, i, 4, 2);
     if (id.assigning_authority.empty()) id.assigning_authority = r.get(field, i, 4);
     out.push_back(std::move(id));
   }
@@ -177,7 +196,7 @@ void readPatient(const SegmentReader& r, Patient& p) {
   }
   for (int i = 1, n = r.repetitions(5); i <= n; ++i) {
     Name name;
-    name.family = r.either(r.get(5, i, 1, 1), r.get(5, i, 1));
+    name.family = r.subOrComponent(5, i, 1);
     Sourced given = r.get(5, i, 2);
     if (!given.empty()) name.given.push_back(std::move(given));
     Sourced middle = r.get(5, i, 3);
@@ -192,7 +211,7 @@ void readPatient(const SegmentReader& r, Patient& p) {
   p.sex = r.get(8, 1, 1);
   for (int i = 1, n = r.repetitions(11); i <= n; ++i) {
     Address a;
-    Sourced street = r.either(r.get(11, i, 1, 1), r.get(11, i, 1));
+    Sourced street = r.subOrComponent(11, i, 1);
     if (!street.empty()) a.lines.push_back(std::move(street));
     Sourced other = r.get(11, i, 2);
     if (!other.empty()) a.lines.push_back(std::move(other));
@@ -235,7 +254,7 @@ void readEncounter(const SegmentReader& r, Encounter& e) {
   e.location_point_of_care = r.get(3, 1, 1);
   e.location_room = r.get(3, 1, 2);
   e.location_bed = r.get(3, 1, 3);
-  e.location_facility = r.either(r.get(3, 1, 4, 1), r.get(3, 1, 4));
+  e.location_facility = r.subOrComponent(3, 1, 4);
   e.admission_type = r.get(4, 1, 1);
   e.attending = r.practitioner(7);
   e.hospital_service = r.get(10, 1, 1);
@@ -332,8 +351,8 @@ void readCharge(const SegmentReader& r, CanonicalRecord& rec) {
   c.transaction_type = r.get(6);
   c.chargemaster = r.code(7);
   c.quantity = r.get(10);
-  c.amount = r.either(r.get(11, 1, 1, 1), r.get(11, 1, 1));
-  if (c.amount.empty()) c.amount = r.either(r.get(12, 1, 1, 1), r.get(12, 1, 1));
+  c.amount = r.subOrComponent(11, 1, 1);
+  if (c.amount.empty()) c.amount = r.subOrComponent(12, 1, 1);
   for (int i = 1, n = r.repetitions(19); i <= n; ++i) {
     Code d = r.code(19, i);
     if (!d.empty()) c.diagnoses.push_back(std::move(d));
@@ -375,7 +394,7 @@ void readCoverage(const SegmentReader& r, CanonicalRecord& rec) {
   c.group_number = r.get(8);
   c.start = r.get(12);
   c.end = r.get(13);
-  c.subscriber_name = r.either(r.get(16, 1, 1, 1), r.get(16, 1, 1));
+  c.subscriber_name = r.subOrComponent(16, 1, 1);
   c.relationship = r.get(17, 1, 1);
   c.member_id = r.get(36);
   if (c.member_id.empty()) c.member_id = r.get(49, 1, 1);

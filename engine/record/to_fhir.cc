@@ -141,7 +141,9 @@ std::string base64(std::string_view in) {
 // Writes one Bundle; ids are derived from `seed_` plus a resource-specific key.
 class BundleWriter {
  public:
-  explicit BundleWriter(const CanonicalRecord& rec) : rec_(rec), w_(buf_) {
+  // `buf` is reused from Bundle to Bundle (cleared here), so its capacity stays.
+  BundleWriter(const CanonicalRecord& rec, rapidjson::StringBuffer& buf) : rec_(rec), buf_(buf), w_(buf_) {
+    buf_.Clear();
     seed_.reserve(128);
     seed_.append(rec.sending_facility.value).append("|").append(rec.sending_application.value);
     seed_.append("|").append(rec.message_id.value).append("|").append(rec.sent_time.value).append("|");
@@ -152,14 +154,14 @@ class BundleWriter {
 
  private:
   std::string idFor(std::string_view type, std::string_view key) {
-    std::string s = seed_;
-    s.append(type).append("|").append(key);
-    return fhir::deterministicUuid(s);
+    scratch_.assign(seed_).append(type).append("|").append(key);  // reuses its capacity
+    return fhir::deterministicUuid(scratch_);
   }
 
   void beginEntry(std::string_view type, const std::string& id) {
     w_.StartObject();
-    writeField(w_, "fullUrl", "urn:uuid:" + id);
+    writeKey(w_, "fullUrl");
+    w_.urnUuid(id);
     writeKey(w_, "resource");
     w_.StartObject();
     writeField(w_, "resourceType", type);
@@ -246,9 +248,10 @@ class BundleWriter {
   void documents();
 
   const CanonicalRecord& rec_;
-  rapidjson::StringBuffer buf_;
+  rapidjson::StringBuffer& buf_;
   JsonWriter w_;
   std::string seed_;
+  std::string scratch_;
   std::string patient_id_;
   std::string encounter_id_;
   std::vector<std::string> condition_ids_;
@@ -652,7 +655,7 @@ void BundleWriter::observations() {
       w_.StartArray();
       w_.StartObject();
       writeKey(w_, "reference");
-      writeString(w_, "urn:uuid:" + order_ids_[o.order_index - 1]);
+      w_.urnUuid(order_ids_[o.order_index - 1]);
       w_.EndObject();
       w_.EndArray();
     }
@@ -867,7 +870,7 @@ void BundleWriter::coverages() {
     w_.StartArray();
     w_.StartObject();
     writeKey(w_, "reference");
-    writeString(w_, "urn:uuid:" + payer_id);
+    w_.urnUuid(payer_id);
     w_.EndObject();
     w_.EndArray();
     bool has_plan = !c.plan.code.empty();
@@ -983,7 +986,7 @@ void BundleWriter::documents() {
       w_.StartArray();
       w_.StartObject();
       writeKey(w_, "reference");
-      writeString(w_, "urn:uuid:" + encounter_id_);
+      w_.urnUuid(encounter_id_);
       w_.EndObject();
       w_.EndArray();
       w_.EndObject();
@@ -1096,8 +1099,15 @@ std::string_view fhirSystemFor(std::string_view s) {
 }
 
 std::string toFhirBundle(const CanonicalRecord& rec) {
-  BundleWriter writer(rec);
-  return writer.run();
+  // One buffer per thread: a Bundle is written without growing it step by step.
+  thread_local rapidjson::StringBuffer buf(nullptr, 8192);
+  BundleWriter writer(rec, buf);
+  std::string out = writer.run();
+  if (buf.GetSize() > (size_t{1} << 20)) {  // do not keep a huge document's buffer
+    buf.Clear();
+    buf.ShrinkToFit();
+  }
+  return out;
 }
 
 }  // namespace courier::record
