@@ -1,41 +1,16 @@
-// TLS setup shared by the MLLP listener and client (OpenSSL through Boost.Asio).
-//
-// Servers and clients speak TLS 1.2 and 1.3 only; TLS 1.2 is limited to ECDHE with
-// AES-GCM or ChaCha20-Poly1305 (forward secrecy, AEAD). Errors name files and
-// OpenSSL's reason, never key material.
+// The MLLP adapter's names for the shared TLS setup, which lives in engine/tls (both
+// adapters use it; adapters never include each other).
 #pragma once
 
-#include <filesystem>
-#include <memory>
-#include <string>
-#include <vector>
-
-#include <boost/asio/ssl/context.hpp>
-
-#include "engine/config/config.h"
-#include "engine/core/result.h"
+#include "engine/tls/tls_context.h"
 
 namespace courier::mllp {
 
-enum class TlsVersion { kDefault, kTls11, kTls12, kTls13 };
-
-// Client side. Tests use the version knobs to offer an old protocol on purpose.
-struct ClientTlsOptions {
-  std::filesystem::path ca_file;    // verifies the server; empty: system default paths
-  std::filesystem::path cert_file;  // client certificate (mutual TLS); empty: none
-  std::filesystem::path key_file;
-  bool verify_server = true;
-  TlsVersion min_version = TlsVersion::kTls12;
-  TlsVersion max_version = TlsVersion::kDefault;
-};
-
-using SslContextPtr = std::shared_ptr<boost::asio::ssl::context>;
-
-[[nodiscard]] Result<SslContextPtr> makeServerTlsContext(const config::TlsConfig& tls);
-[[nodiscard]] Result<SslContextPtr> makeClientTlsContext(const ClientTlsOptions& options);
-
-// The names a peer certificate carries: subject CN first, then DNS, URI and e-mail SANs.
-// Empty when the peer sent no certificate.
-std::vector<std::string> peerCertificateNames(SSL* ssl);
+using tls::ClientTlsOptions;
+using tls::makeClientTlsContext;
+using tls::makeServerTlsContext;
+using tls::peerCertificateNames;
+using tls::SslContextPtr;
+using tls::TlsVersion;
 
 }  // namespace courier::mllp

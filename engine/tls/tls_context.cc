@@ -1,11 +1,11 @@
-#include "adapters/mllp/tls.h"
+#include "engine/tls/tls_context.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-namespace courier::mllp {
+namespace courier::tls {
 
 namespace ssl = boost::asio::ssl;
 
@@ -68,7 +68,7 @@ Result<SslContextPtr> makeServerTlsContext(const config::TlsConfig& tls) {
   if (ec) return Unexpected(tlsError("TLS verify mode", ec));
   // Session ids only within this process; no tickets (no ticket key to rotate).
   SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
-  static const unsigned char kSessionId[] = "courier-mllp";
+  static const unsigned char kSessionId[] = "courier";
   SSL_CTX_set_session_id_context(native, kSessionId, sizeof(kSessionId) - 1);
   return ctx;
 }
@@ -138,4 +138,4 @@ std::vector<std::string> peerCertificateNames(SSL* ssl) {
   return names;
 }
 
-}  // namespace courier::mllp
+}  // namespace courier::tls
