@@ -3,12 +3,15 @@
 // Start-up: load the config (every problem reported with file:line:col, exit 1), make the
 // development certificates into <data-dir>/certs/ when the config names certificates
 // there that do not exist yet (certs/make_dev_certs.sh; logged), open the store, bind the
-// listeners and write their bound ports to <data-dir>/courier.ports ("<name> <port>" per
+// listeners (MLLP and HTTPS) and write their bound ports to <data-dir>/courier.ports ("<name> <port>" per
 // line, written atomically once every listener is bound; tests and scripts wait for it).
+// An http listener whose token file is <data-dir>/dev-token gets a random development
+// bearer token written there on first run (logged, the token itself never is).
 //
 // Shutdown (SIGTERM, SIGINT), two phases: stop accepting connections and frames, answer
 // every frame already read (the store commits them), close the store (drains), then close
 // the connections and exit 0.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -16,14 +19,18 @@
 #include <fstream>
 #include <string>
 #include <system_error>
+#include <vector>
 #include <unistd.h>
 
 #include <pthread.h>
 
+#include "adapters/http/server.h"
+#include "adapters/http/token_file.h"
 #include "adapters/mllp/server.h"
 #include "cli/commands.h"
 #include "engine/config/config.h"
 #include "engine/core/log.h"
+#include "engine/metrics/metrics.h"
 #include "engine/store/store_factory.h"
 
 namespace courier::cli {
@@ -90,11 +97,49 @@ bool ensureDevCertificates(const config::Config& cfg) {
   return true;
 }
 
-bool writePortsFile(const fs::path& path, const config::Config& cfg, const mllp::Server& server) {
+// Writes a random bearer token to <data-dir>/dev-token when an http listener names that
+// file and it does not exist yet. Returns false (logged) when that failed.
+bool ensureDevToken(const config::Config& cfg) {
+  const fs::path dev = cfg.data_dir / "dev-token";
+  for (const auto& l : cfg.listeners) {
+    std::error_code ec;
+    if (l.kind != config::ListenerKind::kHttp || l.http.token_file.lexically_normal() != dev.lexically_normal() ||
+        fs::exists(dev, ec)) {
+      continue;
+    }
+    auto log = courier::logger("serve");
+    auto token = http::TokenFile::randomToken();
+    if (!token) {
+      log->error("could not make a development token: {}", token.error().toString());
+      return false;
+    }
+    {
+      std::ofstream out(dev, std::ios::trunc);
+      out << "# development bearer token written by `courier serve` on first run; replace it in production\n"
+          << *token << '\n';
+      if (!out.flush()) {
+        log->error("could not write the development token {}", dev.string());
+        return false;
+      }
+    }
+    fs::permissions(dev, fs::perms::owner_read | fs::perms::owner_write, ec);
+    log->info("first run: wrote a development bearer token to {} (send 'Authorization: Bearer <token>' to the "
+              "http listeners); do not use it in production",
+              dev.string());
+    return true;
+  }
+  return true;
+}
+
+bool writePortsFile(const fs::path& path, const config::Config& cfg, const mllp::Server& server,
+                    const http::Server& https) {
   const fs::path tmp = path.string() + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    for (const auto& l : cfg.listeners) out << l.name << ' ' << server.port(l.name) << '\n';
+    for (const auto& l : cfg.listeners) {
+      const auto port = l.kind == config::ListenerKind::kHttp ? https.port(l.name) : server.port(l.name);
+      out << l.name << ' ' << port << '\n';
+    }
     if (!out.flush()) return false;
   }
   std::error_code ec;
@@ -133,6 +178,7 @@ int runServe(const ServeOptions& o) {
     return 1;
   }
   if (!ensureDevCertificates(*first)) return 1;
+  if (!ensureDevToken(*first)) return 1;
   load.check_files = true;
   auto cfg = config::loadConfig(o.config, config::processEnv(), load);
   if (!cfg) {
@@ -147,21 +193,38 @@ int runServe(const ServeOptions& o) {
     log->error("cannot open the store: {}", store.error().toString());
     return 1;
   }
+  std::vector<config::ListenerConfig> mllp_listeners, http_listeners;
+  for (const auto& l : cfg->listeners) {
+    (l.kind == config::ListenerKind::kHttp ? http_listeners : mllp_listeners).push_back(l);
+  }
+  metrics::Registry registry;
   mllp::ServerOptions server_options;
   server_options.io_threads = cfg->io_threads;
-  auto server = mllp::Server::create(cfg->listeners, **store, server_options);
+  auto server = mllp::Server::create(std::move(mllp_listeners), **store, server_options);
   if (!server) {
     log->error("{}", server.error().toString());
     (*store)->close();
     return 1;
   }
-  if (auto r = (*server)->start(); !r) {
-    log->error("{}", r.error().toString());
+  http::ServerOptions http_options;
+  http_options.io_threads = http_listeners.empty() ? 1 : std::max<std::size_t>(1, cfg->io_threads / 2);
+  http_options.metrics = &registry;
+  auto https = http::Server::create(std::move(http_listeners), **store, http_options);
+  if (!https) {
+    log->error("{}", https.error().toString());
+    (*store)->close();
+    return 1;
+  }
+  auto started = (*server)->start();
+  if (started) started = (*https)->start();
+  if (!started) {
+    log->error("{}", started.error().toString());
+    (*https)->stop();
     (*server)->stop();
     (*store)->close();
     return 1;
   }
-  if (!writePortsFile(ports_file, *cfg, **server)) {
+  if (!writePortsFile(ports_file, *cfg, **server, **https)) {
     log->warn("could not write {}", ports_file.string());
   }
   log->info("courier serving (pid {}, data dir {}); SIGTERM or Ctrl-C stops", static_cast<long>(getpid()),
@@ -171,11 +234,13 @@ int runServe(const ServeOptions& o) {
   sigwait(&signals, &sig);
   log->info("signal {}: stopping (phase 1: no new connections or frames; answering in-flight messages)", sig);
   (*server)->stopAccepting();
-  if (!(*server)->waitForInFlight(std::chrono::seconds(30))) {
-    log->warn("some frames were still unanswered after 30s; their senders will resend");
+  (*https)->stopAccepting();
+  if (!(*server)->waitForInFlight(std::chrono::seconds(30)) || !(*https)->waitForInFlight(std::chrono::seconds(5))) {
+    log->warn("some frames or requests were still unanswered; their senders will resend");
   }
   log->info("phase 2: draining the store");
   (*store)->close();
+  (*https)->stop();
   (*server)->stop();
   const auto s = (*server)->stats();
   log->info("stopped: {} connections, {} frames, {} accepted, {} refused, {} duplicates, {} store errors",

@@ -534,7 +534,7 @@ class Loader {
 
   ListenerConfig listener(const YAML::Node& node, const std::string& path) {
     ListenerConfig l;
-    checkKeys(node, path, {"name", "kind", "address", "port", "tls", "allowed_clients", "limits", "ack"});
+    checkKeys(node, path, {"name", "kind", "address", "port", "tls", "allowed_clients", "limits", "ack", "http"});
     if (auto n = string(node["name"], path + ".name")) {
       bool ok = !n->empty();
       for (char c : *n) {
@@ -549,7 +549,8 @@ class Loader {
       error(markOf(node), path, "this listener has no 'name'; give each listener a unique name, like 'mllp-main'.");
     }
     l.kind = enumeration<ListenerKind>(node["kind"], path + ".kind", ListenerKind::kMllp,
-                                       {{"mllp", ListenerKind::kMllp}});
+                                       {{"mllp", ListenerKind::kMllp}, {"http", ListenerKind::kHttp}});
+    if (l.kind == ListenerKind::kHttp) l.port = 8443;
     if (auto a = string(node["address"], path + ".address")) {
       unsigned char buf[16];
       if (::inet_pton(AF_INET, a->c_str(), buf) == 1 || ::inet_pton(AF_INET6, a->c_str(), buf) == 1) {
@@ -676,7 +677,9 @@ class Loader {
 
     const YAML::Node ack = node["ack"];
     std::string ap = path + ".ack";
-    if (present(ack) && requireMap(ack, ap)) {
+    if (l.kind == ListenerKind::kHttp && present(ack)) {
+      error(markOf(ack), ap, "'ack' applies to mllp listeners only; remove it from this http listener.");
+    } else if (present(ack) && requireMap(ack, ap)) {
       checkKeys(ack, ap, {"mode", "mllp_commit_acks"});
       l.ack.policy = enumeration<AckPolicy>(ack["mode"], ap + ".mode", AckPolicy::kAuto,
                                             {{"auto", AckPolicy::kAuto},
@@ -684,7 +687,53 @@ class Loader {
                                              {"enhanced", AckPolicy::kEnhanced}});
       l.ack.mllp_commit_acks = boolean(ack["mllp_commit_acks"], ap + ".mllp_commit_acks", false);
     }
+    httpSection(node, path, l);
     return l;
+  }
+
+  // The `http:` section: only on `kind: http` listeners.
+  void httpSection(const YAML::Node& node, const std::string& path, ListenerConfig& l) {
+    const YAML::Node http = node["http"];
+    const std::string hp = path + ".http";
+    if (l.kind != ListenerKind::kHttp) {
+      if (present(http)) error(markOf(http), hp, "'http' applies to listeners with 'kind: http' only.");
+      return;
+    }
+    if (present(http) && requireMap(http, hp)) {
+      checkKeys(http, hp, {"token_file", "max_body_bytes", "request_timeout"});
+      if (auto t = string(http["token_file"], hp + ".token_file")) {
+        if (t->empty()) {
+          error(markOf(http["token_file"]), hp + ".token_file", "the token file path must not be empty.");
+        } else {
+          l.http.token_file = resolve(*t);
+          std::error_code ec;
+          if (options_.check_files && !fs::is_regular_file(l.http.token_file, ec)) {
+            error(markOf(http["token_file"]), hp + ".token_file",
+                  "the token file " + l.http.token_file.string() +
+                      " does not exist. Write one line '<client> <token>' per client; `courier serve` writes a "
+                      "development token on first run when the file is <data-dir>/dev-token.");
+          }
+        }
+      }
+      if (auto v = size(http["max_body_bytes"], hp + ".max_body_bytes", 1ULL << 10, 256ULL << 20,
+                        "max_body_bytes must be between 1KiB and 256MiB.")) {
+        l.http.max_body_bytes = *v;
+      }
+      if (auto d = duration(http["request_timeout"], hp + ".request_timeout", std::chrono::milliseconds(100),
+                            std::chrono::hours(1), "request_timeout must be between 100ms and 1h.")) {
+        l.http.request_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+      }
+    }
+    if (!l.tls.enabled) {
+      error(present(node["tls"]) ? markOf(node["tls"]) : markOf(node), path + ".tls.enabled",
+            "http listeners need TLS: bearer tokens and patient data must not travel in clear.");
+    }
+    const bool certs = l.tls.enabled && l.tls.client_certs != ClientCertMode::kNone;
+    if (l.http.token_file.empty() && !certs) {
+      error(markOf(node), path,
+            "an http listener must authenticate its clients: name a token file (http.token_file) or ask for "
+            "client certificates (tls.client_certs: optional or required).");
+    }
   }
 
   std::string file_;

@@ -60,7 +60,7 @@ struct StoreConfig {
   std::size_t max_pending = 100000;  // queued, not yet committed; beyond: kUnavailable
 };
 
-enum class ListenerKind { kMllp };
+enum class ListenerKind { kMllp, kHttp };  // `kind: mllp` (default) | `kind: http`
 
 enum class ClientCertMode {
   kNone,      // never ask for a client certificate
@@ -105,18 +105,34 @@ struct AckConfig {
   bool mllp_commit_acks = false;  // MLLP release 2: 0x0B 0x06 0x1C 0x0D / 0x15 frames
 };
 
+// The `http:` section of a `kind: http` listener (adapters/http, the FHIR REST API).
+// A request is authenticated by a bearer token from token_file or by a verified client
+// certificate (tls.client_certs optional/required; when allowed_clients is non-empty the
+// certificate identity must be listed there). A listener needs at least one of the two.
+struct HttpListenerConfig {
+  // One client per line: "<identity> <token>", or a bare "<token>" whose identity is the
+  // file's name (e.g. "dev-token"). '#' starts a comment. Empty path: no bearer tokens.
+  // `courier serve` writes <data-dir>/dev-token with a random token on first run when
+  // the config names that file and it does not exist.
+  std::filesystem::path token_file;
+  std::size_t max_body_bytes = 8 << 20;                          // 1 KiB .. 256 MiB; larger: 413
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};  // headers + body, once started
+};
+
 struct ListenerConfig {
   std::string name;                 // unique; stored with each message
   ListenerKind kind = ListenerKind::kMllp;
   std::string address = "127.0.0.1";
-  std::uint16_t port = 2575;        // 0: any free port (tests); unique per address
+  std::uint16_t port = 2575;        // 0: any free port (tests); unique per address;
+                                    // default 2575 for mllp, 8443 for http
   TlsConfig tls;
   // Empty: any client (anonymous included, when certificates are optional) may send
   // for any facility. Non-empty: the peer identity must be listed, and MSH-4 must be
   // one of its facilities; an anonymous client is refused.
   std::vector<AllowedClient> allowed_clients;
-  ListenerLimits limits;
-  AckConfig ack;
+  ListenerLimits limits;             // http: max_connections, idle_timeout (between requests)
+  AckConfig ack;                     // mllp only
+  HttpListenerConfig http;           // http only
 };
 
 struct Config {

@@ -186,8 +186,10 @@ TEST(ServeProcessTest, FirstRunWithTheDefaultConfigMakesDevelopmentCertificates)
   const fs::path dir = makeTempDir("firstrun");
   const fs::path data = dir / "var";
   ::setenv("COURIER_MLLP_PORT", "0", 1);
+  ::setenv("COURIER_HTTP_PORT", "0", 1);
   ServeProcess serve = startServe(fs::path(COURIER_SOURCE_DIR) / "deploy/courier.yaml", data, dir / "serve.log");
   ::unsetenv("COURIER_MLLP_PORT");
+  ::unsetenv("COURIER_HTTP_PORT");
   ASSERT_NE(serve.port, 0) << "see " << (dir / "serve.log");
   for (const char* f : {"ca.crt", "server.crt", "server.key", "client.crt", "client.key"}) {
     EXPECT_TRUE(fs::exists(data / "certs" / f)) << f;

@@ -239,11 +239,16 @@ TEST(ConfigTest, FileChecksCanBeDeferred) {
 
 TEST(ConfigTest, TheDeployedDefaultIsValid) {
   TempDir dir;
-  for (const char* f : {"certs/server.crt", "certs/server.key", "certs/ca.crt"}) dir.touch(f);
+  for (const char* f : {"certs/server.crt", "certs/server.key", "certs/ca.crt", "dev-token"}) dir.touch(f);
   auto loaded = loadConfig(fs::path(COURIER_SOURCE_DIR) / "deploy/courier.yaml", envOf({}),
                            LoadOptions{dir.path(), true});
   ASSERT_TRUE(loaded.has_value()) << all(loaded.error());
-  ASSERT_EQ(loaded->listeners.size(), 1u);
+  ASSERT_EQ(loaded->listeners.size(), 2u);
+  const ListenerConfig& fhir = loaded->listeners[1];
+  EXPECT_EQ(fhir.kind, ListenerKind::kHttp);
+  EXPECT_EQ(fhir.port, 8443);
+  EXPECT_EQ(fhir.address, "127.0.0.1");
+  EXPECT_EQ(fhir.http.token_file, dir.path() / "dev-token");
   const ListenerConfig& l = loaded->listeners[0];
   EXPECT_EQ(l.address, "127.0.0.1");
   EXPECT_EQ(l.port, 2575);
@@ -252,12 +257,13 @@ TEST(ConfigTest, TheDeployedDefaultIsValid) {
   EXPECT_EQ(l.tls.cert_file, dir.path() / "certs/server.crt");
   EXPECT_EQ(loaded->store.sqlite_path, dir.path() / "courier.db");
 
-  // Without the certificates, each missing file is one located error.
+  // Without the certificates and the token, each missing file is one located error
+  // (three per listener, and the token file).
   TempDir empty;
   auto missing = loadConfig(fs::path(COURIER_SOURCE_DIR) / "deploy/courier.yaml", envOf({}),
                             LoadOptions{empty.path(), true});
   ASSERT_FALSE(missing.has_value());
-  EXPECT_EQ(missing.error().size(), 3u) << all(missing.error());
+  EXPECT_EQ(missing.error().size(), 7u) << all(missing.error());
 }
 
 TEST(ConfigTest, StructuralMistakes) {
@@ -278,6 +284,56 @@ TEST(ConfigTest, StructuralMistakes) {
   auto nameless = parseConfig("listeners:\n  - port: 1\n    tls: {enabled: false}\n", "t.yaml", envOf({}));
   ASSERT_FALSE(nameless.has_value());
   EXPECT_TRUE(hasError(nameless.error(), 2, 5, "listeners[0]", "no 'name'"));
+}
+
+TEST(ConfigTest, HttpListenerSection) {
+  TempDir dir;
+  dir.touch("certs/server.crt");
+  dir.touch("certs/server.key");
+  dir.touch("certs/ca.crt");
+  dir.touch("tokens");
+  const std::string text =
+      "listeners:\n"
+      "  - name: fhir\n"
+      "    kind: http\n"
+      "    http:\n"
+      "      token_file: tokens\n"
+      "      max_body_bytes: 64KiB\n"
+      "      request_timeout: 5s\n";
+  auto loaded = parseConfig(text, "t.yaml", envOf({}), LoadOptions{dir.path(), true});
+  ASSERT_TRUE(loaded) << all(loaded.error());
+  const ListenerConfig& l = loaded->listeners.at(0);
+  EXPECT_EQ(l.kind, ListenerKind::kHttp);
+  EXPECT_EQ(l.port, 8443);
+  EXPECT_EQ(l.http.token_file, dir.path() / "tokens");
+  EXPECT_EQ(l.http.max_body_bytes, 64u * 1024);
+  EXPECT_EQ(l.http.request_timeout, 5s);
+
+  auto bad = parseConfig(
+      "listeners:\n"
+      "  - name: fhir\n"
+      "    kind: http\n"
+      "    ack:\n"
+      "      mode: auto\n"
+      "    http:\n"
+      "      token_file: missing-tokens\n"
+      "      max_body: 1\n"
+      "  - name: mllp\n"
+      "    port: 2576\n"
+      "    http:\n"
+      "      token_file: tokens\n",
+      "t.yaml", envOf({}), LoadOptions{dir.path(), true});
+  ASSERT_FALSE(bad);
+  EXPECT_TRUE(hasError(bad.error(), 5, 7, "listeners[0].ack", "mllp listeners only")) << all(bad.error());
+  EXPECT_TRUE(hasError(bad.error(), 7, 19, "listeners[0].http.token_file", "does not exist")) << all(bad.error());
+  EXPECT_TRUE(hasError(bad.error(), 8, 7, "listeners[0].http.max_body", "unknown key 'max_body'"))
+      << all(bad.error());
+  EXPECT_TRUE(hasError(bad.error(), 12, 7, "listeners[1].http", "kind: http")) << all(bad.error());
+
+  auto unauthenticated = parseConfig("listeners:\n  - name: fhir\n    kind: http\n", "t.yaml", envOf({}),
+                                     LoadOptions{dir.path(), true});
+  ASSERT_FALSE(unauthenticated);
+  EXPECT_TRUE(hasError(unauthenticated.error(), 2, 5, "listeners[0]", "must authenticate")) << all(unauthenticated.error());
 }
 
 }  // namespace

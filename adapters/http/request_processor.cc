@@ -1,0 +1,472 @@
+#include "adapters/http/request_processor.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <ctime>
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace courier::http {
+
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using Value = rapidjson::Value;
+
+void str(Writer& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+void key(Writer& w, std::string_view s) { w.Key(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+
+// Elements FHIR R4 requires (min 1) on the resource types Courier accepts. A choice
+// element ends in "[x]" and is satisfied by any "<name><Type>".
+struct Required {
+  std::string_view type;
+  std::vector<std::string_view> elements;
+};
+const std::vector<Required>& requiredElements() {
+  static const std::vector<Required> kTable = {
+      {"Patient", {}},
+      {"Encounter", {"status", "class"}},
+      {"Condition", {"subject"}},
+      {"Procedure", {"status", "subject"}},
+      {"Observation", {"status", "code"}},
+      {"Immunization", {"status", "vaccineCode", "patient", "occurrence[x]"}},
+      {"Claim", {"status", "type", "use", "patient", "created", "provider", "priority", "insurance"}},
+      {"Coverage", {"status", "beneficiary", "payor"}},
+      {"ChargeItem", {"status", "code", "subject"}},
+      {"DocumentReference", {"status", "content"}},
+      {"MessageHeader", {"event[x]", "source"}},
+      {"Bundle", {"type"}},
+  };
+  return kTable;
+}
+
+bool isFhirId(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
+  });
+}
+
+bool isResourceTypeName(std::string_view s) {
+  if (s.empty() || !std::isupper(static_cast<unsigned char>(s[0]))) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+}
+
+struct Invalid {
+  unsigned status;
+  std::string code;  // OperationOutcome issue type
+  std::string message;
+  std::string expression;
+};
+
+std::string sv(const Value& v) { return std::string(v.GetString(), v.GetStringLength()); }
+
+const Value* member(const Value& obj, std::string_view name) {
+  auto it = obj.FindMember(Value(rapidjson::StringRef(name.data(), name.size())));
+  return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+
+// FHIR JSON never holds null, "", [] or {} (R4 JSON §2.6.2). Walks every value.
+std::optional<Invalid> checkNoEmpty(const Value& v, const std::string& path) {
+  if (v.IsNull()) return Invalid{400, "structure", "null is not allowed in FHIR JSON", path};
+  if (v.IsString() && v.GetStringLength() == 0) return Invalid{400, "structure", "empty strings are not allowed", path};
+  if (v.IsArray()) {
+    if (v.Empty()) return Invalid{400, "structure", "empty arrays are not allowed", path};
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+      // Arrays of primitives may hold null to align with their "_name" extensions.
+      if (v[i].IsNull()) continue;
+      if (auto e = checkNoEmpty(v[i], path + "[" + std::to_string(i) + "]")) return e;
+    }
+  }
+  if (v.IsObject()) {
+    if (v.MemberCount() == 0) return Invalid{400, "structure", "empty objects are not allowed", path};
+    for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+      if (auto e = checkNoEmpty(it->value, path + "." + sv(it->name))) return e;
+    }
+  }
+  return std::nullopt;
+}
+
+// One resource object at `path` (e.g. "Patient" or "Bundle.entry[2].resource").
+std::optional<Invalid> checkResource(const Value& r, const std::string& path, std::string* type_out) {
+  if (!r.IsObject()) return Invalid{400, "structure", "a resource must be a JSON object", path};
+  const Value* rt = member(r, "resourceType");
+  if (rt == nullptr) return Invalid{400, "required", "resourceType is missing", path + ".resourceType"};
+  if (!rt->IsString() || !isResourceTypeName(sv(*rt))) {
+    return Invalid{400, "value", "resourceType must name a FHIR resource type", path + ".resourceType"};
+  }
+  const std::string type = sv(*rt);
+  if (type_out) *type_out = type;
+  // Paths inside a top-level resource start with its type, as FHIRPath does.
+  const std::string base = path.find('.') == std::string::npos && path == type ? type : path;
+  if (const Value* id = member(r, "id")) {
+    if (!id->IsString() || !isFhirId(sv(*id))) {
+      return Invalid{400, "value", "id must be 1 to 64 letters, digits, '-' or '.'", base + ".id"};
+    }
+  }
+  for (const auto& req : requiredElements()) {
+    if (req.type != type) continue;
+    for (std::string_view el : req.elements) {
+      bool found = false;
+      if (el.size() > 3 && el.substr(el.size() - 3) == "[x]") {
+        std::string_view stem = el.substr(0, el.size() - 3);
+        for (auto it = r.MemberBegin(); it != r.MemberEnd() && !found; ++it) {
+          std::string_view n(it->name.GetString(), it->name.GetStringLength());
+          found = n.size() > stem.size() && n.substr(0, stem.size()) == stem &&
+                  std::isupper(static_cast<unsigned char>(n[stem.size()]));
+        }
+      } else {
+        found = member(r, el) != nullptr;
+      }
+      if (!found) {
+        return Invalid{400, "required", type + "." + std::string(el) + " is required (FHIR R4)",
+                       base + "." + std::string(el)};
+      }
+    }
+  }
+  for (auto it = r.MemberBegin(); it != r.MemberEnd(); ++it) {
+    if (auto e = checkNoEmpty(it->value, base + "." + sv(it->name))) return e;
+  }
+  // Contained resources are resources too.
+  if (const Value* contained = member(r, "contained"); contained && contained->IsArray()) {
+    for (rapidjson::SizeType i = 0; i < contained->Size(); ++i) {
+      if (auto e = checkResource((*contained)[i], base + ".contained[" + std::to_string(i) + "]", nullptr)) return e;
+    }
+  }
+  return std::nullopt;
+}
+
+constexpr std::array<std::string_view, 9> kBundleTypes = {
+    "document", "message", "transaction", "transaction-response", "batch", "batch-response",
+    "history", "searchset", "collection"};
+constexpr std::array<std::string_view, 4> kAcceptedBundleTypes = {"transaction", "batch", "message", "collection"};
+
+std::optional<Invalid> checkBundle(const Value& b) {
+  const Value* type = member(b, "type");
+  if (!type->IsString() ||
+      std::find(kBundleTypes.begin(), kBundleTypes.end(), sv(*type)) == kBundleTypes.end()) {
+    return Invalid{400, "value", "Bundle.type is not a Bundle type code", "Bundle.type"};
+  }
+  const std::string t = sv(*type);
+  if (std::find(kAcceptedBundleTypes.begin(), kAcceptedBundleTypes.end(), t) == kAcceptedBundleTypes.end()) {
+    return Invalid{422, "not-supported", "Courier accepts transaction, batch, message and collection Bundles",
+                   "Bundle.type"};
+  }
+  const Value* entries = member(b, "entry");
+  if (entries == nullptr) return std::nullopt;
+  if (!entries->IsArray()) return Invalid{400, "structure", "Bundle.entry must be an array", "Bundle.entry"};
+  for (rapidjson::SizeType i = 0; i < entries->Size(); ++i) {
+    const std::string ep = "Bundle.entry[" + std::to_string(i) + "]";
+    const Value& e = (*entries)[i];
+    if (!e.IsObject()) return Invalid{400, "structure", "a Bundle entry must be an object", ep};
+    const Value* res = member(e, "resource");
+    if (res != nullptr) {
+      if (auto err = checkResource(*res, ep + ".resource", nullptr)) return err;
+    }
+    if (t == "transaction" || t == "batch") {
+      const Value* req = member(e, "request");
+      if (req == nullptr || !req->IsObject()) {
+        return Invalid{400, "required", "transaction and batch entries need a request", ep + ".request"};
+      }
+      const Value* method = member(*req, "method");
+      if (method == nullptr || !method->IsString()) {
+        return Invalid{400, "required", "request.method is required", ep + ".request.method"};
+      }
+      const Value* url = member(*req, "url");
+      if (url == nullptr || !url->IsString()) {
+        return Invalid{400, "required", "request.url is required", ep + ".request.url"};
+      }
+    } else if (res == nullptr) {
+      return Invalid{400, "required", "this entry has no resource", ep + ".resource"};
+    }
+  }
+  return std::nullopt;
+}
+
+Response fromInvalid(const Invalid& inv) { return errorResponse(inv.status, inv.code, inv.message, inv.expression); }
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string buildCapabilityStatement(const config::ListenerConfig& config) {
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  key(w, "resourceType"); str(w, "CapabilityStatement");
+  key(w, "status"); str(w, "active");
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  key(w, "date"); str(w, date);
+  key(w, "publisher"); str(w, "Courier");
+  key(w, "kind"); str(w, "instance");
+  key(w, "software"); w.StartObject(); key(w, "name"); str(w, "Courier"); key(w, "version"); str(w, "0.1.0"); w.EndObject();
+  key(w, "implementation"); w.StartObject();
+  key(w, "description"); str(w, "Courier integration engine, FHIR REST listener " + config.name +
+                                    ": accepts resources and Bundles and stores them durably before answering");
+  w.EndObject();
+  key(w, "fhirVersion"); str(w, "4.0.1");
+  key(w, "format"); w.StartArray(); str(w, "application/fhir+json"); str(w, "json"); w.EndArray();
+  key(w, "rest"); w.StartArray(); w.StartObject();
+  key(w, "mode"); str(w, "server");
+  key(w, "documentation");
+  str(w, "Write-only: every accepted body is stored durably (the answer comes after the commit) and processed "
+         "asynchronously; there is no read or search. Answers are OperationOutcomes.");
+  key(w, "security"); w.StartObject();
+  key(w, "cors"); w.Bool(false);
+  key(w, "service"); w.StartArray(); w.StartObject();
+  key(w, "coding"); w.StartArray(); w.StartObject();
+  key(w, "system"); str(w, "http://terminology.hl7.org/CodeSystem/restful-security-service");
+  key(w, "code"); str(w, "Certificates");
+  w.EndObject(); w.EndArray();
+  w.EndObject(); w.EndArray();
+  key(w, "description"); str(w, "TLS 1.2/1.3. Clients authenticate with a bearer token (Authorization: Bearer) from "
+                                "the listener's token file, or with a client certificate from the configured CA.");
+  w.EndObject();
+  key(w, "resource"); w.StartArray();
+  for (std::string_view type : supportedResourceTypes()) {
+    w.StartObject();
+    key(w, "type"); str(w, type);
+    key(w, "interaction"); w.StartArray();
+    for (std::string_view code : {"create", "update"}) {
+      w.StartObject(); key(w, "code"); str(w, code); w.EndObject();
+    }
+    w.EndArray();
+    key(w, "versioning"); str(w, "no-version");
+    key(w, "readHistory"); w.Bool(false);
+    key(w, "updateCreate"); w.Bool(true);
+    w.EndObject();
+  }
+  w.EndArray();
+  key(w, "interaction"); w.StartArray();
+  for (std::string_view code : {"transaction", "batch"}) {
+    w.StartObject(); key(w, "code"); str(w, code);
+    key(w, "documentation"); str(w, "POST /fhir: the Bundle is stored as one message; the answer is an "
+                                    "OperationOutcome, not a response Bundle");
+    w.EndObject();
+  }
+  w.EndArray();
+  key(w, "operation"); w.StartArray(); w.StartObject();
+  key(w, "name"); str(w, "process-message");
+  key(w, "definition"); str(w, "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message");
+  key(w, "documentation"); str(w, "Deduplicated by Bundle.id (else MessageHeader.id) per MessageHeader.source.endpoint");
+  w.EndObject(); w.EndArray();
+  w.EndObject(); w.EndArray();
+  w.EndObject();
+  return sb.GetString();
+}
+
+}  // namespace
+
+std::string operationOutcome(std::string_view severity, std::string_view code, std::string_view diagnostics,
+                             std::string_view expression) {
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  key(w, "resourceType"); str(w, "OperationOutcome");
+  key(w, "issue"); w.StartArray(); w.StartObject();
+  key(w, "severity"); str(w, severity);
+  key(w, "code"); str(w, code);
+  if (!diagnostics.empty()) { key(w, "diagnostics"); str(w, diagnostics); }
+  if (!expression.empty()) {
+    key(w, "expression"); w.StartArray(); str(w, expression); w.EndArray();
+  }
+  w.EndObject(); w.EndArray();
+  w.EndObject();
+  return sb.GetString();
+}
+
+Response errorResponse(unsigned status, std::string_view code, std::string_view diagnostics,
+                       std::string_view expression) {
+  Response r;
+  r.status = status;
+  r.body = operationOutcome(status >= 500 ? "fatal" : "error", code, diagnostics, expression);
+  return r;
+}
+
+const std::vector<std::string_view>& supportedResourceTypes() {
+  static const std::vector<std::string_view> kTypes = {"Patient", "Encounter", "Condition", "Procedure",
+                                                       "Observation", "Immunization", "Claim", "Coverage",
+                                                       "ChargeItem", "DocumentReference"};
+  return kTypes;
+}
+
+Target parseTarget(std::string_view target) {
+  if (std::size_t q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+  if (target.size() > 1 && target.back() == '/') target.remove_suffix(1);
+  Target t;
+  if (target == "/health") t.route = Route::kHealth;
+  else if (target == "/ready") t.route = Route::kReady;
+  else if (target == "/metrics") t.route = Route::kMetrics;
+  else if (target == "/fhir/metadata") t.route = Route::kMetadata;
+  else if (target == "/fhir") t.route = Route::kBundle;
+  else if (target == "/fhir/$process-message" || target == "/fhir/%24process-message") t.route = Route::kProcessMessage;
+  else if (target.substr(0, 6) == "/fhir/") {
+    std::string_view rest = target.substr(6);
+    std::size_t slash = rest.find('/');
+    std::string_view type = rest.substr(0, slash);
+    std::string_view id = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    const auto& types = supportedResourceTypes();
+    if (std::find(types.begin(), types.end(), type) != types.end() && id.find('/') == std::string_view::npos &&
+        (slash == std::string_view::npos || isFhirId(id))) {
+      t.route = Route::kResource;
+      t.type = std::string(type);
+      t.id = std::string(id);
+    }
+  }
+  return t;
+}
+
+RequestProcessor::RequestProcessor(const config::ListenerConfig& config, TokenFile tokens)
+    : config_(config), tokens_(std::move(tokens)), capability_(buildCapabilityStatement(config)) {}
+
+Result<std::string, Response> RequestProcessor::authenticate(std::string_view authorization,
+                                                            const std::vector<std::string>& cert_names) const {
+  auto unauthorized = [](std::string_view why, bool bad_token) {
+    Response r = errorResponse(401, "login", why);
+    r.headers.emplace_back("WWW-Authenticate",
+                           bad_token ? "Bearer realm=\"courier\", error=\"invalid_token\"" : "Bearer realm=\"courier\"");
+    return Unexpected(std::move(r));
+  };
+  if (!authorization.empty()) {
+    constexpr std::string_view kBearer = "bearer ";
+    if (authorization.size() <= kBearer.size() || lower(authorization.substr(0, kBearer.size())) != kBearer) {
+      return unauthorized("the Authorization header must be 'Bearer <token>'", true);
+    }
+    std::string_view token = authorization.substr(kBearer.size());
+    while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+    while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+    if (auto id = tokens_.identityFor(token)) return *id;
+    return unauthorized("the bearer token is not valid for this listener", true);
+  }
+  if (!cert_names.empty()) {
+    if (config_.allowed_clients.empty()) return cert_names.front();
+    for (const auto& name : cert_names) {
+      for (const auto& c : config_.allowed_clients) {
+        if (c.identity == name) return name;
+      }
+    }
+    return Unexpected(errorResponse(403, "forbidden", "this client certificate is not allowed on this listener"));
+  }
+  return unauthorized("authentication required: a bearer token or a client certificate", false);
+}
+
+std::optional<Response> RequestProcessor::checkRequest(std::string_view method, const Target& target,
+                                                       std::string_view content_type) const {
+  auto notAllowed = [](std::string_view allow) {
+    Response r = errorResponse(405, "not-supported", "this method is not supported here");
+    r.headers.emplace_back("Allow", std::string(allow));
+    return r;
+  };
+  switch (target.route) {
+    case Route::kNotFound:
+      return errorResponse(404, "not-found", "no such endpoint or resource type here");
+    case Route::kHealth:
+    case Route::kReady:
+    case Route::kMetrics:
+    case Route::kMetadata:
+      if (method != "GET" && method != "HEAD") return notAllowed("GET, HEAD");
+      return std::nullopt;
+    case Route::kBundle:
+    case Route::kProcessMessage:
+      if (method != "POST") return notAllowed("POST");
+      break;
+    case Route::kResource:
+      if (target.id.empty() && method != "POST") return notAllowed("POST");
+      if (!target.id.empty() && method != "PUT") return notAllowed("PUT");
+      break;
+  }
+  std::string media = lower(content_type.substr(0, content_type.find(';')));
+  while (!media.empty() && media.back() == ' ') media.pop_back();
+  if (media != "application/fhir+json" && media != "application/json") {
+    return errorResponse(415, "not-supported", "send application/fhir+json (or application/json)");
+  }
+  return std::nullopt;
+}
+
+Result<Submission, Response> RequestProcessor::prepare(std::string_view method, const Target& target, std::string body,
+                                                       std::string_view identity, store::TimePoint received_at) const {
+  rapidjson::Document doc;
+  // Iterative parsing: deep nesting cannot exhaust the stack.
+  doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
+  if (doc.HasParseError()) {
+    return Unexpected(errorResponse(400, "invalid",
+                                    std::string("invalid JSON at byte ") + std::to_string(doc.GetErrorOffset()) +
+                                        ": " + rapidjson::GetParseError_En(doc.GetParseError()),
+                                    "$"));
+  }
+  const bool bundle_route = target.route == Route::kBundle || target.route == Route::kProcessMessage;
+  const std::string expected = bundle_route ? "Bundle" : target.type;
+  std::string type;
+  if (!doc.IsObject()) return Unexpected(errorResponse(400, "structure", "the body must be a JSON object", "$"));
+  if (const Value* rt = member(doc, "resourceType"); rt && rt->IsString() && sv(*rt) != expected) {
+    return Unexpected(errorResponse(400, "invalid", "resourceType does not match the URL (" + expected + ")",
+                                    "resourceType"));
+  }
+  if (auto inv = checkResource(doc, expected, &type)) return Unexpected(fromInvalid(*inv));
+
+  Submission s;
+  s.message.raw = std::move(body);  // doc holds its own copies of the strings
+  s.message.listener = config_.name;
+  s.message.peer_identity = std::string(identity);
+  s.message.received_at = received_at;
+  s.message.message_type = "FHIR";
+  s.message.trigger = type;
+  s.type_label = "FHIR^" + type;
+  s.success_status = 201;
+  if (bundle_route) {
+    if (auto inv = checkBundle(doc)) return Unexpected(fromInvalid(*inv));
+  }
+  if (target.route == Route::kResource && !target.id.empty()) {
+    const Value* id = member(doc, "id");
+    if (id == nullptr || sv(*id) != target.id) {
+      return Unexpected(errorResponse(400, "invalid", "the body's id must equal the id in the URL", type + ".id"));
+    }
+    s.success_status = 200;
+    (void)method;
+  }
+  if (target.route == Route::kProcessMessage) {
+    if (sv(*member(doc, "type")) != "message") {
+      return Unexpected(errorResponse(422, "processing", "$process-message takes a Bundle of type 'message'",
+                                      "Bundle.type"));
+    }
+    const Value* entries = member(doc, "entry");
+    const Value* header = entries && entries->IsArray() && !entries->Empty() ? member((*entries)[0], "resource")
+                                                                              : nullptr;
+    const Value* hrt = header ? member(*header, "resourceType") : nullptr;
+    if (hrt == nullptr || sv(*hrt) != "MessageHeader") {
+      return Unexpected(errorResponse(422, "processing", "the first entry of a message Bundle must be its MessageHeader",
+                                      "Bundle.entry[0].resource"));
+    }
+    const Value* source = member(*header, "source");
+    const Value* endpoint = source && source->IsObject() ? member(*source, "endpoint") : nullptr;
+    if (endpoint == nullptr || !endpoint->IsString()) {
+      return Unexpected(errorResponse(400, "required", "MessageHeader.source.endpoint is required",
+                                      "Bundle.entry[0].resource.source.endpoint"));
+    }
+    const Value* bid = member(doc, "id");
+    const Value* hid = member(*header, "id");
+    if (bid == nullptr && hid == nullptr) {
+      return Unexpected(errorResponse(422, "processing",
+                                      "a message needs Bundle.id or MessageHeader.id (it identifies the message for "
+                                      "deduplication)",
+                                      "Bundle.id"));
+    }
+    // Dedup key of the store: (sending_facility, control_id).
+    s.message.sending_facility = sv(*endpoint);
+    s.message.control_id = bid ? sv(*bid) : sv(*hid);
+    s.success_status = 200;
+  }
+  return s;
+}
+
+}  // namespace courier::http

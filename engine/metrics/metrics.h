@@ -1,0 +1,64 @@
+// Metrics: a small process-wide registry of what the adapters did, rendered in the
+// Prometheus text format (version 0.0.4) for `GET /metrics`.
+//
+// Counters are keyed by listener and message type ("FHIR^Patient", "ADT^A01"); rejections
+// also by reason (an HTTP status or an HL7 error code). Latencies go into fixed-bucket
+// histograms. Never put PHI in a label: listener names, types and codes only.
+//
+// Threading: every method is thread-safe. Updates take one short mutex (a map lookup and
+// an add); that is noise beside a TLS record and a store commit. Render from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+namespace courier::metrics {
+
+class Registry {
+ public:
+  Registry();
+
+  void received(std::string_view listener, std::string_view type);
+  void stored(std::string_view listener, std::string_view type);
+  void duplicate(std::string_view listener, std::string_view type);
+  void rejected(std::string_view listener, std::string_view type, std::string_view reason);
+  // From request/frame read to the positive answer being sent (after the store said durable).
+  void observeAckLatency(std::string_view listener, std::chrono::nanoseconds latency);
+  // From MessageStore::submit to its callback (the grouped commit as the adapter sees it).
+  void observeStoreLatency(std::chrono::nanoseconds latency);
+  void connectionOpened(std::string_view listener);
+  void connectionClosed(std::string_view listener);
+
+  std::uint64_t receivedCount(std::string_view listener, std::string_view type) const;
+  std::uint64_t storedCount(std::string_view listener, std::string_view type) const;
+  std::int64_t openConnections(std::string_view listener) const;
+
+  // The whole registry in the Prometheus text exposition format.
+  std::string renderPrometheus() const;
+
+ private:
+  struct Histogram {
+    std::vector<std::uint64_t> buckets;  // cumulative counts per bound, like Prometheus
+    std::uint64_t count = 0;
+    double sum_seconds = 0;
+  };
+  void observe(Histogram& h, std::chrono::nanoseconds latency);
+
+  using Key2 = std::tuple<std::string, std::string>;
+  using Key3 = std::tuple<std::string, std::string, std::string>;
+  mutable std::mutex mu_;
+  std::vector<double> bounds_;  // seconds
+  std::map<Key2, std::uint64_t> received_, stored_, duplicates_;
+  std::map<Key3, std::uint64_t> rejected_;
+  std::map<std::string, Histogram, std::less<>> ack_latency_;
+  Histogram store_latency_;
+  std::map<std::string, std::int64_t, std::less<>> connections_;
+};
+
+}  // namespace courier::metrics
