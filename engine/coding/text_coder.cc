@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <unordered_map>
@@ -81,6 +83,19 @@ struct Candidate {
   double score = 0;
   double matched = 0;
 };
+
+// A float's bits as an unsigned integer that sorts in the same order.
+inline uint32_t orderedBits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+inline float fromOrderedBits(uint32_t u) {
+  u = (u & 0x80000000u) ? (u & 0x7FFFFFFFu) : ~u;
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
 
 std::string dotted(std::string_view undotted) {
   char buf[16];
@@ -539,9 +554,12 @@ struct TextCoder::Impl {
     const float miss_total = static_cast<float>(kMissWeight * total);
     double slack = 0;
     for (size_t k = take; k < order.size(); ++k) slack += order[k].weight * (1 + kMissWeight + kMainExtraWeight);
-    thread_local std::vector<std::pair<float, uint32_t>> touched;
-    touched.clear();
-    if (touched.capacity() < budget) touched.reserve(budget);
+    // Touched docs as one integer each: the partial score's bits made
+    // order-preserving, then the doc id inverted, so that a plain integer
+    // compare orders by score, ties by doc id (the lower first).
+    thread_local std::vector<uint64_t> touched;
+    if (touched.size() < budget) touched.resize(budget);
+    uint64_t* out_key = touched.data();
     struct Block {
       float acc[kBlockDocs] = {};  // 0 = not touched (every gain is > 0)
       float extra[kBlockDocs];
@@ -579,27 +597,29 @@ struct TextCoder::Impl {
       }
       for (size_t k = 0; k < n_seen; ++k) {
         uint32_t i = seen[k];
-        touched.emplace_back(acc[i] - ext[i] - miss_total, base + i);
+        *out_key++ = static_cast<uint64_t>(orderedBits(acc[i] - ext[i] - miss_total)) << 32 | ~(base + i);
         acc[i] = 0.0f;
       }
     }
     // 3. Score fully, best partial score first, until no remaining document
     //    can enter the top kExact.
-    auto better = [](const std::pair<float, uint32_t>& a, const std::pair<float, uint32_t>& b) {
-      return a.first > b.first || (a.first == b.first && a.second < b.second);
-    };
-    size_t shortlist = std::min(kShortlist, touched.size());
-    std::nth_element(touched.begin(), touched.begin() + static_cast<long>(shortlist), touched.end(), better);
-    std::sort(touched.begin(), touched.begin() + static_cast<long>(shortlist), better);
+    const size_t n_touched = static_cast<size_t>(out_key - touched.data());
+    const size_t shortlist = std::min(kShortlist, n_touched);
+    uint64_t* keys = touched.data();
+    std::nth_element(keys, keys + shortlist, keys + n_touched, std::greater<>());
+    std::sort(keys, keys + shortlist, std::greater<>());
     thread_local std::vector<Scored> scored;
     scored.clear();
     thread_local std::vector<double> best;  // min-heap of the kExact best full scores
     best.clear();
     for (size_t k = 0; k < shortlist; ++k) {
-      if (best.size() == kExact && touched[k].first + slack < best.front() - 1e-4) break;
+      const uint32_t d = ~static_cast<uint32_t>(keys[k]);
+      if (best.size() == kExact && fromOrderedBits(static_cast<uint32_t>(keys[k] >> 32)) + slack < best.front() - 1e-4) {
+        break;
+      }
       double m;
-      double sc = docScore(touched[k].second, q, m);
-      scored.push_back(Scored{touched[k].second, sc, m});
+      double sc = docScore(d, q, m);
+      scored.push_back(Scored{d, sc, m});
       if (best.size() < kExact) {
         best.push_back(sc);
         std::push_heap(best.begin(), best.end(), std::greater<>());
