@@ -14,6 +14,16 @@
 // read-only file...) rolls the group back and answers every message of it kUnavailable;
 // the writer goes on with the next group, so the store recovers when storage does.
 //
+// Patient index: kept OFF the commit path. The commit that ACKs a message writes no
+// patient index entry; a low-priority thread ("courier-pidx") later indexes every row
+// above a high-water mark in one sorted transaction (every patient_index_batch messages,
+// after patient_index_delay at most, at open and at close). The index lives in a sidecar
+// SQLite file (`<path>-patient-index`), so that transaction takes a write lock and an
+// fsync of its own and never holds up the writer. list() by patient = index lookup for
+// ids <= the high-water mark + a scan of the short unindexed tail above it: the same rows
+// as a plain index. The sidecar is derived data: when it is missing, stale or broken the
+// indexer rebuilds it, and list() scans meanwhile. Its failures are logged and retried.
+//
 // Schema: versioned through the `schema_version` table; open() migrates forward and
 // refuses a file written by a newer Courier.
 #pragma once
@@ -48,6 +58,11 @@ struct SqliteStoreOptions {
   // How long the writer waits for a lock held by another process before the group
   // fails with kUnavailable (and is retried by the senders).
   std::chrono::milliseconds busy_timeout{2000};
+  // Background patient indexing (see above). false: never index (tests use it to leave an
+  // unindexed tail, as a crash would); list() stays correct, only slower.
+  bool index_patients = true;
+  std::size_t patient_index_batch = 32768;            // index once this many are unindexed
+  std::chrono::milliseconds patient_index_delay{500}; // ... or after this long
   // Test hook (fault injection), run on the writer thread at each point below with the
   // write connection. An error fails the group exactly as a storage failure would; the
   // hook may also change the connection (e.g. PRAGMA max_page_count to fill the "disk").
@@ -62,6 +77,9 @@ struct SqliteStoreStats {
   std::uint64_t duplicates = 0;         // duplicates answered since open
   std::uint64_t largest_batch = 0;
   std::uint64_t checkpoints = 0;        // WAL checkpoints done by the checkpoint thread
+  std::int64_t patient_indexed_through = 0;   // high-water mark: ids <= it are indexed
+  std::uint64_t patient_index_runs = 0;       // index transactions committed
+  std::uint64_t patient_index_failures = 0;   // index transactions failed (retried later)
 };
 
 class SqliteStore : public MessageStore {
@@ -73,7 +91,7 @@ class SqliteStore : public MessageStore {
 
   virtual SqliteStoreStats stats() const = 0;
 
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 };
 
 }  // namespace courier::store

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -105,6 +106,33 @@ std::unique_ptr<SqliteStore> openOrDie(const SqliteStoreOptions& o) {
   auto s = SqliteStore::open(o);
   EXPECT_TRUE(s.has_value()) << (s ? "" : s.error().toString());
   return s ? std::move(*s) : nullptr;
+}
+
+// Waits (polling, with a deadline) until the background indexer's mark reaches `id`.
+bool waitForIndexed(SqliteStore& store, MessageId id, std::chrono::seconds deadline = 20s) {
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (store.stats().patient_indexed_through < id) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+// The sidecar's high-water mark, read from outside (-1 when unreadable).
+std::int64_t indexMarkFromOutside(const fs::path& db_path) {
+  sqlite3* db = nullptr;
+  std::string path = db_path.string() + "-patient-index";
+  std::int64_t n = -1;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT indexed_through FROM index_state", -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      n = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return n;
 }
 
 // Counts rows through an independent connection: what another process would see.
@@ -673,6 +701,19 @@ TEST(SqliteStoreTest, EveryAcknowledgedMessageSurvivesSigkill) {
   for (auto a : acked) missing += stored.count("K-" + std::to_string(a)) == 1 ? 0 : 1;
   EXPECT_EQ(missing, 0u) << "of " << acked.size() << " acknowledged";
   EXPECT_GE(stored.size(), acked.size());
+  // The unindexed tail the kill left is indexed on this open; by patient, every
+  // acknowledged message is found exactly once, before and after.
+  auto byPatient = [&](std::uint64_t a) {
+    MessageFilter f;
+    f.limit = 0;
+    f.patient_id = "PAT-K-" + std::to_string(a);
+    auto r = store->list(f);
+    EXPECT_TRUE(r.has_value());
+    return r && r->size() == 1 && r->front().control_id == "K-" + std::to_string(a);
+  };
+  for (std::size_t i = 0; i < acked.size(); i += 97) EXPECT_TRUE(byPatient(acked[i]));
+  ASSERT_TRUE(waitForIndexed(*store, listed->front().id));
+  for (std::size_t i = 0; i < acked.size(); i += 97) EXPECT_TRUE(byPatient(acked[i]));
 }
 
 TEST(SqliteStoreTest, CloseFromACallbackDoesNotDeadlock) {
@@ -721,6 +762,196 @@ TEST(SqliteStoreTest, OverloadAnswersUnavailableAtOnce) {
   hold.unlock();
   ASSERT_TRUE(c.waitFor(7));
   for (std::size_t i = 0; i <= 5; ++i) EXPECT_TRUE(c.at(i).has_value()) << i;
+}
+
+}  // namespace
+}  // namespace courier::store
+
+namespace courier::store {
+namespace {
+
+// What list() by patient must return: every stored message of that patient, newest first.
+using Expected = std::map<std::string, std::vector<MessageId>>;
+
+std::string patientOf(std::size_t n) { return n % 11 == 10 ? std::string() : "P-" + std::to_string(n % 7); }
+
+// Submits messages [from, to) (patients P-0..P-6, every 11th without one), waits for all,
+// and records the ids in `expected`.
+void submitRange(SqliteStore& store, std::size_t from, std::size_t to, Expected& expected) {
+  Collector c;
+  for (std::size_t n = from; n < to; ++n) {
+    InboundMessage m = makeMessage("X-" + std::to_string(n));
+    m.patient_id = patientOf(n);
+    store.submit(m, c.callback(n - from));
+  }
+  ASSERT_TRUE(c.waitFor(to - from));
+  for (std::size_t n = from; n < to; ++n) {
+    auto r = c.at(n - from);
+    ASSERT_TRUE(r.has_value());
+    if (!patientOf(n).empty()) expected[patientOf(n)].push_back(r->id);
+  }
+}
+
+// list() by patient, alone and with paging, against `expected`.
+void checkByPatient(SqliteStore& store, Expected expected) {
+  for (auto& [patient, ids] : expected) {
+    std::sort(ids.rbegin(), ids.rend());
+    MessageFilter f;
+    f.limit = 0;
+    f.patient_id = patient;
+    auto all = store.list(f);
+    ASSERT_TRUE(all.has_value()) << all.error().toString();
+    std::vector<MessageId> got;
+    for (const auto& m : *all) {
+      got.push_back(m.id);
+      EXPECT_EQ(m.patient_id, patient);
+    }
+    EXPECT_EQ(got, ids) << patient;
+    f.limit = 3;
+    f.before_id = ids[ids.size() / 2];
+    auto page = store.list(f);
+    ASSERT_TRUE(page.has_value());
+    std::vector<MessageId> want(ids.begin() + static_cast<std::ptrdiff_t>(ids.size() / 2 + 1), ids.end());
+    if (want.size() > 3) want.resize(3);
+    got.clear();
+    for (const auto& m : *page) got.push_back(m.id);
+    EXPECT_EQ(got, want) << patient << " page";
+  }
+  MessageFilter none;
+  none.patient_id = "P-none";
+  auto empty = store.list(none);
+  ASSERT_TRUE(empty.has_value());
+  EXPECT_TRUE(empty->empty());
+}
+
+// The patient index is built off the commit path: list() by patient gives the same rows
+// before the background indexing, after it, across a restart with an unindexed tail (a
+// crash leaves one), and once the next open indexed that tail.
+TEST(SqliteStoreTest, ListByPatientIsExactBeforeAndAfterBackgroundIndexing) {
+  TempDir dir;
+  auto o = optionsFor(dir);
+  o.patient_index_batch = 1u << 30;  // only the timer (an hour away) or close() indexes
+  o.patient_index_delay = std::chrono::hours(1);
+  Expected expected;
+  {
+    auto store = openOrDie(o);
+    ASSERT_TRUE(store);
+    submitRange(*store, 0, 600, expected);
+    EXPECT_EQ(store->stats().patient_indexed_through, 0) << "nothing indexed yet";
+    checkByPatient(*store, expected);  // all from the unindexed tail
+    store->close();                    // indexes everything
+    EXPECT_EQ(store->stats().patient_indexed_through, 600);
+  }
+  EXPECT_EQ(indexMarkFromOutside(o.path), 600);
+  auto no_index = o;
+  no_index.index_patients = false;  // as if the indexer never ran: a crash right after
+  {
+    auto store = openOrDie(no_index);
+    ASSERT_TRUE(store);
+    checkByPatient(*store, expected);  // all from the index
+    submitRange(*store, 600, 900, expected);
+    checkByPatient(*store, expected);  // index + tail
+  }
+  EXPECT_EQ(indexMarkFromOutside(o.path), 600) << "the tail stayed unindexed";
+  {
+    SqliteStoreOptions ro = o;  // the CLI: a reader only
+    ro.start_writer = false;
+    ro.create_if_missing = false;
+    auto reader = openOrDie(ro);
+    ASSERT_TRUE(reader);
+    checkByPatient(*reader, expected);
+  }
+  {
+    auto store = openOrDie(o);  // indexes the tail left by the "crash" on open
+    ASSERT_TRUE(store);
+    checkByPatient(*store, expected);
+    ASSERT_TRUE(waitForIndexed(*store, 900));
+    checkByPatient(*store, expected);
+    EXPECT_GE(store->stats().patient_index_runs, 1u);
+  }
+  // A lost sidecar is rebuilt; list() scans until then.
+  fs::remove(o.path.string() + "-patient-index");
+  fs::remove(o.path.string() + "-patient-index-wal");
+  fs::remove(o.path.string() + "-patient-index-shm");
+  {
+    auto store = openOrDie(o);
+    ASSERT_TRUE(store);
+    checkByPatient(*store, expected);
+    ASSERT_TRUE(waitForIndexed(*store, 900));
+    checkByPatient(*store, expected);
+  }
+}
+
+// Indexing runs every patient_index_batch messages while the writer goes on; a sidecar
+// that is locked by someone else makes indexing fail (logged, counted, retried), never a
+// commit: every message is still acknowledged.
+TEST(SqliteStoreTest, PatientIndexingFailureNeverFailsAnAckAndIsRetried) {
+  TempDir dir;
+  auto o = optionsFor(dir);
+  o.patient_index_batch = 16;
+  o.patient_index_delay = 10ms;
+  o.busy_timeout = 50ms;
+  auto store = openOrDie(o);
+  ASSERT_TRUE(store);
+  Expected expected;
+  submitRange(*store, 0, 100, expected);
+  ASSERT_TRUE(waitForIndexed(*store, 100));
+  sqlite3* locker = nullptr;
+  std::string sidecar = o.path.string() + "-patient-index";
+  ASSERT_EQ(sqlite3_open(sidecar.c_str(), &locker), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(locker, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  submitRange(*store, 100, 400, expected);  // all acknowledged (submitRange asserts it)
+  auto end = std::chrono::steady_clock::now() + 30s;
+  while (store->stats().patient_index_failures == 0 && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_GT(store->stats().patient_index_failures, 0u);
+  EXPECT_EQ(store->stats().failed_commits, 0u);
+  checkByPatient(*store, expected);  // the reader scans the tail
+  ASSERT_EQ(sqlite3_exec(locker, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(locker);
+  ASSERT_TRUE(waitForIndexed(*store, 400));
+  checkByPatient(*store, expected);
+}
+
+// Schema 3 drops the patient index of the messages table (version 2 had one); the
+// sidecar is built from scratch after the migration.
+TEST(SqliteStoreTest, MigrationFromVersion2MovesThePatientIndexOffTheTable) {
+  TempDir dir;
+  auto o = optionsFor(dir);
+  o.index_patients = false;
+  Expected expected;
+  {
+    auto store = openOrDie(o);
+    ASSERT_TRUE(store);
+    submitRange(*store, 0, 200, expected);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(o.path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE INDEX messages_patient ON messages(patient_id) WHERE patient_id IS NOT NULL;"
+                         "DELETE FROM schema_version WHERE version > 2",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  o.index_patients = true;
+  auto store = openOrDie(o);
+  ASSERT_TRUE(store);
+  checkByPatient(*store, expected);
+  ASSERT_TRUE(waitForIndexed(*store, 200));
+  checkByPatient(*store, expected);
+  ASSERT_EQ(sqlite3_open(o.path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT (SELECT COUNT(*) FROM sqlite_master WHERE name = 'messages_patient'),"
+                               " (SELECT MAX(version) FROM schema_version)",
+                               -1, &stmt, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 0);
+  EXPECT_EQ(sqlite3_column_int(stmt, 1), SqliteStore::kSchemaVersion);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
 }
 
 }  // namespace
