@@ -2,7 +2,7 @@
 """Builds mappings/codesets/ from the shared, official code-set files.
 
 Run once by a developer (never at build or run time):
-    python3 mappings/codesets/prepare.py /work/shared/codesets mappings/codesets
+    python3 mappings/codesets/prepare.py ../shared/codesets mappings/codesets
 
 Data files are copied byte-for-byte and gzip-compressed. Two files are derived
 (see PROVENANCE.md): the Tabular List notes (from the FY2021 Tabular XML) and the

@@ -126,7 +126,7 @@ bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!condition()) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // poll interval; the deadline above bounds it
   }
   return true;
 }

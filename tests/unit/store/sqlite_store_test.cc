@@ -113,7 +113,7 @@ bool waitForIndexed(SqliteStore& store, MessageId id, std::chrono::seconds deadl
   auto end = std::chrono::steady_clock::now() + deadline;
   while (store.stats().patient_indexed_through < id) {
     if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(5ms);
+    std::this_thread::sleep_for(5ms);  // poll interval under the deadline
   }
   return true;
 }
@@ -903,7 +903,7 @@ TEST(SqliteStoreTest, PatientIndexingFailureNeverFailsAnAckAndIsRetried) {
   submitRange(*store, 100, 400, expected);  // all acknowledged (submitRange asserts it)
   auto end = std::chrono::steady_clock::now() + 30s;
   while (store->stats().patient_index_failures == 0 && std::chrono::steady_clock::now() < end) {
-    std::this_thread::sleep_for(5ms);
+    std::this_thread::sleep_for(5ms);  // poll interval under the deadline
   }
   EXPECT_GT(store->stats().patient_index_failures, 0u);
   EXPECT_EQ(store->stats().failed_commits, 0u);
