@@ -1,6 +1,7 @@
 #include "engine/hl7v2/batch.h"
 
 #include <charconv>
+#include <climits>
 #include <cstring>
 
 namespace courier::hl7v2 {
@@ -106,7 +107,10 @@ Result<BatchFile, ParseError> splitBatch(std::string_view bytes) {
       if (declared >= 0 && declared != batch_messages)
         out.warnings.push_back("BTS-1 declares " + std::to_string(declared) + " messages but the batch holds " +
                                std::to_string(batch_messages) + lineRef(line_no));
-      if (declared >= 0) declared_total = (declared_total < 0 ? 0 : declared_total) + declared;
+      if (declared >= 0) {  // a sum of sender-declared counts: saturate rather than overflow
+        int base = declared_total < 0 ? 0 : declared_total;
+        declared_total = declared > INT_MAX - base ? INT_MAX : base + declared;
+      }
       in_batch = false;
     } else if (id == "FTS") {
       closeMessage();

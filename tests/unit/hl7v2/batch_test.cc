@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <climits>
+
 #include <string>
 
 #include "engine/hl7v2/message.h"
@@ -30,6 +32,18 @@ void expectMessagesParse(const BatchFile& b, std::string_view input) {
     ASSERT_TRUE(parsed) << parsed.error().message;
     EXPECT_EQ(parsed->rebuildFromIndex(), m);
   }
+}
+
+TEST(BatchTest, HugeDeclaredCountsSaturateInsteadOfOverflowing) {
+  // Found by the fuzzer: BTS-1 counts are sender data; their sum must not overflow.
+  std::string bytes =
+      "BHS|^~\\&\rMSH|^~\\&|A|B|C|D|1||ADT^A01|1|P|2.5\rBTS|2000000000\r"
+      "BHS|^~\\&\rMSH|^~\\&|A|B|C|D|1||ADT^A01|2|P|2.5\rBTS|2000000000\r";
+  auto b = splitBatch(bytes);
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->messages.size(), 2u);
+  EXPECT_EQ(b->declared_count, INT_MAX);
+  EXPECT_EQ(b->warnings.size(), 2u);  // each BTS disagrees with its one message
 }
 
 TEST(BatchTest, FileWithTwoBatches) {

@@ -343,7 +343,8 @@ TEST(RecordFromFhir, RoundTripOfEveryHl7Fixture) {
     std::ifstream in(file.path(), std::ios::binary);
     std::stringstream ss;
     ss << in.rdbuf();
-    auto msg = hl7v2::Message::parse(ss.str());
+    const std::string bytes = ss.str();  // Message::parse views its input: keep it alive
+    auto msg = hl7v2::Message::parse(bytes);
     ASSERT_TRUE(msg.has_value());
     auto first = fromHl7v2(*msg);
     if (!first) continue;  // no_pid.hl7
