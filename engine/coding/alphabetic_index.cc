@@ -1,5 +1,6 @@
 #include "engine/coding/alphabetic_index.h"
 
+#include "engine/coding/csv_line.h"
 #include "engine/coding/gzip_file.h"
 
 namespace courier::coding {
@@ -20,36 +21,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// Splits one CSV record (RFC 4180 quoting; no newlines inside fields here).
-std::vector<std::string> csvFields(std::string_view line) {
-  std::vector<std::string> out;
-  std::string cur;
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    char c = line[i];
-    if (quoted) {
-      if (c == '"') {
-        if (i + 1 < line.size() && line[i + 1] == '"') {
-          cur.push_back('"');
-          ++i;
-        } else {
-          quoted = false;
-        }
-      } else {
-        cur.push_back(c);
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      out.push_back(std::move(cur));
-      cur.clear();
-    } else {
-      cur.push_back(c);
-    }
-  }
-  out.push_back(std::move(cur));
-  return out;
-}
 
 template <typename Fn>
 void eachLine(std::string_view t, Fn&& fn) {
@@ -90,7 +61,7 @@ Result<AlphabeticIndex> AlphabeticIndex::load(const std::string& csv2025, const 
   };
   // FY2025 flattened: RowID,Letter,Level,Term,See,SeeAlso,NonEssModif,Code
   eachLine(*a, [&](std::string_view line) {
-    auto f = csvFields(line);
+    auto f = splitCsvLine(line);
     if (f.size() < 8 || f[2].empty() || f[2].size() > 2) return;
     IndexNode n;
     n.level = static_cast<uint8_t>(std::stoi(f[2]));

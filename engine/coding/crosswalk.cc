@@ -2,6 +2,7 @@
 
 #include <rapidjson/document.h>
 
+#include "engine/coding/csv_line.h"
 #include "engine/coding/gzip_file.h"
 
 namespace courier::coding {
@@ -14,34 +15,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// One CSV record per line (quoted fields may hold commas, not newlines).
-std::vector<std::string> csvFields(std::string_view line) {
-  std::vector<std::string> out;
-  std::string cur;
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        cur.push_back('"');
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        cur.push_back(c);
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      out.push_back(std::move(cur));
-      cur.clear();
-    } else {
-      cur.push_back(c);
-    }
-  }
-  out.push_back(std::move(cur));
-  return out;
-}
 
 std::vector<std::string> splitModifiers(std::string_view s) {
   std::vector<std::string> out;
@@ -111,7 +84,7 @@ Result<Crosswalk> Crosswalk::parseCsv(std::string_view text, const std::string& 
       header = false;
       continue;
     }
-    auto f = csvFields(line);
+    auto f = splitCsvLine(line);
     std::string where = name + ":" + std::to_string(line_no);
     if (f.size() < 4) return Unexpected(Error(ErrorCode::kParse, "crosswalk row needs at least 4 columns", where));
     Row row;
