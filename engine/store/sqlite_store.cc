@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -751,14 +752,16 @@ class SqliteStoreImpl final : public SqliteStore {
     }
     index_db_ = db;
     indexed_through_ = through;
+    last_at_open_ = last;
     return Ok();
   }
 
   // One index transaction: the rows above the mark (at most kIndexChunkIds ids), sorted
   // by (patient, id) so the B-tree is written in order, and the new mark. A plain BEGIN:
   // it write-locks only the sidecar, the store file is only read (a WAL snapshot, which
-  // never blocks the writer). Returns whether rows above the new mark remain.
-  Result<bool> indexOnce() {
+  // never blocks the writer). Indexes no id above `bound`. Returns whether rows above the
+  // new mark (and within the bound) remain.
+  Result<bool> indexOnce(std::int64_t bound) {
     if (index_db_ == nullptr) {
       if (auto r = openIndexer(); !r) return Unexpected(r.error());
     }
@@ -773,7 +776,7 @@ class SqliteStoreImpl final : public SqliteStore {
     if (!range) return fail(range.error());
     int rc = sqlite3_step(range->get());
     if (rc != SQLITE_ROW) return fail(sqliteError(index_db_, rc, "read patient index range"));
-    const std::int64_t from = range->integer(0), last = range->integer(1);
+    const std::int64_t from = range->integer(0), last = std::min(range->integer(1), bound);
     range = Statement();
     if (last <= from) {
       (void)exec(index_db_, "COMMIT");
@@ -805,9 +808,9 @@ class SqliteStoreImpl final : public SqliteStore {
 
   // Indexes until caught up. A failure is logged (once per failure streak), counted and
   // left for the next round; it never reaches the writer or a sender.
-  void catchUp() {
+  void catchUp(std::int64_t bound = std::numeric_limits<std::int64_t>::max()) {
     for (;;) {
-      auto more = indexOnce();
+      auto more = indexOnce(bound);
       if (!more) {
         ++index_failures_;
         if (!index_failing_) log_->warn("patient indexing failed, will retry: {}", more.error().message);
@@ -832,15 +835,18 @@ class SqliteStoreImpl final : public SqliteStore {
   void indexLoop() {
     pthread_setname_np(pthread_self(), "courier-pidx");
     (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+    // The first round indexes what was there at open (a crash's unindexed tail), not
+    // the rows being submitted meanwhile: those wait for a batch, the timer or close().
+    catchUp(last_at_open_);
     for (bool stop = false; !stop;) {
-      catchUp();
       std::unique_lock lock(index_mu_);
       index_cv_.wait_for(lock, options_.patient_index_delay, [&] { return index_wake_ || index_stop_; });
       stop = index_stop_;
       index_wake_ = false;
       index_wake_sent_ = false;
+      lock.unlock();
+      catchUp();
     }
-    catchUp();
   }
 
   // ---- the completion thread ---------------------------------------------------------
@@ -1117,6 +1123,8 @@ class SqliteStoreImpl final : public SqliteStore {
 
   sqlite3* index_db_ = nullptr;  // the indexer's connection: indexer thread (and init) only
   bool index_failing_ = false;   // indexer thread only
+  // The store's last id when the indexer first opened (the first round's bound).
+  std::int64_t last_at_open_ = std::numeric_limits<std::int64_t>::max();
   std::mutex index_mu_;          // guards the two flags
   std::condition_variable index_cv_;
   bool index_wake_ = false;
