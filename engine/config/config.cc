@@ -60,6 +60,33 @@ const ListenerConfig* Config::findListener(std::string_view name) const {
   return nullptr;
 }
 
+const DestinationConfig* Config::findDestination(std::string_view name) const {
+  for (const auto& d : destinations) {
+    if (d.name == name) return &d;
+  }
+  return nullptr;
+}
+
+std::string_view destinationKindName(DestinationKind kind) {
+  switch (kind) {
+    case DestinationKind::kMllp: return "mllp";
+    case DestinationKind::kHttps: return "https";
+    case DestinationKind::kFile: return "file";
+  }
+  return "https";
+}
+
+std::string_view payloadFormatName(PayloadFormat format) {
+  switch (format) {
+    case PayloadFormat::kHl7v2: return "hl7v2";
+    case PayloadFormat::kFhirBundle: return "fhir-bundle";
+    case PayloadFormat::kFhirClaim: return "fhir-claim";
+    case PayloadFormat::kX12_837P: return "x12-837p";
+    case PayloadFormat::kNdjson: return "ndjson";
+  }
+  return "fhir-bundle";
+}
+
 std::string ConfigError::toString() const {
   std::string out = file;
   if (line > 0) {

@@ -31,6 +31,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/core/error.h"
@@ -135,6 +136,136 @@ struct ListenerConfig {
   HttpListenerConfig http;           // http only
 };
 
+// ---- Destinations and routes (engine/routing, engine/delivery, adapters/*) ----------
+
+enum class DestinationKind { kMllp, kHttps, kFile };  // `kind: mllp | https | file`
+std::string_view destinationKindName(DestinationKind kind);
+
+// What a destination receives for each routed message.
+enum class PayloadFormat {
+  kHl7v2,       // `hl7v2`: the message exactly as received (MLLP destinations)
+  kFhirBundle,  // `fhir-bundle`: the canonical record as a FHIR R4 Bundle (type message/collection)
+  kFhirClaim,   // `fhir-claim`: a FHIR R4 Claim from the coded record (claims only)
+  kX12_837P,    // `x12-837p`: an X12 005010X222A1 837P interchange (claims only)
+  kNdjson,      // `ndjson`: the canonical record's JSON, one line per message (files)
+};
+std::string_view payloadFormatName(PayloadFormat format);
+
+// What an MLLP destination's negative ACK means; partners disagree.
+enum class NakAction { kRetry, kDeadLetter };  // `retry | dead-letter`
+
+struct RetryPolicy {
+  std::chrono::milliseconds initial_backoff{std::chrono::seconds(1)};  // first retry after ~this
+  std::chrono::milliseconds max_backoff{std::chrono::minutes(5)};      // doubling stops here
+  std::uint32_t max_attempts = 0;                                       // 0: no limit by count
+  std::chrono::milliseconds max_age{std::chrono::hours(72)};           // then dead-letter; 0: none
+};
+
+// Outbound TLS (client side). Trusts the system CA store plus ca_files; a client
+// certificate is presented when cert_file is set.
+struct ClientTlsConfig {
+  bool enabled = true;
+  std::vector<std::filesystem::path> ca_files;
+  bool use_system_cas = true;
+  std::filesystem::path cert_file;
+  std::filesystem::path key_file;
+  std::string server_name;  // SNI / name checked; default: the host
+};
+
+// Who the claims are from and to (X12 envelope and loops 1000A/B, 2010AA).
+struct ClaimParties {
+  std::string submitter_id;       // ISA06 / NM109 of 1000A
+  std::string submitter_name;
+  std::string submitter_contact;  // PER02
+  std::string submitter_phone;    // PER04
+  std::string receiver_id;        // ISA08 / NM109 of 1000B
+  std::string receiver_name;
+  std::string billing_npi;        // 2010AA NM109 (10 digits)
+  std::string billing_name;
+  std::string billing_tax_id;     // REF*EI
+  std::string billing_address;
+  std::string billing_city;
+  std::string billing_state;
+  std::string billing_zip;
+  std::string payer_id;           // 2010BB NM109 when the record's coverage has none
+  std::string payer_name;
+  char usage = 'T';               // ISA15: T test, P production
+};
+
+struct DestinationConfig {
+  std::string name;                  // unique; names the outbox queue
+  DestinationKind kind = DestinationKind::kHttps;
+  PayloadFormat format = PayloadFormat::kFhirBundle;
+  // mllp
+  std::string host;
+  std::uint16_t port = 0;
+  NakAction on_ae = NakAction::kRetry;
+  NakAction on_ar = NakAction::kDeadLetter;
+  // https: url is https://host[:port]/path; POST (or PUT to url/{type}/{id})
+  std::string url;
+  std::string method = "POST";
+  std::vector<std::pair<std::string, std::string>> headers;  // sent with every request
+  std::filesystem::path token_file;  // when set, its first non-comment line is a bearer token
+  // file
+  std::filesystem::path directory;   // created if missing; files appear by atomic rename
+  bool one_file_per_message = true;  // false: one file per delivered batch
+  // mllp + https
+  ClientTlsConfig tls;
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(5)};
+  std::chrono::milliseconds response_timeout{std::chrono::seconds(30)};
+  std::chrono::milliseconds keepalive_idle{std::chrono::minutes(1)};  // close an idle connection after
+  RetryPolicy retry;
+  ClaimParties claim;                // fhir-claim / x12-837p only
+};
+
+// A code range in a route: `icd10cm: C00-D49`, `hcpcs: J0000-J9999`; inclusive, compared on
+// the code without its dot, a shorter bound covering its whole subtree (C00-D49 takes D49.9).
+struct CodeRange {
+  std::string system;  // "icd10cm" | "icd10pcs" | "hcpcs"
+  std::string from;
+  std::string to;
+};
+
+enum class FieldOp { kEquals, kNotEquals, kExists, kMissing, kPrefix };
+// `field: PV1-2  equals: I` (or one of `in: [..]`, `not: ..`, `exists: true`, `prefix: ..`).
+struct FieldTest {
+  std::string path;                 // HL7 v2 path (engine/hl7v2/path.h)
+  FieldOp op = FieldOp::kEquals;
+  std::vector<std::string> values;  // any of them
+};
+
+enum class CoderOutcome { kAny, kAllBillable, kNeedsReview };  // `coded: any | billable | review`
+
+// Every condition that is set must hold (AND); a list matches when any element does (OR).
+struct RouteMatch {
+  std::vector<std::string> message_types;        // "ADT", "ADT^A01", "DFT^P03"
+  std::vector<std::string> sending_applications; // MSH-3 namespace id
+  std::vector<std::string> sending_facilities;   // MSH-4 namespace id
+  std::vector<std::string> listeners;
+  std::vector<std::string> patient_classes;      // PV1-2 (I, O, E, ...)
+  std::vector<std::string> hospital_services;    // PV1-10
+  std::vector<std::string> specialties;          // derived: cardiology, oncology, ...
+  std::optional<bool> has_diagnoses;
+  std::optional<bool> has_procedures;
+  std::optional<bool> has_charges;
+  std::vector<CodeRange> codes;                  // some assigned code falls in one
+  CoderOutcome coded = CoderOutcome::kAny;
+  std::vector<FieldTest> fields;
+};
+
+struct RouteConfig {
+  std::string name;
+  RouteMatch match;
+  std::vector<std::string> destinations;  // names from `destinations:`
+};
+
+// engine/pipeline: stored inbox messages -> record -> code -> route -> outboxes.
+struct PipelineConfig {
+  bool enabled = true;
+  std::size_t workers = 0;       // compute threads; 0: one per core
+  std::size_t batch = 512;       // inbox messages per transaction
+};
+
 struct Config {
   std::filesystem::path source_file;   // the YAML file it came from
   std::filesystem::path data_dir;      // resolved; default ./var
@@ -142,8 +273,12 @@ struct Config {
   std::size_t io_threads = 0;          // 0: one per core
   StoreConfig store;
   std::vector<ListenerConfig> listeners;
+  PipelineConfig pipeline;
+  std::vector<DestinationConfig> destinations;
+  std::vector<RouteConfig> routes;  // in file order; every matching route applies
 
   const ListenerConfig* findListener(std::string_view name) const;
+  const DestinationConfig* findDestination(std::string_view name) const;
 };
 
 // One problem found while loading, located in the file.
