@@ -1,5 +1,7 @@
 #include "adapters/mllp/client.h"
 
+#include <poll.h>
+
 #include <deque>
 #include <optional>
 #include <vector>
@@ -27,7 +29,9 @@ class ClientImpl final : public Client {
       : options_(o), socket_(ioc_), framer_(FramerLimits{.max_frame_bytes = o.max_frame_bytes}) {}
 
   Result<void> open(std::string_view host, std::uint16_t port) {
-    if (options_.tls) {
+    if (options_.tls && options_.tls_context) {
+      tls_ctx_ = options_.tls_context;
+    } else if (options_.tls) {
       auto ctx = makeClientTlsContext(options_.tls_options);
       if (!ctx) return Unexpected(ctx.error());
       tls_ctx_ = std::move(*ctx);
@@ -49,7 +53,7 @@ class ClientImpl final : public Client {
     error_code addr_ec;
     asio::ip::make_address(name, addr_ec);
     if (addr_ec) SSL_set_tlsext_host_name(ssl, name.c_str());  // SNI only for DNS names
-    if (options_.tls_options.verify_server) {
+    if (options_.tls_options.verify_server || options_.tls_context) {
       tls_->set_verify_callback(asio::ssl::host_name_verification(name), ec);
     }
     r = run(options_.connect_timeout, [&](auto handler) {
@@ -108,6 +112,15 @@ class ClientImpl final : public Client {
       if (!n && n.error().code == ErrorCode::kTimeout) return false;
     }
     return true;
+  }
+
+  bool reusable() const override {
+    if (broken_ || peer_closed_ || !frames_.empty()) return false;
+    const tcp::socket& s = tls_ ? tls_->next_layer() : socket_;
+    pollfd p{};
+    p.fd = const_cast<tcp::socket&>(s).native_handle();
+    p.events = POLLIN;
+    return ::poll(&p, 1, 0) == 0;
   }
 
   std::string tlsVersion() const override {

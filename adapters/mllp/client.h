@@ -27,6 +27,9 @@ struct ClientOptions {
   bool tls = false;
   ClientTlsOptions tls_options;
   std::string server_name;  // SNI and certificate host check; empty: the host given
+  // A context built once by the caller (outbound destinations reconnect often); when set
+  // it is used instead of building one from tls_options, and the server is verified.
+  SslContextPtr tls_context;
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
   std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
   std::size_t max_frame_bytes = std::size_t{64} << 20;
@@ -51,6 +54,11 @@ class Client {
   virtual bool peerClosed() const = 0;
   // Waits until the peer closes the connection; false on timeout or if a frame arrives.
   virtual bool waitForClose(std::chrono::milliseconds timeout) = 0;
+  // For a connection kept open between uses: true when it is still open, every frame
+  // received was taken, and nothing has arrived since. An idle MLLP connection never
+  // receives, so input means the peer closed (or sent junk): reconnect instead.
+  // Does not read or block.
+  virtual bool reusable() const { return false; }
   // The negotiated protocol, e.g. "TLSv1.3"; empty for plain TCP.
   virtual std::string tlsVersion() const = 0;
   virtual void close() = 0;

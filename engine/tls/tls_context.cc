@@ -105,6 +105,39 @@ Result<SslContextPtr> makeClientTlsContext(const ClientTlsOptions& o) {
   return ctx;
 }
 
+Result<SslContextPtr> makeDestinationTlsContext(const config::ClientTlsConfig& tls) {
+  if (!tls.use_system_cas && tls.ca_files.empty()) {
+    return Unexpected(Error(ErrorCode::kConfig, "TLS: no CA to verify the server with (use_system_cas is off and "
+                                                "ca_files is empty)"));
+  }
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+  boost::system::error_code ec;
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  if (tls.use_system_cas) {
+    ctx->set_default_verify_paths(ec);
+    if (ec) return Unexpected(tlsError("TLS system CA store", ec));
+  }
+  for (const auto& ca : tls.ca_files) {
+    ctx->load_verify_file(ca.string(), ec);
+    if (ec) return Unexpected(tlsError("TLS CA file " + ca.string(), ec));
+  }
+  ctx->set_verify_mode(ssl::verify_peer, ec);
+  if (ec) return Unexpected(tlsError("TLS verify mode", ec));
+  if (!tls.cert_file.empty()) {
+    ctx->use_certificate_chain_file(tls.cert_file.string(), ec);
+    if (ec) return Unexpected(tlsError("TLS certificate " + tls.cert_file.string(), ec));
+    const auto& key = tls.key_file.empty() ? tls.cert_file : tls.key_file;
+    ctx->use_private_key_file(key.string(), ssl::context::pem, ec);
+    if (ec) return Unexpected(tlsError("TLS key " + key.string(), ec));
+    if (SSL_CTX_check_private_key(native) != 1) {
+      return Unexpected(Error(ErrorCode::kConfig, "TLS key " + key.string() + " does not match certificate " +
+                                                      tls.cert_file.string()));
+    }
+  }
+  return ctx;
+}
+
 std::vector<std::string> peerCertificateNames(SSL* ssl) {
   std::vector<std::string> names;
   X509* cert = SSL_get1_peer_certificate(ssl);

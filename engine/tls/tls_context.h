@@ -35,6 +35,13 @@ using SslContextPtr = std::shared_ptr<boost::asio::ssl::context>;
 [[nodiscard]] Result<SslContextPtr> makeServerTlsContext(const config::TlsConfig& tls);
 [[nodiscard]] Result<SslContextPtr> makeClientTlsContext(const ClientTlsOptions& options);
 
+// Client side for outbound destinations (config `destinations[].tls`): always verifies the
+// server, trusting the system CA store (when use_system_cas) plus every ca_files entry; a
+// client certificate when cert_file is set. TLS 1.2 minimum. The caller checks the host
+// name per connection (server_name or the host). Errors: kConfig naming the file, or
+// "no CA to verify the server with" when neither source is given.
+[[nodiscard]] Result<SslContextPtr> makeDestinationTlsContext(const config::ClientTlsConfig& tls);
+
 // The names a peer certificate carries: subject CN first, then DNS, URI and e-mail SANs.
 // Empty when the peer sent no certificate. Call only after a successful handshake
 // (with verification on, the certificate chains to the configured CA).
