@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "engine/core/log.h"
+#include "engine/store/sqlite_util.h"
 
 namespace courier::store {
 namespace {
@@ -32,104 +33,6 @@ std::int64_t toMicros(TimePoint t) {
 }
 TimePoint fromMicros(std::int64_t us) {
   return TimePoint(std::chrono::duration_cast<TimePoint::duration>(Micros(us)));
-}
-
-Error sqliteError(sqlite3* db, int rc, std::string_view what) {
-  std::string msg(what);
-  msg += ": ";
-  msg += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  msg += " (sqlite code " + std::to_string(rc) + ")";
-  return Error(ErrorCode::kUnavailable, std::move(msg));
-}
-
-// Errors after which the connection is reopened before the next group: the file may
-// have been replaced, or the connection is in a state we do not trust.
-bool needsReopen(int rc) {
-  switch (rc & 0xff) {
-    case SQLITE_IOERR:
-    case SQLITE_CORRUPT:
-    case SQLITE_CANTOPEN:
-    case SQLITE_READONLY:
-    case SQLITE_NOTADB:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// Process-wide SQLite setting, applied before SQLite initializes: memory statistics off.
-// With them on, every SQLite malloc and free takes a global mutex (and counts bytes
-// nobody reads here). If something else in the process initialized SQLite first, the
-// call fails harmlessly and the default stays.
-void configureSqliteOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
-}
-
-// Owns one prepared statement.
-class Statement {
- public:
-  Statement() = default;
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  Statement(Statement&& o) noexcept : stmt_(std::exchange(o.stmt_, nullptr)) {}
-  Statement& operator=(Statement&& o) noexcept {
-    if (this != &o) {
-      finalize();
-      stmt_ = std::exchange(o.stmt_, nullptr);
-    }
-    return *this;
-  }
-  ~Statement() { finalize(); }
-
-  static Result<Statement> prepare(sqlite3* db, std::string_view sql) {
-    Statement s;
-    int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &s.stmt_, nullptr);
-    if (rc != SQLITE_OK) return Unexpected(sqliteError(db, rc, "prepare"));
-    return s;
-  }
-
-  sqlite3_stmt* get() const { return stmt_; }
-  // Makes the statement runnable again. Bindings stay: the writer binds every parameter
-  // before each step, so clearing them would only cost time.
-  void reset() { sqlite3_reset(stmt_); }
-  void bindText(int i, std::string_view v) {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-  }
-  void bindTextOrNull(int i, std::string_view v) {
-    if (v.empty()) sqlite3_bind_null(stmt_, i);
-    else bindText(i, v);
-  }
-  void bindBlob(int i, std::string_view v) {
-    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-  }
-  void bindInt(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-  std::string text(int col) const {
-    const unsigned char* p = sqlite3_column_text(stmt_, col);
-    int n = sqlite3_column_bytes(stmt_, col);
-    return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
-  }
-  std::string blob(int col) const {
-    const void* p = sqlite3_column_blob(stmt_, col);
-    int n = sqlite3_column_bytes(stmt_, col);
-    return p == nullptr ? std::string() : std::string(static_cast<const char*>(p), static_cast<std::size_t>(n));
-  }
-  std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
-
- private:
-  void finalize() {
-    if (stmt_ != nullptr) sqlite3_finalize(stmt_);
-    stmt_ = nullptr;
-  }
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-Result<void> exec(sqlite3* db, const char* sql) {
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
-  if (err != nullptr) sqlite3_free(err);
-  if (rc != SQLITE_OK) return Unexpected(sqliteError(db, rc, "exec"));
-  return Ok();
 }
 
 // Schema, one entry per version. Later issues append (outboxes, worklist); never edit
@@ -183,6 +86,61 @@ INSERT INTO commit_groups(first_id, last_id, min_received_at, max_received_at)
     // unindexed part meanwhile, with the same results).
     R"sql(
 DROP INDEX IF EXISTS messages_patient;
+)sql",
+    // 4: what happens after ingest (engine/store/work_store.h): the pipeline's inbox
+    // mark, each message's outcome, the outboxes and the review worklist. Times are
+    // microseconds since the Unix epoch, UTC.
+    R"sql(
+CREATE TABLE pipeline_state (
+  id                INTEGER PRIMARY KEY CHECK (id = 1),
+  processed_through INTEGER NOT NULL      -- messages with id <= this were processed
+);
+INSERT INTO pipeline_state(id, processed_through) VALUES (1, 0);
+CREATE TABLE message_outcomes (
+  message_id   INTEGER PRIMARY KEY,       -- messages.id
+  outcome      TEXT    NOT NULL,          -- routed | no-route | held-for-review | failed
+  detail       TEXT    NOT NULL,
+  codes        TEXT    NOT NULL,
+  processed_at INTEGER NOT NULL
+);
+CREATE TABLE outbox (
+  id              INTEGER PRIMARY KEY,
+  destination     TEXT    NOT NULL,
+  message_id      INTEGER NOT NULL,
+  route           TEXT    NOT NULL,
+  patient_key     TEXT    NOT NULL,
+  idempotency_key TEXT    NOT NULL UNIQUE,
+  content_type    TEXT    NOT NULL,
+  file_name       TEXT    NOT NULL,
+  payload         BLOB    NOT NULL,
+  state           INTEGER NOT NULL,       -- 0 pending, 1 delivered, 2 dead
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  created_at      INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  delivered_at    INTEGER,
+  last_error      TEXT    NOT NULL DEFAULT '',
+  last_response   TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX outbox_pending ON outbox(destination, id) WHERE state = 0;
+CREATE INDEX outbox_message ON outbox(message_id);
+CREATE TABLE worklist (
+  id             INTEGER PRIMARY KEY,
+  message_id     INTEGER NOT NULL,
+  kind           TEXT    NOT NULL,
+  item_index     INTEGER NOT NULL,
+  source         TEXT    NOT NULL,
+  reason         TEXT    NOT NULL,
+  query          TEXT    NOT NULL,
+  suggestions    TEXT    NOT NULL,
+  state          INTEGER NOT NULL DEFAULT 0,   -- 0 open, 1 resolved
+  created_at     INTEGER NOT NULL,
+  resolved_codes TEXT    NOT NULL DEFAULT '',  -- space separated
+  reviewer       TEXT    NOT NULL DEFAULT '',
+  resolved_at    INTEGER,
+  UNIQUE (message_id, kind, item_index)
+);
+CREATE INDEX worklist_open ON worklist(id) WHERE state = 0;
+CREATE TABLE requeued (message_id INTEGER PRIMARY KEY);
 )sql",
 };
 constexpr int kLatestVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));

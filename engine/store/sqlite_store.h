@@ -91,7 +91,7 @@ class SqliteStore : public MessageStore {
 
   virtual SqliteStoreStats stats() const = 0;
 
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 };
 
 }  // namespace courier::store

@@ -1,0 +1,512 @@
+// The SQLite WorkStore: its own connection to the store file, one mutex around it.
+// Tables are made by SqliteStore's migration 4 (sqlite_store.cc).
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/store/sqlite_util.h"
+#include "engine/store/work_store.h"
+
+namespace courier::store {
+
+std::string_view outboxStateName(OutboxState state) {
+  switch (state) {
+    case OutboxState::kPending: return "pending";
+    case OutboxState::kDelivered: return "delivered";
+    case OutboxState::kDead: return "dead";
+  }
+  return "pending";
+}
+
+namespace {
+
+std::int64_t micros(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+TimePoint fromMicros(std::int64_t us) {
+  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds(us)));
+}
+
+std::vector<std::string> splitSpaces(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string word; in >> word;) out.push_back(word);
+  return out;
+}
+
+std::string joinSpaces(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) {
+    if (!out.empty()) out += ' ';
+    out += w;
+  }
+  return out;
+}
+
+constexpr const char* kOutboxColumns =
+    "id, destination, message_id, route, patient_key, idempotency_key, content_type, file_name, state, attempts,"
+    " created_at, next_attempt_at, delivered_at, last_error";
+
+OutboxItem readOutbox(const Statement& s) {
+  OutboxItem o;
+  o.id = s.integer(0);
+  o.destination = s.text(1);
+  o.message_id = s.integer(2);
+  o.route = s.text(3);
+  o.patient_key = s.text(4);
+  o.idempotency_key = s.text(5);
+  o.content_type = s.text(6);
+  o.file_name = s.text(7);
+  o.state = static_cast<OutboxState>(std::clamp<std::int64_t>(s.integer(8), 0, 2));
+  o.attempts = static_cast<std::uint32_t>(s.integer(9));
+  o.created_at = fromMicros(s.integer(10));
+  o.next_attempt_at = fromMicros(s.integer(11));
+  if (sqlite3_column_type(s.get(), 12) != SQLITE_NULL) o.delivered_at = fromMicros(s.integer(12));
+  o.last_error = s.text(13);
+  return o;
+}
+
+constexpr const char* kWorklistColumns =
+    "id, message_id, kind, item_index, source, reason, query, suggestions, state, created_at, resolved_codes,"
+    " reviewer, resolved_at";
+
+WorklistItem readWorklist(const Statement& s) {
+  WorklistItem w;
+  w.id = s.integer(0);
+  w.message_id = s.integer(1);
+  w.entry.kind = s.text(2);
+  w.entry.item_index = static_cast<int>(s.integer(3));
+  w.entry.source = s.text(4);
+  w.entry.reason = s.text(5);
+  w.entry.query = s.text(6);
+  w.entry.suggestions = s.text(7);
+  w.state = s.integer(8) == 0 ? ReviewState::kOpen : ReviewState::kResolved;
+  w.created_at = fromMicros(s.integer(9));
+  w.resolved_codes = splitSpaces(s.text(10));
+  w.reviewer = s.text(11);
+  if (sqlite3_column_type(s.get(), 12) != SQLITE_NULL) w.resolved_at = fromMicros(s.integer(12));
+  return w;
+}
+
+// WHERE clause and bindings for an OutboxFilter.
+struct OutboxWhere {
+  std::string sql;
+  std::vector<std::string> texts;   // bound as ?1.. in order of `kinds`
+  std::vector<std::int64_t> ints;
+  std::vector<bool> is_text;
+};
+
+OutboxWhere outboxWhere(const OutboxFilter& f) {
+  OutboxWhere w;
+  auto add = [&](const std::string& cond) { w.sql += w.sql.empty() ? " WHERE " + cond : " AND " + cond; };
+  auto text = [&](const std::string& col, const std::string& v) {
+    w.texts.push_back(v);
+    w.is_text.push_back(true);
+    add(col + " = ?" + std::to_string(w.is_text.size()));
+  };
+  auto integer = [&](const std::string& cond, std::int64_t v) {
+    w.ints.push_back(v);
+    w.is_text.push_back(false);
+    add(cond + std::to_string(w.is_text.size()));
+  };
+  if (!f.destination.empty()) text("destination", f.destination);
+  if (f.state) integer("state = ?", static_cast<std::int64_t>(*f.state));
+  if (f.message_id) integer("message_id = ?", *f.message_id);
+  if (!f.patient_key.empty()) text("patient_key", f.patient_key);
+  if (f.since) integer("created_at >= ?", micros(*f.since));
+  if (f.until) integer("created_at < ?", micros(*f.until));
+  return w;
+}
+
+void bindWhere(Statement& s, const OutboxWhere& w) {
+  std::size_t t = 0, n = 0;
+  for (std::size_t i = 0; i < w.is_text.size(); ++i) {
+    if (w.is_text[i]) s.bindText(static_cast<int>(i + 1), w.texts[t++]);
+    else s.bindInt(static_cast<int>(i + 1), w.ints[n++]);
+  }
+}
+
+class SqliteWorkStore final : public WorkStore {
+ public:
+  explicit SqliteWorkStore(sqlite3* db) : db_(db) {}
+  ~SqliteWorkStore() override { sqlite3_close_v2(db_); }
+
+  Result<std::vector<InboxItem>> nextInbox(std::size_t limit) override {
+    std::lock_guard lock(mu_);
+    std::vector<InboxItem> items;
+    // Requeued messages (after review) with their reviewer's codes.
+    auto rq = Statement::prepare(db_,
+                                 "SELECT m.id, m.raw, m.listener, COALESCE(m.patient_id, '') FROM requeued r"
+                                 " JOIN messages m ON m.id = r.message_id ORDER BY r.message_id LIMIT ?1");
+    if (!rq) return Unexpected(rq.error());
+    rq->bindInt(1, static_cast<std::int64_t>(limit));
+    if (auto r = readInbox(*rq, true, items); !r) return Unexpected(r.error());
+    for (auto& item : items) {
+      auto res = Statement::prepare(db_,
+                                    "SELECT kind, item_index, resolved_codes, reviewer FROM worklist"
+                                    " WHERE message_id = ?1 AND state = 1 ORDER BY id");
+      if (!res) return Unexpected(res.error());
+      res->bindInt(1, item.id);
+      int rc;
+      while ((rc = sqlite3_step(res->get())) == SQLITE_ROW) {
+        item.resolved.push_back(ResolvedItem{res->text(0), static_cast<int>(res->integer(1)),
+                                             splitSpaces(res->text(2)), res->text(3)});
+      }
+      if (rc != SQLITE_DONE) return Unexpected(sqliteError(db_, rc, "read resolved review items"));
+    }
+    if (items.size() >= limit) return items;
+    auto q = Statement::prepare(db_,
+                                "SELECT id, raw, listener, COALESCE(patient_id, '') FROM messages"
+                                " WHERE id > (SELECT processed_through FROM pipeline_state) ORDER BY id LIMIT ?1");
+    if (!q) return Unexpected(q.error());
+    q->bindInt(1, static_cast<std::int64_t>(limit - items.size()));
+    if (auto r = readInbox(*q, false, items); !r) return Unexpected(r.error());
+    return items;
+  }
+
+  Result<void> completeInbox(const std::vector<ProcessedMessage>& done) override {
+    std::lock_guard lock(mu_);
+    if (done.empty()) return Ok();
+    return transaction([&]() -> Result<void> {
+      const std::int64_t now = micros(std::chrono::system_clock::now());
+      auto outcome = Statement::prepare(db_,
+                                        "INSERT OR REPLACE INTO message_outcomes(message_id, outcome, detail, codes,"
+                                        " processed_at) VALUES (?1, ?2, ?3, ?4, ?5)");
+      auto outbox = Statement::prepare(
+          db_,
+          "INSERT OR IGNORE INTO outbox(destination, message_id, route, patient_key, idempotency_key, content_type,"
+          " file_name, payload, state, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?9)");
+      auto review = Statement::prepare(db_,
+                                       "INSERT OR IGNORE INTO worklist(message_id, kind, item_index, source, reason,"
+                                       " query, suggestions, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+      auto unqueue = Statement::prepare(db_, "DELETE FROM requeued WHERE message_id = ?1");
+      if (!outcome) return Unexpected(outcome.error());
+      if (!outbox) return Unexpected(outbox.error());
+      if (!review) return Unexpected(review.error());
+      if (!unqueue) return Unexpected(unqueue.error());
+      MessageId mark = 0;
+      for (const auto& m : done) {
+        if (!m.requeued) mark = std::max(mark, m.id);
+        outcome->bindInt(1, m.id);
+        outcome->bindText(2, m.outcome);
+        outcome->bindText(3, m.detail);
+        outcome->bindText(4, m.codes);
+        outcome->bindInt(5, now);
+        if (auto r = step(*outcome, "record outcome"); !r) return r;
+        for (const auto& e : m.outbox) {
+          outbox->bindText(1, e.destination);
+          outbox->bindInt(2, m.id);
+          outbox->bindText(3, e.route);
+          outbox->bindText(4, e.patient_key);
+          outbox->bindText(5, e.idempotency_key);
+          outbox->bindText(6, e.content_type);
+          outbox->bindText(7, e.file_name);
+          outbox->bindBlob(8, e.payload);
+          outbox->bindInt(9, now);
+          if (auto r = step(*outbox, "enqueue"); !r) return r;
+        }
+        for (const auto& e : m.review) {
+          review->bindInt(1, m.id);
+          review->bindText(2, e.kind);
+          review->bindInt(3, e.item_index);
+          review->bindText(4, e.source);
+          review->bindText(5, e.reason);
+          review->bindText(6, e.query);
+          review->bindText(7, e.suggestions);
+          review->bindInt(8, now);
+          if (auto r = step(*review, "add review item"); !r) return r;
+        }
+        if (m.requeued) {
+          unqueue->bindInt(1, m.id);
+          if (auto r = step(*unqueue, "clear requeue"); !r) return r;
+        }
+      }
+      if (mark > 0) {
+        auto up = Statement::prepare(db_,
+                                     "UPDATE pipeline_state SET processed_through = MAX(processed_through, ?1)");
+        if (!up) return Unexpected(up.error());
+        up->bindInt(1, mark);
+        if (auto r = step(*up, "move inbox mark"); !r) return r;
+      }
+      return Ok();
+    });
+  }
+
+  Result<MessageId> inboxMark() override {
+    std::lock_guard lock(mu_);
+    auto q = Statement::prepare(db_, "SELECT processed_through FROM pipeline_state");
+    if (!q) return Unexpected(q.error());
+    int rc = sqlite3_step(q->get());
+    if (rc != SQLITE_ROW) return Unexpected(sqliteError(db_, rc, "read inbox mark"));
+    return q->integer(0);
+  }
+
+  Result<std::optional<MessageOutcome>> outcome(MessageId id) override {
+    std::lock_guard lock(mu_);
+    auto q = Statement::prepare(db_,
+                                "SELECT outcome, detail, codes, processed_at FROM message_outcomes WHERE message_id = ?1");
+    if (!q) return Unexpected(q.error());
+    q->bindInt(1, id);
+    int rc = sqlite3_step(q->get());
+    if (rc == SQLITE_DONE) return std::optional<MessageOutcome>();
+    if (rc != SQLITE_ROW) return Unexpected(sqliteError(db_, rc, "read outcome"));
+    return std::optional<MessageOutcome>(MessageOutcome{id, q->text(0), q->text(1), q->text(2), fromMicros(q->integer(3))});
+  }
+
+  Result<std::vector<OutboxItem>> dueItems(const std::string& destination, TimePoint now, std::size_t limit,
+                                           std::optional<TimePoint>* next_due) override {
+    std::lock_guard lock(mu_);
+    if (next_due != nullptr) next_due->reset();
+    std::string sql = std::string("SELECT ") + kOutboxColumns +
+                      ", payload FROM outbox WHERE destination = ?1 AND state = 0 ORDER BY id LIMIT ?2";
+    auto q = Statement::prepare(db_, sql);
+    if (!q) return Unexpected(q.error());
+    q->bindText(1, destination);
+    q->bindInt(2, static_cast<std::int64_t>(limit));
+    std::vector<OutboxItem> items;
+    int rc;
+    while ((rc = sqlite3_step(q->get())) == SQLITE_ROW) {
+      OutboxItem o = readOutbox(*q);
+      // FIFO: stop at the first item that is not due yet (its retry time).
+      if (o.next_attempt_at > now) {
+        if (items.empty() && next_due != nullptr) *next_due = o.next_attempt_at;
+        break;
+      }
+      o.payload = q->blob(14);
+      items.push_back(std::move(o));
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Unexpected(sqliteError(db_, rc, "read outbox"));
+    return items;
+  }
+
+  Result<void> recordAttempts(const std::vector<AttemptRecord>& attempts) override {
+    std::lock_guard lock(mu_);
+    if (attempts.empty()) return Ok();
+    return transaction([&]() -> Result<void> {
+      const std::int64_t now = micros(std::chrono::system_clock::now());
+      auto up = Statement::prepare(db_,
+                                   "UPDATE outbox SET state = ?2, attempts = attempts + 1, next_attempt_at = ?3,"
+                                   " last_error = ?4, last_response = ?5,"
+                                   " delivered_at = CASE WHEN ?2 = 1 THEN ?6 ELSE delivered_at END WHERE id = ?1");
+      if (!up) return Unexpected(up.error());
+      for (const auto& a : attempts) {
+        up->bindInt(1, a.outbox_id);
+        up->bindInt(2, static_cast<std::int64_t>(a.new_state));
+        up->bindInt(3, micros(a.next_attempt_at));
+        up->bindText(4, a.error);
+        up->bindText(5, a.response);
+        up->bindInt(6, now);
+        if (auto r = step(*up, "record delivery attempt"); !r) return r;
+      }
+      return Ok();
+    });
+  }
+
+  Result<std::vector<OutboxItem>> listOutbox(const OutboxFilter& filter) override {
+    std::lock_guard lock(mu_);
+    auto where = outboxWhere(filter);
+    std::string sql = std::string("SELECT ") + kOutboxColumns + " FROM outbox" + where.sql + " ORDER BY id DESC";
+    if (filter.limit > 0) sql += " LIMIT " + std::to_string(filter.limit);
+    auto q = Statement::prepare(db_, sql);
+    if (!q) return Unexpected(q.error());
+    bindWhere(*q, where);
+    std::vector<OutboxItem> items;
+    int rc;
+    while ((rc = sqlite3_step(q->get())) == SQLITE_ROW) items.push_back(readOutbox(*q));
+    if (rc != SQLITE_DONE) return Unexpected(sqliteError(db_, rc, "list outbox"));
+    return items;
+  }
+
+  Result<OutboxItem> getOutbox(std::int64_t id) override {
+    std::lock_guard lock(mu_);
+    std::string sql = std::string("SELECT ") + kOutboxColumns + ", payload, last_response FROM outbox WHERE id = ?1";
+    auto q = Statement::prepare(db_, sql);
+    if (!q) return Unexpected(q.error());
+    q->bindInt(1, id);
+    int rc = sqlite3_step(q->get());
+    if (rc == SQLITE_DONE) return Unexpected(Error(ErrorCode::kNotFound, "no outbox item " + std::to_string(id)));
+    if (rc != SQLITE_ROW) return Unexpected(sqliteError(db_, rc, "read outbox item"));
+    OutboxItem o = readOutbox(*q);
+    o.payload = q->blob(14);
+    o.last_response = q->text(15);
+    return o;
+  }
+
+  Result<std::int64_t> requeueOutbox(const OutboxFilter& filter) override {
+    std::lock_guard lock(mu_);
+    auto where = outboxWhere(filter);
+    std::string sql = "UPDATE outbox SET state = 0, attempts = 0, next_attempt_at = " +
+                      std::to_string(micros(std::chrono::system_clock::now())) + " WHERE id IN (SELECT id FROM outbox" +
+                      where.sql + (where.sql.empty() ? " WHERE" : " AND") + " state != 0 ORDER BY id" +
+                      (filter.limit > 0 ? " LIMIT " + std::to_string(filter.limit) : std::string()) + ")";
+    auto q = Statement::prepare(db_, sql);
+    if (!q) return Unexpected(q.error());
+    bindWhere(*q, where);
+    if (auto r = step(*q, "requeue outbox items"); !r) return Unexpected(r.error());
+    return static_cast<std::int64_t>(sqlite3_changes(db_));
+  }
+
+  Result<std::vector<DestinationStats>> outboxStats() override {
+    std::lock_guard lock(mu_);
+    auto q = Statement::prepare(db_,
+                                "SELECT destination, SUM(state = 0), SUM(state = 1), SUM(state = 2),"
+                                " MIN(CASE WHEN state = 0 THEN created_at END) FROM outbox GROUP BY destination"
+                                " ORDER BY destination");
+    if (!q) return Unexpected(q.error());
+    std::vector<DestinationStats> out;
+    int rc;
+    while ((rc = sqlite3_step(q->get())) == SQLITE_ROW) {
+      DestinationStats d{q->text(0), q->integer(1), q->integer(2), q->integer(3), std::nullopt};
+      if (sqlite3_column_type(q->get(), 4) != SQLITE_NULL) d.oldest_pending = fromMicros(q->integer(4));
+      out.push_back(std::move(d));
+    }
+    if (rc != SQLITE_DONE) return Unexpected(sqliteError(db_, rc, "outbox stats"));
+    return out;
+  }
+
+  Result<std::vector<WorklistItem>> listWorklist(std::optional<ReviewState> state, std::size_t limit) override {
+    std::lock_guard lock(mu_);
+    std::string sql = std::string("SELECT ") + kWorklistColumns + " FROM worklist";
+    if (state) sql += *state == ReviewState::kOpen ? " WHERE state = 0" : " WHERE state = 1";
+    sql += " ORDER BY id";
+    if (limit > 0) sql += " LIMIT " + std::to_string(limit);
+    auto q = Statement::prepare(db_, sql);
+    if (!q) return Unexpected(q.error());
+    std::vector<WorklistItem> out;
+    int rc;
+    while ((rc = sqlite3_step(q->get())) == SQLITE_ROW) out.push_back(readWorklist(*q));
+    if (rc != SQLITE_DONE) return Unexpected(sqliteError(db_, rc, "list worklist"));
+    return out;
+  }
+
+  Result<WorklistItem> getWorklist(std::int64_t id) override {
+    std::lock_guard lock(mu_);
+    return getWorklistLocked(id);
+  }
+
+  Result<void> resolveWorklist(std::int64_t id, const std::vector<std::string>& codes,
+                               const std::string& reviewer) override {
+    std::lock_guard lock(mu_);
+    if (codes.empty()) return Unexpected(Error(ErrorCode::kInvalidArgument, "resolving a review item needs at least one code"));
+    return transaction([&]() -> Result<void> {
+      auto item = getWorklistLocked(id);
+      if (!item) return Unexpected(item.error());
+      if (item->state != ReviewState::kOpen) {
+        return Unexpected(Error(ErrorCode::kInvalidArgument, "review item " + std::to_string(id) + " is already resolved"));
+      }
+      auto up = Statement::prepare(db_,
+                                   "UPDATE worklist SET state = 1, resolved_codes = ?2, reviewer = ?3, resolved_at = ?4"
+                                   " WHERE id = ?1");
+      if (!up) return Unexpected(up.error());
+      up->bindInt(1, id);
+      const std::string joined = joinSpaces(codes);
+      up->bindText(2, joined);
+      up->bindText(3, reviewer);
+      up->bindInt(4, micros(std::chrono::system_clock::now()));
+      if (auto r = step(*up, "resolve review item"); !r) return r;
+      // The last open item of the message: run the message again with these codes.
+      auto rq = Statement::prepare(db_,
+                                   "INSERT OR IGNORE INTO requeued(message_id) SELECT ?1 WHERE NOT EXISTS"
+                                   " (SELECT 1 FROM worklist WHERE message_id = ?1 AND state = 0)");
+      if (!rq) return Unexpected(rq.error());
+      rq->bindInt(1, item->message_id);
+      return step(*rq, "requeue message");
+    });
+  }
+
+ private:
+  Result<void> readInbox(Statement& q, bool requeued, std::vector<InboxItem>& items) {
+    int rc;
+    while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+      InboxItem item;
+      item.id = q.integer(0);
+      item.raw = q.blob(1);
+      item.listener = q.text(2);
+      item.patient_id = q.text(3);
+      item.requeued = requeued;
+      items.push_back(std::move(item));
+    }
+    if (rc != SQLITE_DONE) return Unexpected(sqliteError(db_, rc, "read inbox"));
+    return Ok();
+  }
+
+  Result<WorklistItem> getWorklistLocked(std::int64_t id) {
+    std::string sql = std::string("SELECT ") + kWorklistColumns + " FROM worklist WHERE id = ?1";
+    auto q = Statement::prepare(db_, sql);
+    if (!q) return Unexpected(q.error());
+    q->bindInt(1, id);
+    int rc = sqlite3_step(q->get());
+    if (rc == SQLITE_DONE) return Unexpected(Error(ErrorCode::kNotFound, "no review item " + std::to_string(id)));
+    if (rc != SQLITE_ROW) return Unexpected(sqliteError(db_, rc, "read review item"));
+    return readWorklist(*q);
+  }
+
+  Result<void> step(Statement& s, std::string_view what) {
+    int rc = sqlite3_step(s.get());
+    s.reset();
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return Unexpected(sqliteError(db_, rc, what));
+    return Ok();
+  }
+
+  template <typename F>
+  Result<void> transaction(F&& body) {
+    if (auto r = exec(db_, "BEGIN IMMEDIATE"); !r) return r;
+    auto r = body();
+    if (!r) {
+      (void)exec(db_, "ROLLBACK");
+      return r;
+    }
+    if (auto c = exec(db_, "COMMIT"); !c) {
+      (void)exec(db_, "ROLLBACK");
+      return c;
+    }
+    return Ok();
+  }
+
+  std::mutex mu_;
+  sqlite3* db_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<WorkStore>> openSqliteWorkStore(const WorkStoreOptions& options) {
+  configureSqliteOnce();
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(options.path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Error e = sqliteError(db, rc, "open " + options.path.string());
+    sqlite3_close_v2(db);
+    return Unexpected(std::move(e));
+  }
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count()));
+  // As the inbox writer: WAL, every commit fsynced (an enqueued delivery or a recorded
+  // attempt is a promise too), a cache big enough for the queue indexes.
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA cache_size=-16384",
+                             "PRAGMA secure_delete=OFF"}) {
+    if (auto r = exec(db, pragma); !r) {
+      sqlite3_close_v2(db);
+      return Unexpected(r.error());
+    }
+  }
+  auto v = Statement::prepare(db, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
+  int version = -1;
+  if (v && sqlite3_step(v->get()) == SQLITE_ROW) version = static_cast<int>(v->integer(0));
+  v = Statement();
+  if (version < 4) {
+    sqlite3_close_v2(db);
+    return Unexpected(Error(ErrorCode::kUnavailable,
+                            "the message store has no pipeline tables yet (schema " + std::to_string(version) +
+                                "); open it with the message store first",
+                            options.path.string()));
+  }
+  return std::unique_ptr<WorkStore>(new SqliteWorkStore(db));
+}
+
+}  // namespace courier::store

@@ -1,0 +1,197 @@
+// WorkStore (the pipeline's side of the store) against a real SQLite file.
+#include "engine/store/work_store.h"
+
+#include <stdlib.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "engine/store/sqlite_store.h"
+
+namespace courier::store {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+class WorkStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::path(::testing::TempDir()) / "courier-work-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    SqliteStoreOptions o;
+    o.path = dir_ / "courier.db";
+    o.max_delay = std::chrono::microseconds(0);
+    auto s = SqliteStore::open(o);
+    ASSERT_TRUE(s.has_value()) << s.error().toString();
+    inbox_ = std::move(*s);
+    auto w = openSqliteWorkStore(WorkStoreOptions{o.path});
+    ASSERT_TRUE(w.has_value()) << w.error().toString();
+    work_ = std::move(*w);
+  }
+  void TearDown() override {
+    work_.reset();
+    if (inbox_) inbox_->close();
+    inbox_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // Stores `n` messages and waits until they are committed; returns their ids.
+  std::vector<MessageId> store(int n, const std::string& prefix = "C") {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<MessageId> ids;
+    for (int i = 0; i < n; ++i) {
+      InboundMessage m;
+      m.control_id = prefix + std::to_string(i);
+      m.raw = "MSH|^~\\&|A|F|||||ADT^A01|" + m.control_id + "|P|2.5.1\r";
+      m.listener = "test";
+      m.sending_facility = "F";
+      m.message_type = "ADT";
+      m.trigger = "A01";
+      m.patient_id = "P" + std::to_string(i % 3);
+      m.received_at = std::chrono::system_clock::now();
+      inbox_->submit(std::move(m), [&](Result<StoreReceipt> r) {
+        std::lock_guard lock(mu);
+        ids.push_back(r ? r->id : -1);
+        cv.notify_all();
+      });
+    }
+    std::unique_lock lock(mu);
+    EXPECT_TRUE(cv.wait_for(lock, 30s, [&] { return ids.size() == static_cast<std::size_t>(n); }));  // deadline
+    return ids;
+  }
+
+  static OutboxEntry entry(const std::string& dest, MessageId id) {
+    OutboxEntry e;
+    e.destination = dest;
+    e.route = "r";
+    e.patient_key = "P";
+    e.idempotency_key = "courier-" + std::to_string(id) + "-" + dest;
+    e.content_type = "text/plain";
+    e.file_name = dest + "-" + std::to_string(id);
+    e.payload = "payload " + std::to_string(id);
+    return e;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<SqliteStore> inbox_;
+  std::unique_ptr<WorkStore> work_;
+};
+
+TEST_F(WorkStoreTest, BatchIsCommittedWholeAndNeverEnqueuedTwice) {
+  auto ids = store(5);
+  auto batch = work_->nextInbox(3);
+  ASSERT_TRUE(batch.has_value());
+  ASSERT_EQ(batch->size(), 3u);
+  EXPECT_EQ((*batch)[0].id, ids[0]);
+  EXPECT_EQ((*batch)[0].listener, "test");
+  EXPECT_NE((*batch)[0].raw.find("ADT^A01"), std::string::npos);
+  std::vector<ProcessedMessage> done;
+  for (const auto& item : *batch) {
+    ProcessedMessage p{item.id, false, "routed", "", "E11.9", {entry("a", item.id), entry("b", item.id)}, {}};
+    done.push_back(p);
+  }
+  ASSERT_TRUE(work_->completeInbox(done).has_value());
+  EXPECT_EQ(*work_->inboxMark(), ids[2]);
+  // A repeat (crash before the caller learnt of the commit) enqueues nothing new.
+  ASSERT_TRUE(work_->completeInbox(done).has_value());
+  OutboxFilter all;
+  all.limit = 0;
+  EXPECT_EQ(work_->listOutbox(all)->size(), 6u);
+  auto rest = work_->nextInbox(10);
+  ASSERT_EQ(rest->size(), 2u);
+  EXPECT_EQ((*rest)[0].id, ids[3]);
+  auto out = work_->outcome(ids[1]);
+  ASSERT_TRUE(out.has_value() && out->has_value());
+  EXPECT_EQ((*out)->outcome, "routed");
+  EXPECT_EQ((*out)->codes, "E11.9");
+}
+
+TEST_F(WorkStoreTest, OutboxIsFifoPerDestinationAndRetriesHoldTheQueue) {
+  auto ids = store(3);
+  std::vector<ProcessedMessage> done;
+  for (auto id : ids) done.push_back(ProcessedMessage{id, false, "routed", "", "", {entry("a", id), entry("b", id)}, {}});
+  ASSERT_TRUE(work_->completeInbox(done).has_value());
+  const auto now = std::chrono::system_clock::now();
+  auto due = work_->dueItems("a", now, 10);
+  ASSERT_EQ(due->size(), 3u);
+  EXPECT_EQ((*due)[0].message_id, ids[0]);
+  EXPECT_EQ((*due)[0].payload, "payload " + std::to_string(ids[0]));
+  // The head fails: retry in a minute. Nothing of "a" is due until then; "b" goes on.
+  AttemptRecord retry{(*due)[0].id, OutboxState::kPending, now + 60s, "HTTP 503", "busy"};
+  ASSERT_TRUE(work_->recordAttempts({retry}).has_value());
+  std::optional<TimePoint> next;
+  EXPECT_TRUE(work_->dueItems("a", now, 10, &next)->empty());
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(work_->dueItems("b", now, 10)->size(), 3u);
+  auto later = work_->dueItems("a", now + 61s, 10);
+  ASSERT_EQ(later->size(), 3u);
+  EXPECT_EQ((*later)[0].attempts, 1u);
+  // Delivered and dead items leave the queue; the dead one can be retried.
+  ASSERT_TRUE(work_->recordAttempts({{(*later)[0].id, OutboxState::kDelivered, now, "", "AA"},
+                                     {(*later)[1].id, OutboxState::kDead, now, "HTTP 400", "{}"}})
+                  .has_value());
+  auto left = work_->dueItems("a", now + 61s, 10);
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].message_id, ids[2]);
+  auto shown = work_->getOutbox((*later)[1].id);
+  ASSERT_TRUE(shown.has_value());
+  EXPECT_EQ(shown->state, OutboxState::kDead);
+  EXPECT_EQ(shown->last_error, "HTTP 400");
+  EXPECT_EQ(shown->last_response, "{}");
+  OutboxFilter dead;
+  dead.destination = "a";
+  dead.state = OutboxState::kDead;
+  EXPECT_EQ(*work_->requeueOutbox(dead), 1);
+  EXPECT_EQ(work_->dueItems("a", std::chrono::system_clock::now() + 1s, 10)->size(), 2u);
+  auto stats = work_->outboxStats();
+  ASSERT_EQ(stats->size(), 2u);
+  EXPECT_EQ((*stats)[0].destination, "a");
+  EXPECT_EQ((*stats)[0].delivered, 1);
+  EXPECT_EQ((*stats)[0].pending, 2);
+  EXPECT_EQ((*stats)[1].pending, 3);
+}
+
+TEST_F(WorkStoreTest, ResolvingTheLastReviewItemRequeuesTheMessageWithTheCodes) {
+  auto ids = store(2);
+  ReviewEntry dx{"diagnosis", 0, "DG1-4: sugar", "no code", "Please specify", "E11.9 Type 2"};
+  ReviewEntry ch{"charge", 1, "FT1-7: X1", "no crosswalk", "", ""};
+  ASSERT_TRUE(work_->completeInbox({ProcessedMessage{ids[0], false, "held-for-review", "", "", {}, {dx, ch}},
+                                    ProcessedMessage{ids[1], false, "no-route", "", "", {}, {}}})
+                  .has_value());
+  auto open = work_->listWorklist(ReviewState::kOpen, 0);
+  ASSERT_EQ(open->size(), 2u);
+  EXPECT_EQ((*open)[0].entry.source, "DG1-4: sugar");
+  EXPECT_TRUE(work_->nextInbox(10)->empty());
+  ASSERT_TRUE(work_->resolveWorklist((*open)[0].id, {"E11.9"}, "coder1").has_value());
+  EXPECT_TRUE(work_->nextInbox(10)->empty()) << "one item is still open";
+  EXPECT_FALSE(work_->resolveWorklist((*open)[0].id, {"E11.9"}, "coder1").has_value()) << "already resolved";
+  EXPECT_FALSE(work_->resolveWorklist((*open)[1].id, {}, "coder1").has_value()) << "no codes";
+  ASSERT_TRUE(work_->resolveWorklist((*open)[1].id, {"J1100", "J3490"}, "coder2").has_value());
+  auto again = work_->nextInbox(10);
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_TRUE((*again)[0].requeued);
+  EXPECT_EQ((*again)[0].id, ids[0]);
+  ASSERT_EQ((*again)[0].resolved.size(), 2u);
+  EXPECT_EQ((*again)[0].resolved[1].kind, "charge");
+  EXPECT_EQ((*again)[0].resolved[1].item_index, 1);
+  EXPECT_EQ((*again)[0].resolved[1].codes, (std::vector<std::string>{"J1100", "J3490"}));
+  ASSERT_TRUE(work_->completeInbox({ProcessedMessage{ids[0], true, "routed", "", "", {entry("a", ids[0])}, {}}})
+                  .has_value());
+  EXPECT_TRUE(work_->nextInbox(10)->empty());
+  EXPECT_EQ(*work_->inboxMark(), ids[1]) << "a requeued message never moves the mark back";
+  EXPECT_EQ((*work_->outcome(ids[0]))->outcome, "routed");
+  EXPECT_EQ(work_->getWorklist((*open)[1].id)->reviewer, "coder2");
+}
+
+}  // namespace
+}  // namespace courier::store
