@@ -28,6 +28,11 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
+// What migration 4 added, for the tests that turn a file back into an older version.
+#define DROP_VERSION_4_TABLES \
+  "DROP TABLE pipeline_state; DROP TABLE message_outcomes; DROP TABLE outbox; DROP TABLE worklist;" \
+  "DROP TABLE requeued;"
+
 // A fresh directory per test, removed afterwards.
 class TempDir {
  public:
@@ -584,7 +589,7 @@ TEST(SqliteStoreTest, TimeFiltersAcrossGroupsAndAfterMigrationFromVersion1) {
   ASSERT_EQ(sqlite3_open((dir.path() / "courier.db").c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
                          "DROP TABLE commit_groups; CREATE INDEX messages_received_at ON messages(received_at);"
-                         "DELETE FROM schema_version WHERE version > 1",
+                         DROP_VERSION_4_TABLES "DELETE FROM schema_version WHERE version > 1",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
@@ -930,7 +935,7 @@ TEST(SqliteStoreTest, MigrationFromVersion2MovesThePatientIndexOffTheTable) {
   ASSERT_EQ(sqlite3_open(o.path.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
                          "CREATE INDEX messages_patient ON messages(patient_id) WHERE patient_id IS NOT NULL;"
-                         "DELETE FROM schema_version WHERE version > 2",
+                         DROP_VERSION_4_TABLES "DELETE FROM schema_version WHERE version > 2",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
