@@ -184,7 +184,8 @@ class Loader {
       error(markOf(root), "", "the top level must be a mapping of keys like 'data_dir:' and 'listeners:'.");
       return config;
     }
-    checkKeys(root, "", {"data_dir", "log_level", "io_threads", "store", "listeners"});
+    checkKeys(root, "", {"data_dir", "log_level", "io_threads", "store", "listeners", "pipeline", "destinations",
+                         "routes"});
 
     std::string data_dir = "./var";
     if (auto v = string(root["data_dir"], "data_dir")) data_dir = *v;
@@ -209,6 +210,10 @@ class Loader {
                                 "the number of I/O threads must be between 0 (one per core) and 256.");
     config.store = store(root["store"], "store");
     loadListeners(root["listeners"], config.listeners);
+    config.pipeline = pipeline(root["pipeline"], "pipeline");
+    // Destinations before routes: routes name them (and the listeners above).
+    loadDestinations(root["destinations"], config.destinations);
+    loadRoutes(root["routes"], config);
     return config;
   }
 
@@ -410,8 +415,10 @@ class Loader {
   }
 
   // A file the server will read: resolved against the data dir, checked when asked.
+  // `dev_certs_hint`: the missing-file message mentions the development certificates
+  // (listener files, which `courier serve` creates); off for a partner's files.
   fs::path file(const YAML::Node& node, const std::string& path, const std::string& fallback,
-                const std::string& what) {
+                const std::string& what, bool dev_certs_hint = true) {
     std::string text = fallback;
     if (auto v = string(node, path)) text = *v;
     if (text.empty()) {
@@ -427,7 +434,11 @@ class Loader {
       std::string intro = present(node) ? std::string()
                                         : path.substr(path.rfind('.') + 1) + " is not set, so the default " +
                                               fallback + " is used: ";
-      if (!exists) {
+      if (!exists && !dev_certs_hint) {
+        error(mark, path,
+              intro + "the " + what + " " + resolved.string() +
+                  " does not exist. Relative paths are inside the data directory (" + data_dir_.string() + ").");
+      } else if (!exists) {
         error(mark, path,
               intro + "the " + what + " " + resolved.string() +
                   " does not exist. Relative paths are inside the data directory (" + data_dir_.string() +
@@ -761,6 +772,890 @@ class Loader {
             "an http listener must authenticate its clients: name a token file (http.token_file) or ask for "
             "client certificates (tls.client_certs: optional or required).");
     }
+  }
+
+  // ---- pipeline, destinations, routes -----------------------------------------------
+
+  PipelineConfig pipeline(const YAML::Node& node, const std::string& path) {
+    PipelineConfig p;
+    if (!present(node) || !requireMap(node, path)) return p;
+    checkKeys(node, path, {"enabled", "workers", "batch"});
+    p.enabled = boolean(node["enabled"], path + ".enabled", p.enabled);
+    p.workers = integer(node["workers"], path + ".workers", p.workers, 0, 256,
+                        "the number of pipeline workers must be between 0 (one per core) and 256.");
+    p.batch = integer(node["batch"], path + ".batch", p.batch, 1, 100000,
+                      "batch must be between 1 and 100000 messages per transaction.");
+    return p;
+  }
+
+  // A name for a destination or route: letters, digits, '-', '_', '.'. Reports a
+  // missing or malformed name; returns what was written (possibly empty).
+  std::string itemName(const YAML::Node& node, const std::string& path, const char* what, const char* example) {
+    if (auto n = string(node["name"], path + ".name")) {
+      bool ok = !n->empty();
+      for (char c : *n) {
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') ok = false;
+      }
+      if (!ok) {
+        error(markOf(node["name"]), path + ".name",
+              std::string("a ") + what + " name uses letters, digits, '-', '_' and '.', like '" + example + "'.");
+      }
+      return *n;
+    }
+    if (!present(node["name"])) {
+      error(markOf(node), path,
+            std::string("this ") + what + " has no 'name'; give each " + what + " a unique name, like '" + example +
+                "'.");
+    }
+    return {};
+  }
+
+  // The position of `key` itself inside `map` (for "this key does not apply here").
+  static YAML::Mark keyMark(const YAML::Node& map, std::string_view key) {
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      if (it->first.IsScalar() && it->first.Scalar() == key) return it->first.Mark();
+    }
+    return markOf(map);
+  }
+
+  struct ListItem {
+    std::string value;
+    YAML::Mark mark;
+    std::string path;
+  };
+
+  // One value or a list of values (`x` is read as `[x]`); empty values are errors.
+  // `example` completes "expected a list of values, like ...".
+  std::vector<ListItem> stringList(const YAML::Node& node, const std::string& path, const std::string& example) {
+    std::vector<ListItem> out;
+    if (!present(node)) return out;
+    if (node.IsNull()) {
+      error(markOf(node), path, "this key has no value; write a list like " + example + " or remove the key.");
+      return out;
+    }
+    if (node.IsScalar()) {
+      if (auto v = string(node, path)) {
+        if (v->empty()) error(markOf(node), path, "the value must not be empty.");
+        else out.push_back({*v, markOf(node), path});
+      }
+      return out;
+    }
+    if (!node.IsSequence()) {
+      error(markOf(node), path, "expected a list of values, like " + example + ", but found a mapping.");
+      return out;
+    }
+    if (node.size() == 0) {
+      error(markOf(node), path, "the list is empty, so nothing could match; list values like " + example +
+                                    " or remove the key.");
+    }
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      std::string ip = path + "[" + std::to_string(i) + "]";
+      if (auto v = string(node[i], ip)) {
+        if (v->empty()) error(markOf(node[i]), ip, "the value must not be empty.");
+        else out.push_back({*v, markOf(node[i]), ip});
+      }
+    }
+    return out;
+  }
+
+  static std::vector<std::string> values(const std::vector<ListItem>& items) {
+    std::vector<std::string> out;
+    out.reserve(items.size());
+    for (const auto& i : items) out.push_back(i.value);
+    return out;
+  }
+
+  // The closest of `known` to `name` (for "did you mean"), or empty.
+  static std::string_view closest(std::string_view name, const std::vector<std::string_view>& known) {
+    std::string_view best;
+    std::size_t best_d = std::max<std::size_t>(3, name.size() / 3 + 1);
+    for (auto k : known) {
+      std::size_t d = editDistance(name, k);
+      if (d < best_d) {
+        best_d = d;
+        best = k;
+      }
+    }
+    return best;
+  }
+
+  static std::string_view formatAllowedKinds(PayloadFormat f) {
+    switch (f) {
+      case PayloadFormat::kHl7v2: return "mllp or file";
+      case PayloadFormat::kFhirBundle: return "https or file";
+      case PayloadFormat::kFhirClaim: return "https or file";
+      case PayloadFormat::kX12_837P: return "file or https";
+      case PayloadFormat::kNdjson: return "file";
+    }
+    return "";
+  }
+
+  static bool formatFits(PayloadFormat f, DestinationKind k) {
+    switch (f) {
+      case PayloadFormat::kHl7v2: return k == DestinationKind::kMllp || k == DestinationKind::kFile;
+      case PayloadFormat::kFhirBundle:
+      case PayloadFormat::kFhirClaim:
+      case PayloadFormat::kX12_837P: return k == DestinationKind::kHttps || k == DestinationKind::kFile;
+      case PayloadFormat::kNdjson: return k == DestinationKind::kFile;
+    }
+    return false;
+  }
+
+  static bool isClaimFormat(PayloadFormat f) {
+    return f == PayloadFormat::kFhirClaim || f == PayloadFormat::kX12_837P;
+  }
+
+  void loadDestinations(const YAML::Node& node, std::vector<DestinationConfig>& out) {
+    if (!present(node) || node.IsNull()) return;
+    if (!node.IsSequence()) {
+      error(markOf(node), "destinations", "expected a list of destinations, each starting with '- name: ...'.");
+      return;
+    }
+    std::map<std::string, std::pair<std::size_t, int>> names;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const YAML::Node item = node[i];
+      std::string path = "destinations[" + std::to_string(i) + "]";
+      if (!requireMap(item, path)) continue;
+      DestinationConfig d = destination(item, path);
+      if (!d.name.empty()) {
+        auto [it, inserted] = names.emplace(d.name, std::make_pair(i, markOf(item).line + 1));
+        if (!inserted) {
+          error(markOf(item["name"]), path + ".name",
+                "the destination name '" + d.name + "' is already used by destinations[" +
+                    std::to_string(it->second.first) + "] (line " + std::to_string(it->second.second) +
+                    "); names must be unique, because each names its own delivery queue.");
+        }
+      }
+      out.push_back(std::move(d));
+    }
+  }
+
+  DestinationConfig destination(const YAML::Node& node, const std::string& path) {
+    DestinationConfig d;
+    checkKeys(node, path,
+              {"name", "kind", "format", "host", "port", "on_ae", "on_ar", "url", "method", "headers", "token_file",
+               "directory", "one_file_per_message", "tls", "connect_timeout", "response_timeout", "keepalive_idle",
+               "retry", "claim"});
+    d.name = itemName(node, path, "destination", "insurer-fhir");
+
+    // The kind decides everything else; without it only the name is checked.
+    if (!present(node["kind"])) {
+      error(markOf(node), path, "this destination has no 'kind'; say how it is reached: mllp, https or file.");
+      return d;
+    }
+    std::size_t before = errors_.size();
+    d.kind = enumeration<DestinationKind>(node["kind"], path + ".kind", DestinationKind::kHttps,
+                                          {{"mllp", DestinationKind::kMllp},
+                                           {"https", DestinationKind::kHttps},
+                                           {"file", DestinationKind::kFile}});
+    if (errors_.size() != before) return d;
+    const std::string kind_name(destinationKindName(d.kind));
+
+    switch (d.kind) {
+      case DestinationKind::kMllp: d.format = PayloadFormat::kHl7v2; break;
+      case DestinationKind::kHttps: d.format = PayloadFormat::kFhirBundle; break;
+      case DestinationKind::kFile: d.format = PayloadFormat::kNdjson; break;
+    }
+    before = errors_.size();
+    d.format = enumeration<PayloadFormat>(node["format"], path + ".format", d.format,
+                                          {{"hl7v2", PayloadFormat::kHl7v2},
+                                           {"fhir-bundle", PayloadFormat::kFhirBundle},
+                                           {"fhir-claim", PayloadFormat::kFhirClaim},
+                                           {"x12-837p", PayloadFormat::kX12_837P},
+                                           {"ndjson", PayloadFormat::kNdjson}});
+    if (errors_.size() == before && !formatFits(d.format, d.kind)) {
+      error(markOf(node["format"]), path + ".format",
+            std::string(payloadFormatName(d.format)) + " cannot be sent to a " + kind_name + " destination; it goes to " +
+                std::string(formatAllowedKinds(d.format)) + " destinations.");
+    }
+
+    // Keys that belong to other kinds are mistakes, not silently ignored settings.
+    struct Applies {
+      std::string_view key;
+      bool mllp, https, file;
+    };
+    static constexpr Applies kApplies[] = {
+        {"host", true, false, false},           {"port", true, false, false},
+        {"on_ae", true, false, false},          {"on_ar", true, false, false},
+        {"url", false, true, false},            {"method", false, true, false},
+        {"headers", false, true, false},        {"token_file", false, true, false},
+        {"directory", false, false, true},      {"one_file_per_message", false, false, true},
+        {"tls", true, true, false},             {"connect_timeout", true, true, false},
+        {"response_timeout", true, true, false}, {"keepalive_idle", true, true, false},
+    };
+    auto applies = [&](std::string_view key) {
+      for (const auto& a : kApplies) {
+        if (a.key != key) continue;
+        bool ok = d.kind == DestinationKind::kMllp ? a.mllp : d.kind == DestinationKind::kHttps ? a.https : a.file;
+        if (ok) return true;
+        if (present(node[std::string(key)])) {
+          std::string kinds;
+          if (a.mllp) kinds = "mllp";
+          if (a.https) kinds += kinds.empty() ? "https" : " and https";
+          if (a.file) kinds += kinds.empty() ? "file" : " and file";
+          error(keyMark(node, key), path + "." + std::string(key),
+                "'" + std::string(key) + "' applies to " + kinds + " destinations only; this one is " + kind_name +
+                    ".");
+        }
+        return false;
+      }
+      return true;
+    };
+
+    section_mark_ = markOf(node);
+    if (d.kind == DestinationKind::kMllp) mllpDestination(node, path, d);
+    if (d.kind == DestinationKind::kHttps) httpsDestination(node, path, d);
+    if (d.kind == DestinationKind::kFile) fileDestination(node, path, d);
+    for (const auto& a : kApplies) applies(a.key);  // reports the keys of other kinds
+
+    if (d.kind != DestinationKind::kFile) {
+      clientTls(node["tls"], path + ".tls", d);
+      using std::chrono::duration_cast;
+      using std::chrono::milliseconds;
+      if (auto v = duration(node["connect_timeout"], path + ".connect_timeout", std::chrono::milliseconds(100),
+                            std::chrono::minutes(5), "connect_timeout must be between 100ms and 5m.")) {
+        d.connect_timeout = duration_cast<milliseconds>(*v);
+      }
+      if (auto v = duration(node["response_timeout"], path + ".response_timeout", std::chrono::milliseconds(100),
+                            std::chrono::hours(1), "response_timeout must be between 100ms and 1h.")) {
+        d.response_timeout = duration_cast<milliseconds>(*v);
+      }
+      if (auto v = duration(node["keepalive_idle"], path + ".keepalive_idle", std::chrono::microseconds(0),
+                            std::chrono::hours(24),
+                            "keepalive_idle must be between 0 (close after each delivery) and 24h.")) {
+        d.keepalive_idle = duration_cast<milliseconds>(*v);
+      }
+    }
+    retry(node["retry"], path + ".retry", d.retry);
+
+    const YAML::Node claim = node["claim"];
+    if (isClaimFormat(d.format)) {
+      claimParties(node, path, d);
+    } else if (present(claim)) {
+      error(keyMark(node, "claim"), path + ".claim",
+            "'claim' applies to destinations with format fhir-claim or x12-837p only; this one sends " +
+                std::string(payloadFormatName(d.format)) + ".");
+    }
+    return d;
+  }
+
+  void mllpDestination(const YAML::Node& node, const std::string& path, DestinationConfig& d) {
+    if (auto h = string(node["host"], path + ".host")) {
+      bool ok = !h->empty();
+      for (char c : *h) {
+        if (std::isspace(static_cast<unsigned char>(c)) || c == '/' || c == ':') ok = false;
+      }
+      // An IPv6 address is written without brackets; it has ':'.
+      unsigned char buf[16];
+      if (::inet_pton(AF_INET6, h->c_str(), buf) == 1) ok = true;
+      if (!ok) {
+        error(markOf(node["host"]), path + ".host",
+              "'" + *h + "' is not a host name or IP address; write only the host, like registry.example.org, and "
+                         "the port under 'port'.");
+      }
+      d.host = *h;
+    } else if (!present(node["host"])) {
+      error(markOf(node), path, "an mllp destination needs a 'host' (name or IP address of the receiver).");
+    }
+    if (present(node["port"])) {
+      d.port = static_cast<std::uint16_t>(
+          integer(node["port"], path + ".port", 0, 1, 65535, "the port must be between 1 and 65535."));
+    } else {
+      error(markOf(node), path, "an mllp destination needs a 'port' (the receiver's MLLP port, often 2575).");
+    }
+    std::initializer_list<EnumName<NakAction>> actions = {{"retry", NakAction::kRetry},
+                                                           {"dead-letter", NakAction::kDeadLetter}};
+    d.on_ae = enumeration<NakAction>(node["on_ae"], path + ".on_ae", d.on_ae, actions);
+    d.on_ar = enumeration<NakAction>(node["on_ar"], path + ".on_ar", d.on_ar, actions);
+  }
+
+  void httpsDestination(const YAML::Node& node, const std::string& path, DestinationConfig& d) {
+    if (auto u = string(node["url"], path + ".url")) {
+      constexpr std::string_view kScheme = "https://";
+      std::string_view rest = std::string_view(*u).substr(std::min(u->size(), kScheme.size()));
+      std::string lower = *u;
+      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+      if (lower.rfind("http://", 0) == 0) {
+        error(markOf(node["url"]), path + ".url",
+              "the url must start with https://; plain http would send patient data and the token unencrypted.");
+      } else if (lower.rfind(kScheme, 0) != 0) {
+        error(markOf(node["url"]), path + ".url",
+              "the url must start with https://, like https://claims.example.com/fhir; it is '" + *u + "'.");
+      } else if (rest.empty() || rest[0] == '/' || rest[0] == ':' ||
+                 rest.find_first_of(" \t") != std::string_view::npos) {
+        error(markOf(node["url"]), path + ".url",
+              "the url has no host after https://; write it like https://claims.example.com/fhir.");
+      }
+      d.url = *u;
+    } else if (!present(node["url"])) {
+      error(markOf(node), path, "an https destination needs a 'url', like https://claims.example.com/fhir.");
+    }
+    if (auto m = string(node["method"], path + ".method")) {
+      if (*m == "POST" || *m == "PUT") {
+        d.method = *m;
+      } else {
+        error(markOf(node["method"]), path + ".method",
+              "the method is POST (to the url) or PUT (to url/{type}/{id}); it is '" + *m + "'.");
+      }
+    }
+    const YAML::Node headers = node["headers"];
+    const std::string hp = path + ".headers";
+    if (present(headers) && requireMap(headers, hp)) {
+      std::set<std::string> seen;
+      for (auto it = headers.begin(); it != headers.end(); ++it) {
+        const YAML::Node key = it->first;
+        if (!key.IsScalar()) {
+          error(markOf(key), hp, "header names must be plain words like X-Partner.");
+          continue;
+        }
+        std::string name = key.Scalar();
+        std::string lower = name;
+        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+        bool token = !name.empty();
+        for (char c : name) {
+          if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') token = false;
+        }
+        const std::string where = hp + "." + name;
+        if (!token) {
+          error(markOf(key), where, "'" + name + "' is not a header name; use letters, digits and '-', like X-Partner.");
+          continue;
+        }
+        if (!seen.insert(lower).second) {
+          error(markOf(key), where, "the header '" + name + "' appears twice; keep one.");
+          continue;
+        }
+        if (lower == "authorization") {
+          error(markOf(key), where,
+                "secrets do not belong in the config file; put the bearer token in a file and name it in "
+                "'token_file'.");
+          continue;
+        }
+        if (lower == "content-type" || lower == "content-length" || lower == "host") {
+          error(markOf(key), where, "Courier sets the '" + name + "' header itself; remove it here.");
+          continue;
+        }
+        if (auto v = string(it->second, where)) {
+          if (v->find_first_of("\r\n") != std::string::npos) {
+            error(markOf(it->second), where, "a header value must be one line.");
+          } else {
+            d.headers.emplace_back(name, *v);
+          }
+        }
+      }
+    }
+    if (auto t = string(node["token_file"], path + ".token_file")) {
+      if (t->empty()) {
+        error(markOf(node["token_file"]), path + ".token_file", "the token file path must not be empty.");
+      } else {
+        d.token_file = file(node["token_file"], path + ".token_file", "", "token file", false);
+      }
+    }
+  }
+
+  void fileDestination(const YAML::Node& node, const std::string& path, DestinationConfig& d) {
+    if (auto dir = string(node["directory"], path + ".directory")) {
+      if (dir->empty()) error(markOf(node["directory"]), path + ".directory", "the directory must not be empty.");
+      else d.directory = resolve(*dir);
+    } else if (!present(node["directory"])) {
+      error(markOf(node), path,
+            "a file destination needs a 'directory' to write into (relative paths are inside the data directory).");
+    }
+    d.one_file_per_message = boolean(node["one_file_per_message"], path + ".one_file_per_message", true);
+  }
+
+  void clientTls(const YAML::Node& tls, const std::string& tp, DestinationConfig& d) {
+    if (!present(tls) || !requireMap(tls, tp)) return;
+    checkKeys(tls, tp, {"enabled", "ca_files", "use_system_cas", "cert_file", "key_file", "server_name"});
+    section_mark_ = markOf(tls);
+    std::size_t before = errors_.size();
+    d.tls.enabled = boolean(tls["enabled"], tp + ".enabled", true);
+    if (errors_.size() != before) return;
+    if (!d.tls.enabled) {
+      if (d.kind == DestinationKind::kHttps) {
+        error(markOf(tls["enabled"]), tp + ".enabled",
+              "https destinations always use TLS; remove 'enabled: false' (only mllp destinations may go without).");
+        d.tls.enabled = true;
+      }
+      return;  // the other keys do not matter without TLS
+    }
+    d.tls.use_system_cas = boolean(tls["use_system_cas"], tp + ".use_system_cas", true);
+    for (const auto& item : stringList(tls["ca_files"], tp + ".ca_files", "[certs/partner-ca.crt]")) {
+      std::size_t n = errors_.size();
+      fs::path p = resolve(item.value);
+      if (options_.check_files) checkReadable(p, item.mark, item.path, "CA file");
+      if (errors_.size() == n) d.tls.ca_files.push_back(p);
+    }
+    if (!d.tls.use_system_cas && d.tls.ca_files.empty() && present(tls["use_system_cas"])) {
+      error(markOf(tls["use_system_cas"]), tp + ".use_system_cas",
+            "with use_system_cas: false, list the CA that signs the receiver's certificate in 'ca_files'; "
+            "otherwise no server could be trusted.");
+    }
+    const bool cert = present(tls["cert_file"]);
+    const bool key = present(tls["key_file"]);
+    if (cert) d.tls.cert_file = file(tls["cert_file"], tp + ".cert_file", "", "client certificate file", false);
+    if (key) d.tls.key_file = file(tls["key_file"], tp + ".key_file", "", "private key file", false);
+    if (cert != key) {
+      error(markOf(cert ? tls["cert_file"] : tls["key_file"]), tp + (cert ? ".key_file" : ".cert_file"),
+            "a client certificate needs both 'cert_file' and 'key_file'.");
+    }
+    if (auto s = string(tls["server_name"], tp + ".server_name")) d.tls.server_name = *s;
+  }
+
+  // Exists, is a regular file, is readable.
+  void checkReadable(const fs::path& resolved, const YAML::Mark& mark, const std::string& path, const std::string& what) {
+    std::error_code ec;
+    if (!fs::exists(resolved, ec)) {
+      error(mark, path, "the " + what + " " + resolved.string() +
+                            " does not exist. Relative paths are inside the data directory (" + data_dir_.string() +
+                            ").");
+    } else if (!fs::is_regular_file(resolved, ec)) {
+      error(mark, path, "the " + what + " " + resolved.string() + " is not a regular file.");
+    } else if (::access(resolved.c_str(), R_OK) != 0) {
+      error(mark, path, "the " + what + " " + resolved.string() + " exists but cannot be read by this user.");
+    }
+  }
+
+  void retry(const YAML::Node& node, const std::string& path, RetryPolicy& r) {
+    if (!present(node) || !requireMap(node, path)) return;
+    checkKeys(node, path, {"initial_backoff", "max_backoff", "max_attempts", "max_age"});
+    using std::chrono::duration_cast;
+    using std::chrono::milliseconds;
+    bool initial_ok = false, max_ok = false;
+    if (auto v = duration(node["initial_backoff"], path + ".initial_backoff", std::chrono::milliseconds(10),
+                          std::chrono::hours(1), "initial_backoff must be between 10ms and 1h.")) {
+      r.initial_backoff = duration_cast<milliseconds>(*v);
+      initial_ok = true;
+    }
+    if (auto v = duration(node["max_backoff"], path + ".max_backoff", std::chrono::milliseconds(10),
+                          std::chrono::hours(24), "max_backoff must be between 10ms and 24h.")) {
+      r.max_backoff = duration_cast<milliseconds>(*v);
+      max_ok = true;
+    }
+    if ((initial_ok || max_ok) && r.max_backoff < r.initial_backoff) {
+      const YAML::Node at = max_ok ? node["max_backoff"] : node["initial_backoff"];
+      error(markOf(at), path + (max_ok ? ".max_backoff" : ".initial_backoff"),
+            "max_backoff must not be shorter than initial_backoff (the wait doubles from initial_backoff up to "
+            "max_backoff).");
+    }
+    r.max_attempts = static_cast<std::uint32_t>(integer(node["max_attempts"], path + ".max_attempts", r.max_attempts,
+                                                        0, 1'000'000,
+                                                        "max_attempts must be between 0 (no limit) and 1000000."));
+    if (auto v = duration(node["max_age"], path + ".max_age", std::chrono::microseconds(0), std::chrono::hours(24 * 366),
+                          "max_age must be between 0 (no limit) and 8784h (a year).")) {
+      r.max_age = duration_cast<milliseconds>(*v);
+    }
+  }
+
+  // NPI check digit: Luhn over "80840" + the first nine digits (CMS NPI standard).
+  static bool npiCheckDigitOk(const std::string& npi) {
+    int sum = 24;  // the digits of the 80840 prefix, already doubled as Luhn requires
+    for (int i = 8; i >= 0; --i) {
+      int digit = npi[static_cast<std::size_t>(i)] - '0';
+      if ((8 - i) % 2 == 0) {
+        digit *= 2;
+        if (digit > 9) digit -= 9;
+      }
+      sum += digit;
+    }
+    return (10 - sum % 10) % 10 == npi[9] - '0';
+  }
+
+  void claimParties(const YAML::Node& node, const std::string& path, DestinationConfig& d) {
+    const YAML::Node claim = node["claim"];
+    const std::string cp = path + ".claim";
+    const std::string format(payloadFormatName(d.format));
+    if (!present(claim)) {
+      error(markOf(node), path,
+            "a " + format + " destination needs a 'claim' section naming at least billing_npi, submitter_id and "
+            "receiver_id (who bills, who sends, who receives).");
+      return;
+    }
+    if (!requireMap(claim, cp)) return;
+    checkKeys(claim, cp,
+              {"submitter_id", "submitter_name", "submitter_contact", "submitter_phone", "receiver_id",
+               "receiver_name", "billing_npi", "billing_name", "billing_tax_id", "billing_address", "billing_city",
+               "billing_state", "billing_zip", "payer_id", "payer_name", "usage"});
+    ClaimParties& c = d.claim;
+    struct Field {
+      const char* key;
+      std::string* out;
+    };
+    const Field fields[] = {{"submitter_id", &c.submitter_id},       {"submitter_name", &c.submitter_name},
+                            {"submitter_contact", &c.submitter_contact}, {"submitter_phone", &c.submitter_phone},
+                            {"receiver_id", &c.receiver_id},         {"receiver_name", &c.receiver_name},
+                            {"billing_npi", &c.billing_npi},         {"billing_name", &c.billing_name},
+                            {"billing_tax_id", &c.billing_tax_id},   {"billing_address", &c.billing_address},
+                            {"billing_city", &c.billing_city},       {"billing_state", &c.billing_state},
+                            {"billing_zip", &c.billing_zip},         {"payer_id", &c.payer_id},
+                            {"payer_name", &c.payer_name}};
+    for (const auto& f : fields) {
+      if (auto v = string(claim[f.key], cp + "." + f.key)) *f.out = *v;
+    }
+    auto required = [&](const char* key, const std::string& value, const char* what) {
+      if (!present(claim[key])) {
+        error(markOf(claim), cp, std::string("'") + key + "' is missing: " + what);
+        return false;
+      }
+      if (value.empty()) {
+        error(markOf(claim[key]), cp + "." + key, std::string("'") + key + "' must not be empty: " + what);
+        return false;
+      }
+      return true;
+    };
+    required("submitter_id", c.submitter_id, "claims name their sender (ISA06, loop 1000A).");
+    required("receiver_id", c.receiver_id, "claims name their receiver (ISA08, loop 1000B).");
+    if (required("billing_npi", c.billing_npi, "claims name the billing provider's 10-digit NPI (loop 2010AA).")) {
+      bool digits = c.billing_npi.size() == 10 &&
+                    std::all_of(c.billing_npi.begin(), c.billing_npi.end(),
+                                [](unsigned char ch) { return std::isdigit(ch) != 0; });
+      if (!digits) {
+        error(markOf(claim["billing_npi"]), cp + ".billing_npi",
+              "an NPI is exactly 10 digits; '" + c.billing_npi + "' is not.");
+      } else if (!npiCheckDigitOk(c.billing_npi)) {
+        error(markOf(claim["billing_npi"]), cp + ".billing_npi",
+              "the NPI " + c.billing_npi + " has a wrong check digit (the last digit); check it for a typo.");
+      }
+    }
+    if (d.format == PayloadFormat::kX12_837P) {
+      for (const char* key : {"submitter_id", "receiver_id"}) {
+        std::string v = key[0] == 's' ? c.submitter_id : c.receiver_id;
+        if (v.size() > 15) {
+          error(markOf(claim[key]), cp + "." + key,
+                std::string("an X12 interchange id has at most 15 characters (ISA06/ISA08); this one has ") +
+                    std::to_string(v.size()) + ".");
+        }
+      }
+    }
+    if (!c.billing_tax_id.empty()) {
+      std::string digits;
+      for (char ch : c.billing_tax_id) {
+        if (ch != '-') digits += ch;
+      }
+      if (digits.size() != 9 || !std::all_of(digits.begin(), digits.end(),
+                                             [](unsigned char ch) { return std::isdigit(ch) != 0; })) {
+        error(markOf(claim["billing_tax_id"]), cp + ".billing_tax_id",
+              "a tax id (EIN) is 9 digits, like 12-3456789.");
+      }
+    }
+    if (auto u = string(claim["usage"], cp + ".usage")) {
+      if (*u == "T" || *u == "P") {
+        c.usage = (*u)[0];
+      } else {
+        error(markOf(claim["usage"]), cp + ".usage",
+              "usage is T (test claims) or P (production); it is '" + *u + "'.");
+      }
+    }
+  }
+
+  // ---- routes ---------------------------------------------------------------------
+
+  void loadRoutes(const YAML::Node& node, Config& config) {
+    if (!present(node) || node.IsNull()) return;
+    if (!node.IsSequence()) {
+      error(markOf(node), "routes", "expected a list of routes, each starting with '- name: ...'.");
+      return;
+    }
+    std::map<std::string, std::pair<std::size_t, int>> names;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const YAML::Node item = node[i];
+      std::string path = "routes[" + std::to_string(i) + "]";
+      if (!requireMap(item, path)) continue;
+      RouteConfig r = route(item, path, config);
+      if (!r.name.empty()) {
+        auto [it, inserted] = names.emplace(r.name, std::make_pair(i, markOf(item).line + 1));
+        if (!inserted) {
+          error(markOf(item["name"]), path + ".name",
+                "the route name '" + r.name + "' is already used by routes[" + std::to_string(it->second.first) +
+                    "] (line " + std::to_string(it->second.second) + "); names must be unique.");
+        }
+      }
+      config.routes.push_back(std::move(r));
+    }
+  }
+
+  RouteConfig route(const YAML::Node& node, const std::string& path, const Config& config) {
+    RouteConfig r;
+    checkKeys(node, path, {"name", "match", "destinations"});
+    r.name = itemName(node, path, "route", "claims-to-insurer");
+    const YAML::Node match = node["match"];
+    if (present(match) && !match.IsNull() && requireMap(match, path + ".match")) {
+      r.match = routeMatch(match, path + ".match", config);
+    }
+    const YAML::Node dests = node["destinations"];
+    const std::string dp = path + ".destinations";
+    if (!present(dests)) {
+      error(markOf(node), path, "this route has no 'destinations'; list where matching messages go, like [registry].");
+      return r;
+    }
+    std::vector<std::string_view> known;
+    for (const auto& d : config.destinations) known.push_back(d.name);
+    std::set<std::string> seen;
+    for (const auto& item : stringList(dests, dp, "[insurer-fhir, claims-files]")) {
+      if (!seen.insert(item.value).second) {
+        error(item.mark, item.path, "the destination '" + item.value + "' is listed twice in this route; keep one.");
+        continue;
+      }
+      if (config.findDestination(item.value) == nullptr) {
+        std::string msg = "no destination is named '" + item.value + "'";
+        if (auto best = closest(item.value, known); !best.empty()) {
+          msg += "; did you mean '" + std::string(best) + "'?";
+        } else if (known.empty()) {
+          msg += "; define it under 'destinations:' first.";
+        } else {
+          msg += "; the destinations are " + quoteList(known, " and ") + ".";
+        }
+        error(item.mark, item.path, msg);
+      }
+      r.destinations.push_back(item.value);
+    }
+    return r;
+  }
+
+  // "ADT", "ADT^A01": a message type and optionally its trigger event.
+  static bool validMessageType(std::string_view t) {
+    auto code = [](std::string_view s) {
+      return s.size() == 3 && std::all_of(s.begin(), s.end(), [](unsigned char c) {
+               return std::isupper(c) != 0 || std::isdigit(c) != 0;
+             });
+    };
+    std::size_t caret = t.find('^');
+    if (caret == std::string_view::npos) return code(t);
+    return code(t.substr(0, caret)) && code(t.substr(caret + 1));
+  }
+
+  // The shape of an HL7 v2 path as engine/hl7v2/path.h reads it: SEG[n]-f[r][.c[.s]],
+  // with `(n)` as well as `[n]`. Config does not depend on hl7v2, so it checks the shape
+  // here; empty when fine, else what is wrong.
+  static std::string hl7PathProblem(std::string_view p) {
+    std::size_t pos = 0;
+    auto number = [&](int& out) {
+      std::size_t start = pos;
+      out = 0;
+      while (pos < p.size() && std::isdigit(static_cast<unsigned char>(p[pos])) && pos - start < 6) {
+        out = out * 10 + (p[pos] - '0');
+        ++pos;
+      }
+      return pos > start && out > 0;
+    };
+    auto index = [&]() {
+      if (pos >= p.size() || (p[pos] != '[' && p[pos] != '(')) return true;
+      char close = p[pos] == '[' ? ']' : ')';
+      ++pos;
+      int n = 0;
+      if (!number(n) || pos >= p.size() || p[pos] != close) return false;
+      ++pos;
+      return true;
+    };
+    for (; pos < 3; ++pos) {
+      if (pos >= p.size() || !std::isalnum(static_cast<unsigned char>(p[pos]))) {
+        return "a path starts with a 3-character segment id";
+      }
+    }
+    if (!index()) return "the segment repetition must be a number in brackets, like OBX[2]";
+    if (pos >= p.size() || p[pos] != '-') return "the segment id is followed by '-' and a field number";
+    ++pos;
+    int n = 0;
+    if (!number(n)) return "the field number must be 1 or more";
+    if (!index()) return "the field repetition must be a number in brackets, like PID-3[2]";
+    if (pos < p.size() && p[pos] == '.') {
+      ++pos;
+      if (!number(n)) return "the component number must be 1 or more";
+      if (pos < p.size() && p[pos] == '.') {
+        ++pos;
+        if (!number(n)) return "the sub-component number must be 1 or more";
+      }
+    }
+    if (pos != p.size()) return "unexpected '" + std::string(1, p[pos]) + "' at character " + std::to_string(pos + 1);
+    return {};
+  }
+
+  // A code range bound of a system: dots ignored, case ignored. Empty when fine.
+  static std::string codeProblem(const std::string& system, const std::string& code) {
+    std::string dotless;
+    for (char c : code) {
+      if (c != '.') dotless += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    bool alnum = std::all_of(dotless.begin(), dotless.end(),
+                             [](unsigned char c) { return std::isalnum(c) != 0; });
+    if (dotless.empty() || !alnum) return "'" + code + "' is not a code";
+    if (system == "icd10cm" && (!std::isalpha(static_cast<unsigned char>(dotless[0])) || dotless.size() > 7)) {
+      return "'" + code + "' is not an ICD-10-CM code or category (a letter, then up to 6 characters, like C50 or E11.9)";
+    }
+    if (system == "icd10pcs" && dotless.size() > 7) return "'" + code + "' is longer than an ICD-10-PCS code (7 characters)";
+    if (system == "hcpcs" && dotless.size() > 5) return "'" + code + "' is longer than a HCPCS code (5 characters, like J9035)";
+    return {};
+  }
+
+  static std::string dotlessUpper(const std::string& code) {
+    std::string out;
+    for (char c : code) {
+      if (c != '.') out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    return out;
+  }
+
+  void codeRanges(const YAML::Node& node, const std::string& path, std::vector<CodeRange>& out) {
+    if (!present(node)) return;
+    std::vector<std::pair<YAML::Node, std::string>> maps;
+    if (node.IsMap()) {
+      maps.emplace_back(node, path);
+    } else if (node.IsSequence() && node.size() > 0) {
+      for (std::size_t i = 0; i < node.size(); ++i) maps.emplace_back(node[i], path + "[" + std::to_string(i) + "]");
+    } else {
+      error(markOf(node), path, "expected a list of code ranges, like [{icd10cm: C00-D49}, {hcpcs: J0000-J9999}].");
+      return;
+    }
+    for (auto& [m, mp] : maps) {
+      if (!m.IsMap() || m.size() != 1) {
+        error(markOf(m), mp,
+              "each code range is one 'system: FROM-TO' pair, like {icd10cm: C00-D49}; systems are icd10cm, "
+              "icd10pcs and hcpcs.");
+        continue;
+      }
+      auto it = m.begin();
+      if (!it->first.IsScalar()) {
+        error(markOf(it->first), mp, "the code system must be icd10cm, icd10pcs or hcpcs.");
+        continue;
+      }
+      std::string system = it->first.Scalar();
+      if (system != "icd10cm" && system != "icd10pcs" && system != "hcpcs") {
+        std::string msg = "'" + system + "' is not a code system Courier assigns; use icd10cm, icd10pcs or hcpcs";
+        if (auto best = closest(system, {"icd10cm", "icd10pcs", "hcpcs"}); !best.empty())
+          msg += " (did you mean '" + std::string(best) + "'?)";
+        error(markOf(it->first), mp + "." + system, msg + ".");
+        continue;
+      }
+      for (const auto& item : stringList(it->second, mp + "." + system, "C00-D49")) {
+        std::string text = item.value;
+        text.erase(std::remove_if(text.begin(), text.end(), [](unsigned char c) { return std::isspace(c) != 0; }),
+                   text.end());
+        std::size_t dash = text.find('-');
+        CodeRange r;
+        r.system = system;
+        r.from = text.substr(0, dash);
+        r.to = dash == std::string::npos ? r.from : text.substr(dash + 1);
+        if (dash != std::string::npos && text.find('-', dash + 1) != std::string::npos) {
+          error(item.mark, item.path, "a code range is FROM-TO with one '-', like C00-D49; it is '" + item.value + "'.");
+          continue;
+        }
+        std::string problem = codeProblem(system, r.from);
+        if (problem.empty()) problem = codeProblem(system, r.to);
+        if (!problem.empty()) {
+          error(item.mark, item.path, problem + ".");
+          continue;
+        }
+        std::string a = dotlessUpper(r.from), b = dotlessUpper(r.to);
+        std::size_t n = std::min(a.size(), b.size());
+        if (a.compare(0, n, b, 0, n) > 0) {
+          error(item.mark, item.path,
+                "the range " + item.value + " runs backwards; write the lower code first (" + r.to + "-" + r.from +
+                    ").");
+          continue;
+        }
+        out.push_back(std::move(r));
+      }
+    }
+  }
+
+  void fieldTests(const YAML::Node& node, const std::string& path, std::vector<FieldTest>& out) {
+    if (!present(node)) return;
+    if (!node.IsSequence() || node.size() == 0) {
+      error(markOf(node), path, "expected a list of field tests, like [{field: PV1-2, equals: I}].");
+      return;
+    }
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const YAML::Node t = node[i];
+      const std::string tp = path + "[" + std::to_string(i) + "]";
+      if (!requireMap(t, tp)) continue;
+      checkKeys(t, tp, {"field", "equals", "in", "not", "exists", "prefix"});
+      FieldTest test;
+      if (auto f = string(t["field"], tp + ".field")) {
+        std::string problem = hl7PathProblem(*f);
+        if (!problem.empty()) {
+          error(markOf(t["field"]), tp + ".field",
+                "'" + *f + "' is not an HL7 v2 path: " + problem + " (write it like PV1-2, PV1-3.1, PID-3[2].1 or OBX[2]-5).");
+        }
+        test.path = *f;
+      } else if (!present(t["field"])) {
+        error(markOf(t), tp, "this test has no 'field'; name an HL7 v2 field like PV1-2.");
+      }
+      int ops = 0;
+      for (const char* op : {"equals", "in", "not", "exists", "prefix"}) ops += present(t[op]) ? 1 : 0;
+      if (ops != 1) {
+        error(markOf(t), tp,
+              ops == 0 ? "say what to test: one of equals, in, not, exists or prefix, like {field: PV1-2, equals: I}."
+                       : "use one of equals, in, not, exists or prefix per test; write several tests to combine them.");
+        out.push_back(std::move(test));
+        continue;
+      }
+      if (present(t["exists"])) {
+        test.op = boolean(t["exists"], tp + ".exists", true) ? FieldOp::kExists : FieldOp::kMissing;
+      } else {
+        const char* key = present(t["equals"]) ? "equals" : present(t["in"]) ? "in" : present(t["not"]) ? "not" : "prefix";
+        test.op = key[0] == 'n' ? FieldOp::kNotEquals : key[0] == 'p' ? FieldOp::kPrefix : FieldOp::kEquals;
+        // `equals: ""` is legal in HL7 terms (""), but an empty value is more likely a mistake.
+        test.values = values(stringList(t[key], tp + "." + key, "[ICU, CCU]"));
+      }
+      out.push_back(std::move(test));
+    }
+  }
+
+  RouteMatch routeMatch(const YAML::Node& m, const std::string& path, const Config& config) {
+    RouteMatch r;
+    checkKeys(m, path,
+              {"message_types", "sending_applications", "sending_facilities", "listeners", "patient_classes",
+               "hospital_services", "specialties", "has_diagnoses", "has_procedures", "has_charges", "codes", "coded",
+               "fields"});
+    for (const auto& t : stringList(m["message_types"], path + ".message_types", "[ADT^A01, DFT^P03]")) {
+      if (!validMessageType(t.value)) {
+        error(t.mark, t.path,
+              "'" + t.value + "' is not a message type; write the type (MSH-9.1) and optionally the event, in capitals, "
+                              "like ADT or ADT^A01.");
+        continue;
+      }
+      r.message_types.push_back(t.value);
+    }
+    r.sending_applications = values(stringList(m["sending_applications"], path + ".sending_applications", "[EPIC]"));
+    r.sending_facilities = values(stringList(m["sending_facilities"], path + ".sending_facilities", "[LAB]"));
+    std::vector<std::string_view> known;
+    for (const auto& l : config.listeners) known.push_back(l.name);
+    for (const auto& l : stringList(m["listeners"], path + ".listeners", "[mllp-main]")) {
+      if (config.findListener(l.value) == nullptr) {
+        std::string msg = "no listener is named '" + l.value + "'";
+        if (auto best = closest(l.value, known); !best.empty()) msg += "; did you mean '" + std::string(best) + "'?";
+        else if (!known.empty()) msg += "; the listeners are " + quoteList(known, " and ") + ".";
+        else msg += ".";
+        error(l.mark, l.path, msg);
+      }
+      r.listeners.push_back(l.value);
+    }
+    r.patient_classes = values(stringList(m["patient_classes"], path + ".patient_classes", "[I, E]"));
+    r.hospital_services = values(stringList(m["hospital_services"], path + ".hospital_services", "[CAR, ONC]"));
+    for (const auto& s : stringList(m["specialties"], path + ".specialties", "[cardiology, oncology]")) {
+      bool ok = std::all_of(s.value.begin(), s.value.end(),
+                            [](unsigned char c) { return std::islower(c) != 0 || c == '-'; });
+      if (!ok) {
+        error(s.mark, s.path,
+              "'" + s.value + "' is not a specialty name; they are lower-case words like cardiology, oncology or "
+                              "infectious-disease (engine/routing/README.md lists them).");
+        continue;
+      }
+      r.specialties.push_back(s.value);
+    }
+    for (auto [key, out] : {std::pair{"has_diagnoses", &r.has_diagnoses}, std::pair{"has_procedures", &r.has_procedures},
+                            std::pair{"has_charges", &r.has_charges}}) {
+      if (!present(m[key])) continue;
+      std::size_t before = errors_.size();
+      bool v = boolean(m[key], path + "." + key, true);
+      if (errors_.size() == before) *out = v;
+    }
+    codeRanges(m["codes"], path + ".codes", r.codes);
+    r.coded = enumeration<CoderOutcome>(m["coded"], path + ".coded", CoderOutcome::kAny,
+                                        {{"any", CoderOutcome::kAny},
+                                         {"billable", CoderOutcome::kAllBillable},
+                                         {"review", CoderOutcome::kNeedsReview}});
+    fieldTests(m["fields"], path + ".fields", r.fields);
+    return r;
   }
 
   std::string file_;
