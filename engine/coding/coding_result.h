@@ -17,6 +17,7 @@ enum class CodingMethod {
   kCrosswalk,   // translated through a site crosswalk (chargemaster, local codes)
   kGem,         // translated from ICD-9-CM through the GEMs
   kText,        // assigned from text through the Index and Tabular
+  kReviewed,    // chosen by a person from the review worklist (CodeOverride)
 };
 
 std::string_view codingMethodName(CodingMethod method);

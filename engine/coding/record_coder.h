@@ -1,15 +1,19 @@
 // RecordCoder: codes a whole CanonicalRecord the way a clinical coder would, so that the
 // pipeline can route on codes and build claims.
 //
-// For every diagnosis (DG1, FT1-19, FHIR Condition) it checks and normalizes the sent
+// For every diagnosis (DG1, FHIR Condition) it checks and normalizes the sent
 // ICD-10-CM code for the date of service, translates ICD-9-CM through the GEMs, or codes
 // the text when no usable code came; for every charge (FT1) it checks the HCPCS code
 // (FT1-25) or translates the chargemaster code (FT1-7) through the site crosswalk; for
 // every procedure it checks the sent ICD-10-PCS / HCPCS code. Each result says how the
 // code was found and how sure Courier is; what it is not sure of is `review`.
+// FT1-19 diagnosis pointers are not coded here: the claims builder links them by code
+// to record.diagnoses.
 //
-// Date of service: the discharge date for inpatient stays (PV1-45), else the first of
-// FT1-4, PV1-44, DG1-5, MSH-7.
+// Date of service: the discharge date for inpatient stays (PV1-2 "I" with PV1-45), else
+// the first of FT1-4, PV1-44, DG1-5, MSH-7. A charge's HCPCS code is checked for its own
+// FT1-4 date when it has one (the claim line's date), else for the record's. A record
+// with no date at all is coded against the newest release but every item goes to review.
 //
 // Overrides: a reviewer's decision from the worklist replaces the result of one item
 // (method "reviewed", confidence 1, review false), so a held record becomes claimable.
@@ -48,6 +52,9 @@ struct CodedRecord {
   std::vector<const AssignedCode*> allCodes() const;
 };
 
+// The date of service of a record, by the rule above; nullopt when it carries no date.
+std::optional<ServiceDate> recordDateOfService(const record::CanonicalRecord& rec);
+
 // A reviewer's decision for one item (from the worklist): these codes, in sequence.
 struct CodeOverride {
   CodedItemKind kind = CodedItemKind::kDiagnosis;
@@ -56,10 +63,20 @@ struct CodeOverride {
   std::string reviewer;
 };
 
+struct RecordCoderOptions {
+  // Site crosswalks (CSV or FHIR ConceptMap JSON, see crosswalk.h), tried in order.
+  // Unset: every *.csv / *.json / *.csv.gz in <mappings_dir>/crosswalks/, by name,
+  // when that folder exists.
+  std::optional<std::vector<std::string>> crosswalk_files;
+};
+
 class RecordCoder {
  public:
   // Loads the code sets, text coder, GEMs and site crosswalks from `mappings_dir`.
+  // Errors name the file that failed.
   static Result<std::unique_ptr<RecordCoder>> load(const std::string& mappings_dir);
+  static Result<std::unique_ptr<RecordCoder>> load(const std::string& mappings_dir,
+                                                   const RecordCoderOptions& options);
   ~RecordCoder();
 
   CodedRecord code(const record::CanonicalRecord& rec,

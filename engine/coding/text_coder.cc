@@ -23,6 +23,7 @@ std::string_view codingMethodName(CodingMethod method) {
     case CodingMethod::kCrosswalk: return "crosswalk";
     case CodingMethod::kGem: return "gem";
     case CodingMethod::kText: return "text";
+    case CodingMethod::kReviewed: return "reviewed";
   }
   return "unknown";
 }
