@@ -26,6 +26,10 @@ deps() {
   for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
+  # node + npm run the 837P check with node-x12 (tests/integration/claims). Checked as commands:
+  # a NodeSource nodejs bundles npm and conflicts with Debian's npm package, so asking dpkg for
+  # "npm" there would replace a working node.
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
   if ((${#missing[@]} == 0)); then return 0; fi
   echo "dev.sh: installing missing Debian packages: ${missing[*]}"
   local sudo=()
