@@ -302,6 +302,7 @@ std::vector<RouteDecision> Router::route(const RouteInput& in) const {
   bool codes_ready = false;
   std::uint64_t specialty_mask = 0;
   bool specialties_ready = false;
+  int outcome = -1;         // of in.coded: 1 billable, 2 needs review, 0 neither; -1 not yet known
   std::uint64_t taken = 0;  // destination ids < 64 already in `out`
 
   for (const CompiledRoute& r : routes_) {
@@ -324,8 +325,12 @@ std::vector<RouteDecision> Router::route(const RouteInput& in) const {
     if (r.has_diagnoses && *r.has_diagnoses == rec.diagnoses.empty()) continue;
     if (r.has_procedures && *r.has_procedures == rec.procedures.empty()) continue;
     if (r.has_charges && *r.has_charges == rec.charges.empty()) continue;
-    if (r.coded == CoderOutcome::kAllBillable && (in.coded == nullptr || !billable(*in.coded))) continue;
-    if (r.coded == CoderOutcome::kNeedsReview && (in.coded == nullptr || !needsReview(*in.coded))) continue;
+    if (r.coded != CoderOutcome::kAny) {
+      if (in.coded == nullptr) continue;
+      if (outcome < 0) outcome = billable(*in.coded) ? 1 : needsReview(*in.coded) ? 2 : 0;
+      if (r.coded == CoderOutcome::kAllBillable && outcome != 1) continue;
+      if (r.coded == CoderOutcome::kNeedsReview && outcome != 2) continue;
+    }
     if (!r.ranges.empty()) {
       if (!codes_ready) {
         gatherCodes(in, codes);
