@@ -214,6 +214,12 @@ Result<std::string> toX12_837P(std::span<const ClaimInput> inputs, const config:
       return Unexpected(Error(ErrorCode::kInvalidArgument, which + "the control number must be positive"));
     if (!controls.insert(foldControl(in.control_number)).second)
       return Unexpected(Error(ErrorCode::kInvalidArgument, which + "its control number repeats another claim's"));
+    const record::Coverage* cov =
+        in.record != nullptr && !in.record->coverages.empty() ? &in.record->coverages[0] : nullptr;
+    if ((cov == nullptr || cov->payer_id.empty()) && parties.payer_id.empty())
+      return Unexpected(Error(ErrorCode::kInvalidArgument,
+                              which + "no payer id: the coverage has none (IN1-3) and the destination names none",
+                              "claim.payer_id"));
     auto m = detail::buildClaimModel(in);
     if (!m) {
       Error e = std::move(m).error();

@@ -258,6 +258,18 @@ TEST_F(ClaimsTest, X12RejectsBadInputs) {
   ASSERT_FALSE(e.has_value());
   EXPECT_EQ(e.error().location, "claim.billing_npi");
   EXPECT_FALSE(toFhirClaim(good, no_npi).has_value());
+
+  // No payer id anywhere: the coverage's (IN1-3) is missing and the destination has none.
+  config::ClaimParties no_payer = parties();
+  no_payer.payer_id.clear();
+  office_.coverages[0].payer_id.value.clear();
+  e = toX12_837P(std::span(&good, 1), no_payer, created());
+  ASSERT_FALSE(e.has_value());
+  EXPECT_EQ(e.error().location, "claim.payer_id");
+  // The destination's payer stands in for a coverage without one.
+  auto x12 = toX12_837P(std::span(&good, 1), parties(), created());
+  ASSERT_TRUE(x12.has_value());
+  EXPECT_NE(x12->find("NM1*PR*2*SYNTHETIC HEALTH PLAN*****PI*SYNDEFAULT~"), std::string::npos);
 }
 
 TEST_F(ClaimsTest, ControlNumbersFold) {
