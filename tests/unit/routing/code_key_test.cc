@@ -13,7 +13,7 @@ bool in(std::string_view range, std::string_view code) {
   return r && k && r->contains(*k);
 }
 
-TEST(CodeKeyTest, NormalizesToDotlessUpperCase) {
+TEST(RoutingCodeKeyTest, NormalizesToDotlessUpperCase) {
   EXPECT_EQ(CodeKey::from("e11.9")->view(), "E119");
   EXPECT_EQ(CodeKey::from(" C50.911 ")->view(), "C50911");
   EXPECT_EQ(CodeKey::from("0DTJ4ZZ")->view(), "0DTJ4ZZ");
@@ -23,7 +23,7 @@ TEST(CodeKeyTest, NormalizesToDotlessUpperCase) {
   EXPECT_FALSE(CodeKey::from("ABCDEFGHI"));  // longer than any code routing compares
 }
 
-TEST(CodeKeyTest, ShortBoundsCoverTheirSubtree) {
+TEST(RoutingCodeKeyTest, ShortBoundsCoverTheirSubtree) {
   EXPECT_TRUE(in("C00-D49", "C00"));
   EXPECT_TRUE(in("C00-D49", "C50.911"));
   EXPECT_TRUE(in("C00-D49", "D49.9"));
@@ -43,7 +43,7 @@ TEST(CodeKeyTest, ShortBoundsCoverTheirSubtree) {
   EXPECT_FALSE(CodeRangeKey::parse("C00-C10-C20"));
 }
 
-TEST(CodeKeyTest, RecognizesSentSystems) {
+TEST(RoutingCodeKeyTest, RecognizesSentSystems) {
   EXPECT_EQ(sentSystem(""), SentSystem::kUnnamed);
   EXPECT_EQ(sentSystem("I10"), SentSystem::kIcd10Cm);
   EXPECT_EQ(sentSystem("ICD-10-CM"), SentSystem::kIcd10Cm);

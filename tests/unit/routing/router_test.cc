@@ -74,7 +74,7 @@ Decisions route(const Router& router, const Parsed& p, const coding::CodedRecord
   return router.route(RouteInput{p.record, coded, listener, with_message ? &p.message : nullptr});
 }
 
-TEST(RouterTest, MessageTypesWithAndWithoutTrigger) {
+TEST(RoutingTest, MessageTypesWithAndWithoutTrigger) {
   Router r = routerWith(
       "  - {name: any-adt, match: {message_types: ADT}, destinations: [a]}\n"
       "  - {name: charges, match: {message_types: [DFT^P03, BAR^P01]}, destinations: [b]}\n");
@@ -84,7 +84,7 @@ TEST(RouterTest, MessageTypesWithAndWithoutTrigger) {
   EXPECT_TRUE(route(r, *adt("DFT^P11")).empty());
 }
 
-TEST(RouterTest, EachDestinationOnceAttributedToTheFirstRoute) {
+TEST(RoutingTest, EachDestinationOnceAttributedToTheFirstRoute) {
   Router r = routerWith(
       "  - {name: first, match: {message_types: ADT}, destinations: [b, a]}\n"
       "  - {name: never, match: {message_types: ORU}, destinations: [c]}\n"
@@ -96,7 +96,7 @@ TEST(RouterTest, EachDestinationOnceAttributedToTheFirstRoute) {
   EXPECT_TRUE(route(none, *adt()).empty());
 }
 
-TEST(RouterTest, SendersByNamespaceIdOrWholeValue) {
+TEST(RoutingTest, SendersByNamespaceIdOrWholeValue) {
   Router r = routerWith(
       "  - {name: ns, match: {sending_facilities: [OTHER, HOSP]}, destinations: [a]}\n"
       "  - {name: full, match: {sending_facilities: \"HOSP^1.2.3^ISO\"}, destinations: [b]}\n"
@@ -112,7 +112,7 @@ TEST(RouterTest, SendersByNamespaceIdOrWholeValue) {
   EXPECT_EQ(route(apps, *p), (Decisions{{"a", "epic"}}));
 }
 
-TEST(RouterTest, ListenerPatientClassAndService) {
+TEST(RoutingTest, ListenerPatientClassAndService) {
   Router r = routerWith(
       "  - {name: lab-only, match: {listeners: mllp-lab}, destinations: [a]}\n"
       "  - {name: inpatients, match: {patient_classes: [I, E]}, destinations: [b]}\n"
@@ -123,7 +123,7 @@ TEST(RouterTest, ListenerPatientClassAndService) {
   EXPECT_TRUE(route(r, *adt("ADT^A01", "O", "MED")).empty());
 }
 
-TEST(RouterTest, PresenceOfDiagnosesProceduresCharges) {
+TEST(RoutingTest, PresenceOfDiagnosesProceduresCharges) {
   Router r = routerWith(
       "  - {name: dx, match: {has_diagnoses: true}, destinations: [a]}\n"
       "  - {name: no-charges, match: {has_charges: false}, destinations: [b]}\n"
@@ -132,7 +132,7 @@ TEST(RouterTest, PresenceOfDiagnosesProceduresCharges) {
   EXPECT_EQ(route(r, *adt()), (Decisions{{"b", "no-charges"}}));
 }
 
-TEST(RouterTest, CoderOutcome) {
+TEST(RoutingTest, CoderOutcome) {
   Router r = routerWith(
       "  - {name: billable, match: {coded: billable}, destinations: [a]}\n"
       "  - {name: review, match: {coded: review}, destinations: [b]}\n"
@@ -156,7 +156,7 @@ TEST(RouterTest, CoderOutcome) {
   EXPECT_EQ(route(r, *p, nullptr), (Decisions{{"c", "any"}}));
 }
 
-TEST(RouterTest, CodeRangesOnAssignedCodes) {
+TEST(RoutingTest, CodeRangesOnAssignedCodes) {
   Router r = routerWith(
       "  - {name: oncology, match: {codes: [{icd10cm: C00-D49}]}, destinations: [a]}\n"
       "  - {name: chemo-drugs, match: {codes: {hcpcs: J9000-J9999}}, destinations: [b]}\n"
@@ -177,7 +177,7 @@ TEST(RouterTest, CodeRangesOnAssignedCodes) {
   EXPECT_EQ(route(r, *p, &many), (Decisions{{"b", "chemo-drugs"}}));
 }
 
-TEST(RouterTest, CodeRangesOnSentCodesWhenNotCoded) {
+TEST(RoutingTest, CodeRangesOnSentCodesWhenNotCoded) {
   Router r = routerWith(
       "  - {name: oncology, match: {codes: [{icd10cm: C00-D49}]}, destinations: [a]}\n"
       "  - {name: chemo-drugs, match: {codes: [{hcpcs: J9000-J9999}]}, destinations: [b]}\n");
@@ -191,7 +191,7 @@ TEST(RouterTest, CodeRangesOnSentCodesWhenNotCoded) {
   EXPECT_TRUE(route(r, *dft(), &coded).empty());
 }
 
-TEST(RouterTest, Specialties) {
+TEST(RoutingTest, Specialties) {
   Router r = routerWith(
       "  - {name: heart, match: {specialties: [cardiology]}, destinations: [a]}\n"
       "  - {name: cancer, match: {specialties: [oncology, hematology]}, destinations: [b]}\n");
@@ -203,7 +203,7 @@ TEST(RouterTest, Specialties) {
   EXPECT_EQ(route(r, *adt("ADT^A01", "I", "MED"), &coded), (Decisions{{"a", "heart"}}));
 }
 
-TEST(RouterTest, FieldTests) {
+TEST(RoutingTest, FieldTests) {
   Router r = routerWith(
       "  - name: icu\n"
       "    match: {fields: [{field: PV1-2, equals: I}, {field: PV1-3.1, in: [ICU, CCU]}]}\n"
@@ -234,7 +234,7 @@ TEST(RouterTest, FieldTests) {
   EXPECT_EQ(route(escaped, *e), (Decisions{{"a", "amp"}, {"b", "rep"}}));
 }
 
-TEST(RouterTest, AllConditionsMustHold) {
+TEST(RoutingTest, AllConditionsMustHold) {
   Router r = routerWith(
       "  - name: coded-oncology-charges\n"
       "    match:\n"
@@ -255,7 +255,7 @@ TEST(RouterTest, AllConditionsMustHold) {
   EXPECT_TRUE(route(r, *p, nullptr).empty());
 }
 
-TEST(RouterTest, BuildRejectsWhatConfigCannotKnow) {
+TEST(RoutingTest, BuildRejectsWhatConfigCannotKnow) {
   auto unknown = Router::build(configWith("  - {name: r, match: {specialties: [astrology]}, destinations: [a]}\n"));
   ASSERT_FALSE(unknown.has_value());
   EXPECT_EQ(unknown.error().code, ErrorCode::kConfig);
@@ -289,7 +289,7 @@ TEST(RouterTest, BuildRejectsWhatConfigCannotKnow) {
   EXPECT_TRUE(Router::build(c).has_value());
 }
 
-TEST(RouterTest, TheInsurerClaimsExample) {
+TEST(RoutingTest, TheInsurerClaimsExample) {
   auto env = [](std::string_view name) -> std::optional<std::string> {
     if (name == "INSURER_URL") return "https://insurer.example.test/fhir/Claim";
     if (name == "REGISTRY_HOST") return "registry.example.test";
