@@ -60,6 +60,75 @@ void requestResponse(JsonWriter& w, std::string_view method, std::string_view ur
   w.EndObject();
 }
 
+// Resources a focus brings along: who and where, never other clinical items. A registry
+// subscribed to neoplasms receives the Condition, its Patient and Encounter, and not the
+// patient's other diagnoses that the Encounter lists.
+bool isContextType(std::string_view type) {
+  for (std::string_view t : {"Patient", "Encounter", "Practitioner", "PractitionerRole", "Organization", "Location",
+                             "ServiceRequest", "Coverage"})
+    if (type == t) return true;
+  return false;
+}
+
+using UrlSet = std::unordered_set<std::string_view>;
+
+// True when `v` holds, at any depth, a urn:uuid reference to a resource not in the Bundle.
+bool refersOutside(const Value& v, const UrlSet& listed) {
+  if (v.IsObject()) {
+    for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+      if (it->value.IsString() && view(it->name) == "reference") {
+        std::string_view ref = view(it->value);
+        if (ref.substr(0, 9) == "urn:uuid:" && !listed.contains(ref)) return true;
+      } else if (refersOutside(it->value, listed)) {
+        return true;
+      }
+    }
+  } else if (v.IsArray()) {
+    for (const Value& x : v.GetArray())
+      if (refersOutside(x, listed)) return true;
+  }
+  return false;
+}
+
+// Writes `v` without what points outside the Bundle: a Reference to an unlisted resource is
+// left out, and so is every array element that holds one (Encounter.diagnosis[i] naming a
+// Condition that is not sent); an array or object left empty is left out, as FHIR requires.
+void writePruned(JsonWriter& w, const Value& v, const UrlSet& listed);
+
+bool writesSomething(const Value& v, const UrlSet& listed) {
+  if (v.IsArray()) {
+    for (const Value& x : v.GetArray())
+      if (!refersOutside(x, listed)) return true;
+    return false;
+  }
+  if (v.IsObject()) {
+    if (v.HasMember("reference")) return !refersOutside(v, listed);
+    for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it)
+      if (writesSomething(it->value, listed)) return true;
+    return false;
+  }
+  return true;
+}
+
+void writePruned(JsonWriter& w, const Value& v, const UrlSet& listed) {
+  if (v.IsArray()) {
+    w.StartArray();
+    for (const Value& x : v.GetArray())
+      if (!refersOutside(x, listed)) writePruned(w, x, listed);
+    w.EndArray();
+  } else if (v.IsObject()) {
+    w.StartObject();
+    for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+      if (!writesSomething(it->value, listed)) continue;
+      w.Key(it->name.GetString(), it->name.GetStringLength());
+      writePruned(w, it->value, listed);
+    }
+    w.EndObject();
+  } else {
+    v.Accept(w);
+  }
+}
+
 std::string subscriptionUrl(const SubscriptionState& sub, const NotificationOptions& opts) {
   std::string url = opts.fhir_base;
   if (!url.empty()) url += '/';
@@ -257,7 +326,7 @@ struct NotificationWriter {
           collectReferences(*queue[q]->value, refs);
           for (std::string_view ref : refs) {
             const Resource* r = res.byFullUrl(ref);
-            if (r == nullptr || r == f) continue;
+            if (r == nullptr || r == f || !isContextType(r->type)) continue;
             bool seen = false;
             for (const Resource* c : context[i]) seen = seen || c == r;
             if (seen) continue;
@@ -302,7 +371,7 @@ struct NotificationWriter {
         writeField(w, "fullUrl", r.full_url);
       if (content == PayloadContent::kFullResource) {
         writeKey(w, "resource");
-        r.value->Accept(w);
+        writePruned(w, *r.value, listed);
       }
       if (!e.focus) requestResponse(w, "GET", type_id, "200");
       else if (e.update) requestResponse(w, "PUT", type_id, "200");

@@ -149,6 +149,7 @@ Result<CodeTerm> parseCodeTerm(Topic topic, std::string_view value, const std::s
   if (codeSystemHasRanges(term.system)) {
     std::string_view low = code, high = code;
     if (auto dash = code.find('-'); dash != std::string_view::npos) {
+      term.range = true;
       low = trim(code.substr(0, dash));
       high = trim(code.substr(dash + 1));
     }

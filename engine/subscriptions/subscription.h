@@ -55,7 +55,8 @@ struct CodeTerm {
   std::string low;
   std::string high;  // == low for one code; for a range, every code whose first
                      // high.size() characters are <= high is in (C00-D49 holds D49.511)
-  bool isRange() const { return low != high; }
+  bool range = false;  // written A-B; C50-C50 is every code of category C50, C50 only C50
+  bool isRange() const { return range; }
 };
 
 // One filter parameter: a key and the values any one of which satisfies it. The filters of
