@@ -335,7 +335,9 @@ TEST(RoutingConfigTest, DestinationMistakes) {
   // Sorted by position, every one located.
   for (std::size_t i = 0; i < e.size(); ++i) {
     EXPECT_GT(e[i].line, 0) << e[i].toString();
-    if (i > 0) EXPECT_LE(e[i - 1].line, e[i].line);
+    if (i > 0) {
+      EXPECT_LE(e[i - 1].line, e[i].line);
+    }
   }
 }
 
@@ -572,6 +574,31 @@ TEST(RoutingConfigTest, TheInsurerClaimsExampleLoads) {
   auto strict = loadConfig(fs::path(COURIER_SOURCE_DIR) / "deploy/examples/insurer-claims.yaml", env,
                            LoadOptions{std::nullopt, true});
   EXPECT_TRUE(strict.has_value()) << all(strict.error());
+}
+
+// The commented-out destinations and routes in deploy/courier.yaml stay valid: uncommented,
+// they load.
+TEST(RoutingConfigTest, TheDeployedDefaultsCommentedExampleLoads) {
+  std::ifstream in(fs::path(COURIER_SOURCE_DIR) / "deploy/courier.yaml");
+  std::string text, line;
+  bool example = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("# destinations:", 0) == 0) example = true;
+    // In the example, YAML lines are "# " followed by the key or an indented line; prose
+    // lines ("# Which messages ...") are left as comments.
+    if (example && line.rfind("#   ", 0) == 0) line = line.substr(2);
+    if (example && (line == "# destinations:" || line == "# routes:")) line = line.substr(2);
+    text += line + "\n";
+  }
+  ASSERT_TRUE(example) << "deploy/courier.yaml has no commented-out destinations example";
+  auto loaded = parseConfig(text, "courier.yaml",
+                            envOf({{"REGISTRY_HOST", "registry.test"}, {"REGISTRY_PORT", "2576"},
+                                   {"REGISTRY_CA", "ca.pem"}}),
+                            LoadOptions{std::nullopt, false});
+  ASSERT_TRUE(loaded.has_value()) << all(loaded.error()) << text;
+  EXPECT_EQ(loaded->destinations.size(), 2u);
+  EXPECT_EQ(loaded->routes.size(), 2u);
+  EXPECT_EQ(loaded->pipeline.batch, 512u);
 }
 
 }  // namespace
