@@ -115,6 +115,7 @@ struct HttpsConnection::Impl {
   beast::flat_buffer buffer;
   bool open = false;
   bool keep_alive = false;
+  bool name_mismatch = false;  // set by the verify callback of the last handshake
 
   std::string hostHeader() const {
     std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
@@ -214,7 +215,15 @@ Result<void> HttpsConnection::connect(std::chrono::milliseconds timeout) {
   asio::ip::make_address(m.server_name, addr_ec);
   if (addr_ec) SSL_set_tlsext_host_name(ssl, m.server_name.c_str());  // SNI for DNS names only
   m.stream->set_verify_mode(asio::ssl::verify_peer, ec);
-  m.stream->set_verify_callback(asio::ssl::host_name_verification(m.server_name), ec);
+  m.name_mismatch = false;
+  m.stream->set_verify_callback(
+      [&m, check = asio::ssl::host_name_verification(m.server_name)](bool preverified,
+                                                                     asio::ssl::verify_context& vc) mutable {
+        const bool ok = check(preverified, vc);
+        if (preverified && !ok) m.name_mismatch = true;  // chain fine, name not
+        return ok;
+      },
+      ec);
   ec = m.run(left(), timed_out, [&](auto done) {
     m.stream->async_handshake(asio::ssl::stream_base::client, [done](const error_code& e) { done(e); });
   });
@@ -225,7 +234,11 @@ Result<void> HttpsConnection::connect(std::chrono::milliseconds timeout) {
   if (ec) {
     std::string reason = ec.message();
     const long verify = SSL_get_verify_result(ssl);
-    if (verify != X509_V_OK) reason += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
+    if (m.name_mismatch) {
+      reason += " (the certificate is not for " + m.server_name + ")";
+    } else if (verify != X509_V_OK) {
+      reason += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
+    }
     close();
     return Unexpected(Error(ErrorCode::kUnavailable, "TLS handshake with " + where + " failed: " + reason));
   }
