@@ -12,26 +12,38 @@
 // every frame already read (the store commits them), close the store (drains), then close
 // the connections and exit 0.
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
+#include <thread>
 #include <system_error>
 #include <vector>
 #include <unistd.h>
 
 #include <pthread.h>
 
+#include "adapters/file/file_sink.h"
+#include "adapters/http/https_sink.h"
 #include "adapters/http/server.h"
 #include "adapters/http/token_file.h"
+#include "adapters/mllp/mllp_sink.h"
 #include "adapters/mllp/server.h"
 #include "cli/commands.h"
+#include "engine/coding/mappings_dir.h"
+#include "engine/coding/record_coder.h"
 #include "engine/config/config.h"
 #include "engine/core/log.h"
 #include "engine/metrics/metrics.h"
+#include "engine/pipeline/deliverer.h"
+#include "engine/pipeline/pipeline.h"
+#include "engine/routing/router.h"
 #include "engine/store/store_factory.h"
+#include "engine/store/work_store.h"
 
 namespace courier::cli {
 namespace {
@@ -147,6 +159,72 @@ bool writePortsFile(const fs::path& path, const config::Config& cfg, const mllp:
   return !ec;
 }
 
+Result<std::unique_ptr<delivery::Sink>> makeSink(const config::DestinationConfig& d) {
+  switch (d.kind) {
+    case config::DestinationKind::kMllp: return mllp::makeMllpSink(d);
+    case config::DestinationKind::kHttps: return http::makeHttpsSink(d);
+    case config::DestinationKind::kFile: return file::makeFileSink(d);
+  }
+  return Unexpected(Error(ErrorCode::kConfig, "unknown destination kind", d.name));
+}
+
+// Everything after ingest: the work store, the coder, the router, one deliverer per
+// destination and the pipeline feeding them. Stopped after the store drained.
+struct Processing {
+  std::unique_ptr<store::WorkStore> work;
+  std::unique_ptr<coding::RecordCoder> coder;
+  std::optional<routing::Router> router;
+  std::vector<std::unique_ptr<pipeline::Deliverer>> deliverers;
+  std::unique_ptr<pipeline::Pipeline> pipeline;
+
+  void stop() {
+    if (pipeline) pipeline->stop();
+    for (auto& d : deliverers) d->stop();
+  }
+};
+
+Result<void> startProcessing(const config::Config& cfg, Processing& p) {
+  auto log = courier::logger("serve");
+  if (!cfg.pipeline.enabled) {
+    log->info("pipeline disabled in the config: messages are stored, not processed");
+    return Ok();
+  }
+  auto work = store::openSqliteWorkStore(store::WorkStoreOptions{cfg.store.sqlite_path});
+  if (!work) return Unexpected(work.error());
+  p.work = std::move(*work);
+  auto router = routing::Router::build(cfg);
+  if (!router) return Unexpected(router.error());
+  p.router.emplace(std::move(*router));
+  const auto started = std::chrono::steady_clock::now();
+  auto coder = coding::RecordCoder::load(coding::defaultMappingsDir());
+  if (!coder) return Unexpected(coder.error());
+  p.coder = std::move(*coder);
+  log->info("coder loaded in {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::steady_clock::now() - started)
+                                          .count());
+  for (const auto& d : cfg.destinations) {
+    auto sink = makeSink(d);
+    if (!sink) return Unexpected(sink.error());
+    p.deliverers.push_back(std::make_unique<pipeline::Deliverer>(*p.work, d, std::move(*sink)));
+  }
+  pipeline::PipelineOptions options;
+  options.batch = cfg.pipeline.batch;
+  options.workers = cfg.pipeline.workers > 0 ? cfg.pipeline.workers
+                                             : std::max(1u, std::thread::hardware_concurrency());
+  options.idle_poll = std::chrono::milliseconds(20);
+  options.on_enqueued = [&p](const std::vector<std::string>& names) {
+    for (auto& d : p.deliverers) {
+      if (std::find(names.begin(), names.end(), d->destination()) != names.end()) d->wake();
+    }
+  };
+  p.pipeline = std::make_unique<pipeline::Pipeline>(*p.work, cfg, *p.router, p.coder.get(), options);
+  for (auto& d : p.deliverers) d->start();
+  p.pipeline->start();
+  log->info("pipeline running: {} routes, {} destinations, {} workers", cfg.routes.size(), cfg.destinations.size(),
+            options.workers);
+  return Ok();
+}
+
 void printErrors(const config::ConfigErrors& errors) {
   for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.toString().c_str());
 }
@@ -193,6 +271,13 @@ int runServe(const ServeOptions& o) {
     log->error("cannot open the store: {}", store.error().toString());
     return 1;
   }
+  Processing processing;
+  if (auto r = startProcessing(*cfg, processing); !r) {
+    log->error("cannot start the pipeline: {}", r.error().toString());
+    processing.stop();
+    (*store)->close();
+    return 1;
+  }
   std::vector<config::ListenerConfig> mllp_listeners, http_listeners;
   for (const auto& l : cfg->listeners) {
     (l.kind == config::ListenerKind::kHttp ? http_listeners : mllp_listeners).push_back(l);
@@ -203,6 +288,7 @@ int runServe(const ServeOptions& o) {
   auto server = mllp::Server::create(std::move(mllp_listeners), **store, server_options);
   if (!server) {
     log->error("{}", server.error().toString());
+    processing.stop();
     (*store)->close();
     return 1;
   }
@@ -212,6 +298,7 @@ int runServe(const ServeOptions& o) {
   auto https = http::Server::create(std::move(http_listeners), **store, http_options);
   if (!https) {
     log->error("{}", https.error().toString());
+    processing.stop();
     (*store)->close();
     return 1;
   }
@@ -221,6 +308,7 @@ int runServe(const ServeOptions& o) {
     log->error("{}", started.error().toString());
     (*https)->stop();
     (*server)->stop();
+    processing.stop();
     (*store)->close();
     return 1;
   }
@@ -240,6 +328,9 @@ int runServe(const ServeOptions& o) {
   }
   log->info("phase 2: draining the store");
   (*store)->close();
+  // Then the pipeline (its batch in hand is committed) and the deliverers (each finishes
+  // its batch in hand within the sink's timeouts); what is left waits in the outboxes.
+  processing.stop();
   (*https)->stop();
   (*server)->stop();
   const auto s = (*server)->stats();

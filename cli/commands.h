@@ -16,5 +16,7 @@ void addSendCommand(CLI::App& app, int& exit_code);
 void addCheckConfigCommand(CLI::App& app, int& exit_code);
 void addMessagesCommand(CLI::App& app, int& exit_code);
 void addConvertCommand(CLI::App& app, int& exit_code);
+void addOutboxCommand(CLI::App& app, int& exit_code);
+void addWorklistCommand(CLI::App& app, int& exit_code);
 
 }  // namespace courier::cli

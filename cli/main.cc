@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   courier::cli::addCheckConfigCommand(app, exit_code);
   courier::cli::addMessagesCommand(app, exit_code);
   courier::cli::addConvertCommand(app, exit_code);
+  courier::cli::addOutboxCommand(app, exit_code);
+  courier::cli::addWorklistCommand(app, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -183,8 +183,13 @@ class SqliteWorkStore final : public WorkStore {
           "INSERT OR IGNORE INTO outbox(destination, message_id, route, patient_key, idempotency_key, content_type,"
           " file_name, payload, state, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?9)");
       auto review = Statement::prepare(db_,
-                                       "INSERT OR IGNORE INTO worklist(message_id, kind, item_index, source, reason,"
-                                       " query, suggestions, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+                                       "INSERT INTO worklist(message_id, kind, item_index, source, reason, query,"
+                                       " suggestions, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                                       // A reviewer's codes that did not hold (invalid for the
+                                       // date): the item opens again, saying why.
+                                       " ON CONFLICT(message_id, kind, item_index) DO UPDATE SET state = 0,"
+                                       " reason = excluded.reason, query = excluded.query,"
+                                       " suggestions = excluded.suggestions, resolved_at = NULL");
       auto unqueue = Statement::prepare(db_, "DELETE FROM requeued WHERE message_id = ?1");
       if (!outcome) return Unexpected(outcome.error());
       if (!outbox) return Unexpected(outbox.error());

@@ -17,7 +17,8 @@
 //
 // Worklist: an item per coded element that needs a person. When every item of a
 // message is resolved the message is requeued and the pipeline runs it again with the
-// reviewer's codes (CodeOverride), so a held claim goes out then.
+// reviewer's codes (CodeOverride), so a held claim goes out then. When those codes do
+// not hold (not valid for the date), the pipeline's review item opens that item again.
 //
 // Thread-safety: every method may be called from any thread (one connection, one
 // mutex); calls block on disk. Times are system_clock; errors are kUnavailable

@@ -1,0 +1,148 @@
+#include "engine/pipeline/deliverer.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <random>
+#include <utility>
+#include <vector>
+
+#include "engine/core/log.h"
+#include "engine/pipeline/backoff.h"
+
+namespace courier::pipeline {
+
+Deliverer::Deliverer(store::WorkStore& work, config::DestinationConfig destination,
+                     std::unique_ptr<delivery::Sink> sink, DelivererOptions options)
+    : work_(work),
+      destination_(std::move(destination)),
+      sink_(std::move(sink)),
+      options_(options),
+      rng_state_(std::random_device{}() | 1u) {}
+
+Deliverer::~Deliverer() { stop(); }
+
+void Deliverer::start() {
+  if (thread_.joinable()) return;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Deliverer::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (sink_) sink_->close();
+}
+
+void Deliverer::wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+DelivererStats Deliverer::stats() const {
+  return DelivererStats{delivered_.load(), retried_.load(), dead_.load(), store_errors_.load()};
+}
+
+Result<std::size_t> Deliverer::runOnce(std::optional<store::TimePoint>* next_due) {
+  const auto now = std::chrono::system_clock::now();
+  auto items = work_.dueItems(destination_.name, now, options_.batch, next_due);
+  if (!items) {
+    if (store_errors_++ == 0) logger("delivery")->warn("outbox {}: {}", destination_.name, items.error().message);
+    return Unexpected(items.error());
+  }
+  if (items->empty()) return std::size_t{0};
+  std::vector<delivery::Delivery> batch;
+  batch.reserve(items->size());
+  for (auto& item : *items) {
+    delivery::Delivery d;
+    d.outbox_id = item.id;
+    d.destination = item.destination;
+    d.idempotency_key = item.idempotency_key;
+    d.content_type = item.content_type;
+    d.payload = std::move(item.payload);
+    d.file_name = item.file_name;
+    d.attempt = item.attempts + 1;
+    batch.push_back(std::move(d));
+  }
+  auto results = sink_->deliverBatch(batch);
+  std::vector<store::AttemptRecord> records;
+  records.reserve(results.size());
+  const auto after = std::chrono::system_clock::now();
+  for (std::size_t i = 0; i < results.size() && i < batch.size(); ++i) {
+    const auto& r = results[i];
+    store::AttemptRecord rec;
+    rec.outbox_id = batch[i].outbox_id;
+    rec.error = r.detail;
+    rec.response = r.response;
+    rec.next_attempt_at = after;
+    switch (r.status) {
+      case delivery::DeliveryStatus::kDelivered:
+        rec.new_state = store::OutboxState::kDelivered;
+        ++delivered_;
+        break;
+      case delivery::DeliveryStatus::kDeadLetter:
+        rec.new_state = store::OutboxState::kDead;
+        ++dead_;
+        logger("delivery")->warn("outbox {}: item {} dead-lettered: {}", destination_.name, rec.outbox_id, r.detail);
+        break;
+      case delivery::DeliveryStatus::kRetry: {
+        auto age = std::chrono::duration_cast<std::chrono::milliseconds>(after - (*items)[i].created_at);
+        if (exhausted(destination_.retry, batch[i].attempt, age)) {
+          rec.new_state = store::OutboxState::kDead;
+          rec.error = "gave up after " + std::to_string(batch[i].attempt) + " tries: " + r.detail;
+          ++dead_;
+          logger("delivery")->warn("outbox {}: item {} dead-lettered: {}", destination_.name, rec.outbox_id, rec.error);
+        } else {
+          rng_state_ ^= rng_state_ << 13;
+          rng_state_ ^= rng_state_ >> 7;
+          rng_state_ ^= rng_state_ << 17;
+          double unit = static_cast<double>(rng_state_ >> 11) / static_cast<double>(1ull << 53);
+          rec.new_state = store::OutboxState::kPending;
+          rec.next_attempt_at = after + retryDelay(destination_.retry, batch[i].attempt, unit, r.retry_after);
+          ++retried_;
+          logger("delivery")->debug("outbox {}: item {} try {} failed: {}", destination_.name, rec.outbox_id,
+                                    batch[i].attempt, r.detail);
+        }
+        break;
+      }
+    }
+    records.push_back(std::move(rec));
+  }
+  if (auto w = work_.recordAttempts(records); !w) {
+    // Delivered but not recorded: the next round delivers them again, same keys.
+    if (store_errors_++ == 0) logger("delivery")->warn("outbox {}: {}", destination_.name, w.error().message);
+    return Unexpected(w.error());
+  }
+  return records.size();
+}
+
+void Deliverer::loop() {
+  pthread_setname_np(pthread_self(), "courier-dlv");
+  for (;;) {
+    std::chrono::milliseconds wait = options_.idle_poll;
+    std::optional<store::TimePoint> next_due;
+    auto tried = runOnce(&next_due);
+    if (!tried) {
+      wait = options_.store_retry;
+    } else if (*tried > 0) {
+      std::lock_guard lock(mu_);
+      if (stop_) return;
+      continue;
+    } else if (next_due) {
+      auto until = std::chrono::duration_cast<std::chrono::milliseconds>(*next_due - std::chrono::system_clock::now());
+      wait = std::clamp(until, std::chrono::milliseconds(1), options_.idle_poll);
+    }
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, wait, [&] { return woken_ || stop_; });
+    if (stop_) return;
+    woken_ = false;
+  }
+}
+
+}  // namespace courier::pipeline

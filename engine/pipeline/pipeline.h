@@ -1,0 +1,95 @@
+// Pipeline: stored inbox messages -> record -> code -> route -> transform -> outboxes.
+//
+// One thread takes a batch from the inbox (store::WorkStore::nextInbox), works every
+// message out on `workers` threads (pure computation: parse, CanonicalRecord, coding,
+// specialties, routing, one payload per destination), then writes all of the batch's
+// results in ONE transaction (WorkStore::completeInbox) in inbox order. So per patient,
+// and per destination, the outbox holds messages in the order they were received; a
+// crash before the commit repeats the batch, after it never; the outbox's idempotency
+// keys (courier-<message id>-<destination>) make a repeat enqueue nothing twice.
+//
+// A destination that takes a claim (fhir-claim, x12-837p) gets one only when every code
+// is valid and billable for the date of service; otherwise the message's review items
+// go to the worklist ("held-for-review") and, once a reviewer resolved them, the
+// message comes back requeued with their codes and the claim goes out then. Other
+// destinations of the same message are not held.
+//
+// Outcomes per message (WorkStore::outcome): routed, no-route, held-for-review, failed
+// (could not be parsed into a record; the detail names where).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/coding/record_coder.h"
+#include "engine/config/config.h"
+#include "engine/core/result.h"
+#include "engine/routing/router.h"
+#include "engine/store/work_store.h"
+
+namespace courier::pipeline {
+
+struct PipelineStats {
+  std::uint64_t processed = 0;
+  std::uint64_t routed = 0;
+  std::uint64_t no_route = 0;
+  std::uint64_t held = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t enqueued = 0;
+  std::uint64_t batches = 0;
+  std::uint64_t store_errors = 0;
+};
+
+struct PipelineOptions {
+  std::size_t batch = 512;
+  std::size_t workers = 1;
+  std::chrono::milliseconds idle_poll{100};
+  std::chrono::milliseconds store_retry{1000};
+  // Told after each committed batch which destinations got new items (wakes deliverers).
+  std::function<void(const std::vector<std::string>& destinations)> on_enqueued;
+};
+
+class Pipeline {
+ public:
+  // `coder` may be null: nothing is coded (claims then never go out). All references
+  // must outlive the pipeline.
+  Pipeline(store::WorkStore& work, const config::Config& config, const routing::Router& router,
+           const coding::RecordCoder* coder, PipelineOptions options);
+  ~Pipeline();
+
+  void start();
+  void stop();   // finishes the batch in hand
+  void wake();   // new messages were stored
+
+  // One batch, on the calling thread (tests, `courier process`): how many messages.
+  Result<std::size_t> runOnce();
+  // Works one message out without storing anything (tests, `courier route`).
+  store::ProcessedMessage process(const store::InboxItem& item) const;
+
+  PipelineStats stats() const;
+
+ private:
+  void loop();
+
+  store::WorkStore& work_;
+  const config::Config& config_;
+  const routing::Router& router_;
+  const coding::RecordCoder* coder_;
+  PipelineOptions options_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool woken_ = false;
+  bool stop_ = false;
+  std::atomic<std::uint64_t> processed_{0}, routed_{0}, no_route_{0}, held_{0}, failed_{0}, enqueued_{0},
+      batches_{0}, store_errors_{0};
+};
+
+}  // namespace courier::pipeline
