@@ -140,6 +140,8 @@ class MllpReceiver {
       if (ec) return;
       ++connections_;
       ++open_;
+      error_code ignored;
+      s.set_option(tcp::no_delay(true), ignored);  // as real receivers do; else Nagle stalls ACKs
       auto session = std::make_shared<Session>(this, std::move(s));
       sessions_.push_back(session);
       session->start();
