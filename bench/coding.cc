@@ -1,4 +1,5 @@
-// bench_coding: code checks per second and text assignments per second.
+// bench_coding: code checks per second, text assignments per second, and whole records
+// (RecordCoder) per second.
 //
 //   build-coding/bench/bench_coding [--benchmark_filter=...]
 // Reads mappings/ from COURIER_MAPPINGS_DIR or the source tree.
@@ -14,7 +15,10 @@
 #include "engine/coding/code_checker.h"
 #include "engine/coding/code_sets.h"
 #include "engine/coding/mappings_dir.h"
+#include "engine/coding/record_coder.h"
 #include "engine/coding/text_coder.h"
+#include "engine/hl7v2/message.h"
+#include "engine/record/from_hl7v2.h"
 
 namespace {
 
@@ -131,6 +135,55 @@ void BM_BuildTextCoder(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_BuildTextCoder)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+const RecordCoder& recordCoder() {
+  static std::unique_ptr<RecordCoder> c = [] {
+    auto r = RecordCoder::load(defaultMappingsDir());
+    if (!r) {
+      std::fprintf(stderr, "record coder load failed: %s\n", r.error().toString().c_str());
+      std::exit(1);
+    }
+    return std::move(*r);
+  }();
+  return *c;
+}
+
+// A typical DFT^P03: three sent ICD-10-CM diagnoses (one undotted) and two HCPCS
+// charges, one with modifiers. The record is converted once; only code() is timed.
+void BM_CodeRecord(benchmark::State& state) {
+  static const std::string hl7 =
+      "MSH|^~\\&|BILLING|FAC|COURIER|FAC|20260302101500||DFT^P03|CTL1|P|2.5.1\r"
+      "PID|1||TEST0001^^^FAC^MR||TESTPATIENT^ALPHA||19700101|F\r"
+      "PV1|1|O|CLINIC^1^A||||9^DOC^D|||MED|||||||||V1\r"
+      "DG1|1||E11.9^Type 2 diabetes mellitus without complications^I10|||F\r"
+      "DG1|2||I10^Essential (primary) hypertension^I10|||F\r"
+      "DG1|3||E785^Hyperlipidemia^I10|||F\r"
+      "FT1|1|||20260301||CG|CDM1001^Flu shot^CDM|||1|25.00||||||||E11.9^^I10||||||G0008^Flu admin^HCPCS\r"
+      "FT1|2|||20260301||CG|CDM2002^Orthosis^CDM|||1|180.00||||||||I10^^I10||||||L3908^Orthosis^HCPCS|RT~59\r";
+  auto msg = courier::hl7v2::Message::parse(hl7);
+  if (!msg) std::exit(1);
+  auto rec = courier::record::fromHl7v2(*msg);
+  if (!rec || rec->diagnoses.size() != 3 || rec->charges.size() != 2) std::exit(1);
+  const RecordCoder& c = recordCoder();
+  if (!c.code(*rec).allBillable()) {
+    std::fprintf(stderr, "BM_CodeRecord: the sample record is not billable\n");
+    std::exit(1);
+  }
+  for (auto _ : state) {
+    CodedRecord r = c.code(*rec);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CodeRecord);
+
+void BM_LoadRecordCoder(benchmark::State& state) {
+  for (auto _ : state) {
+    auto r = RecordCoder::load(defaultMappingsDir());
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_LoadRecordCoder)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
 
 }  // namespace
 

@@ -3,22 +3,33 @@
 //   courier code --check E119 [--system icd10cm|hcpcs|icd10pcs] [--date 2026-03-01]
 //   courier code --text "T2DM w/ CKD stage 3a" [--date …] [--setting outpatient|inpatient]
 //   courier code --file phrases.txt [...]      one JSON object per input line
+//   courier code --record msg.hl7 [--crosswalk cdm.csv]   every diagnosis, procedure and charge
+//                                              of each message (HL7 v2 or FHIR JSON), one JSON object
+//                                              per message
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "cli/commands.h"
+#include "cli/input.h"
 #include "engine/coding/code_checker.h"
 #include "engine/coding/code_sets.h"
 #include "engine/coding/mappings_dir.h"
 #include "engine/coding/code_translator.h"
+#include "engine/coding/record_coder.h"
 #include "engine/coding/text_coder.h"
+#include "engine/hl7v2/batch.h"
+#include "engine/hl7v2/message.h"
+#include "engine/record/from_fhir.h"
+#include "engine/record/from_hl7v2.h"
 
 namespace courier::cli {
 namespace {
@@ -37,6 +48,7 @@ struct CodeOptions {
   std::string icd9;
   std::string crosswalk;
   std::string local;
+  std::string record;
 };
 
 void key(Writer& w, const char* k) { w.Key(k); }
@@ -175,6 +187,144 @@ int runText(const CodeOptions& o, const CodeSets& sets, const std::string& dir, 
   return 0;
 }
 
+void writeResult(Writer& w, const CodingResult& r) {
+  w.StartObject();
+  key(w, "codes");
+  w.StartArray();
+  for (const auto& c : r.codes) writeCode(w, c);
+  w.EndArray();
+  key(w, "review"); w.Bool(r.review);
+  if (!r.reason.empty()) {
+    key(w, "reason"); str(w, r.reason);
+  }
+  if (!r.query.empty()) {
+    key(w, "query"); str(w, r.query);
+  }
+  if (!r.alternatives.empty()) {
+    key(w, "alternatives");
+    w.StartArray();
+    for (const auto& c : r.alternatives) writeCode(w, c);
+    w.EndArray();
+  }
+  key(w, "release"); str(w, r.release);
+  w.EndObject();
+}
+
+// One record's coding as JSON: the sent code and where it came from, next to the result.
+std::string codedRecordJson(const record::CanonicalRecord& rec, const CodedRecord& coded) {
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  key(w, "message_id"); str(w, rec.message_id.value);
+  key(w, "date_of_service");
+  if (coded.date_of_service) {
+    char buf[16];
+    const ServiceDate& d = *coded.date_of_service;
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", d.year, d.month, d.day);
+    str(w, buf);
+  } else {
+    w.Null();
+  }
+  key(w, "needs_review"); w.Bool(coded.needsReview());
+  key(w, "all_billable"); w.Bool(coded.allBillable());
+  auto sent = [&](const record::Code& c, const std::string& source_segment) {
+    key(w, "source"); str(w, source_segment);
+    key(w, "sent_code"); str(w, c.code.value);
+    key(w, "sent_system"); str(w, c.system.value);
+  };
+  auto items = [&](const char* name, size_t n, auto&& each) {
+    key(w, name);
+    w.StartArray();
+    for (size_t i = 0; i < n; ++i) each(i);
+    w.EndArray();
+  };
+  items("diagnoses", coded.diagnoses.size(), [&](size_t i) {
+    w.StartObject();
+    sent(rec.diagnoses[i].code, rec.diagnoses[i].source_segment);
+    key(w, "text"); str(w, rec.diagnoses[i].text.value);
+    key(w, "result"); writeResult(w, coded.diagnoses[i]);
+    w.EndObject();
+  });
+  items("procedures", coded.procedures.size(), [&](size_t i) {
+    w.StartObject();
+    sent(rec.procedures[i].code, rec.procedures[i].source_segment);
+    key(w, "result"); writeResult(w, coded.procedures[i]);
+    w.EndObject();
+  });
+  items("charges", coded.charges.size(), [&](size_t i) {
+    const record::Charge& c = rec.charges[i];
+    w.StartObject();
+    sent(c.hcpcs, c.source_segment);
+    key(w, "chargemaster"); str(w, c.chargemaster.code.value);
+    key(w, "result"); writeResult(w, coded.charges[i]);
+    w.EndObject();
+  });
+  w.EndObject();
+  return sb.GetString();
+}
+
+// --record: HL7 v2 (a message or a batch) or FHIR JSON documents; one line per record.
+int runRecord(const CodeOptions& o, const std::string& dir) {
+  auto data = readInput(o.record);
+  if (!data) {
+    std::fprintf(stderr, "courier code: %s\n", data.error().toString().c_str());
+    return 1;
+  }
+  std::vector<record::CanonicalRecord> records;
+  std::string_view rest = *data;
+  while (!rest.empty() && std::isspace(static_cast<unsigned char>(rest.front()))) rest.remove_prefix(1);
+  if (!rest.empty() && rest.front() == '{') {
+    while (!rest.empty()) {
+      size_t used = 0;
+      auto rec = record::fromFhirJson(rest, &used);
+      if (!rec) {
+        std::fprintf(stderr, "courier code: %s: %s\n", o.record.c_str(), rec.error().toString().c_str());
+        return 1;
+      }
+      records.push_back(std::move(*rec));
+      rest.remove_prefix(used);
+      while (!rest.empty() && std::isspace(static_cast<unsigned char>(rest.front()))) rest.remove_prefix(1);
+    }
+  } else {
+    auto batch = hl7v2::splitBatch(*data);
+    if (!batch) {
+      std::fprintf(stderr, "courier code: %s: %s\n", o.record.c_str(), batch.error().toError().toString().c_str());
+      return 1;
+    }
+    int n = 0;
+    for (std::string_view bytes : batch->messages) {
+      ++n;
+      auto msg = hl7v2::Message::parse(bytes);
+      if (!msg) {
+        std::fprintf(stderr, "courier code: %s: message %d: %s\n", o.record.c_str(), n,
+                     msg.error().toError().toString().c_str());
+        return 1;
+      }
+      auto rec = record::fromHl7v2(*msg);
+      if (!rec) {
+        std::fprintf(stderr, "courier code: %s: message %d: %s\n", o.record.c_str(), n,
+                     rec.error().toString().c_str());
+        return 1;
+      }
+      records.push_back(std::move(*rec));
+    }
+  }
+  RecordCoderOptions options;
+  if (!o.crosswalk.empty()) options.crosswalk_files = std::vector<std::string>{o.crosswalk};
+  auto coder = RecordCoder::load(dir, options);
+  if (!coder) {
+    std::fprintf(stderr, "courier code: %s\n", coder.error().toString().c_str());
+    return 2;
+  }
+  bool all_billable = true;
+  for (const auto& rec : records) {
+    CodedRecord coded = (*coder)->code(rec);
+    all_billable = all_billable && coded.allBillable();
+    std::printf("%s\n", codedRecordJson(rec, coded).c_str());
+  }
+  return all_billable ? 0 : 1;
+}
+
 int run(const CodeOptions& o) {
   std::optional<ServiceDate> date;
   if (!o.date.empty()) {
@@ -186,6 +336,7 @@ int run(const CodeOptions& o) {
     date = *d;
   }
   const std::string dir = (o.mappings.empty() ? defaultMappingsDir() : o.mappings);
+  if (!o.record.empty()) return runRecord(o, dir);
   auto sets = CodeSets::load(dir + "/codesets");
   if (!sets) {
     std::fprintf(stderr, "courier code: %s\n", sets.error().toString().c_str());
@@ -213,7 +364,9 @@ int run(const CodeOptions& o) {
     std::printf("%s\n", resultJson(o.local, tr.fromCrosswalk(*cw, "", o.local, date), true).c_str());
     return 0;
   }
-  std::fprintf(stderr, "courier code: give --check CODE, --text PHRASE, --file FILE, --icd9 CODE or --crosswalk FILE --local CODE\n");
+  std::fprintf(stderr,
+               "courier code: give --check CODE, --text PHRASE, --file FILE, --icd9 CODE, --crosswalk FILE --local "
+               "CODE or --record FILE\n");
   return 2;
 }
 
@@ -226,10 +379,15 @@ void addCodeCommand(CLI::App& app, int& exit_code) {
   auto* check = cmd->add_option("--check", opts->check, "A code to check and normalize (E119, e11.9, S52.501A)");
   auto* text = cmd->add_option("--text", opts->text, "A diagnosis phrase to code");
   auto* file = cmd->add_option("--file", opts->file, "A file of phrases, one per line (one JSON object per line out)");
-  check->excludes(text)->excludes(file);
-  text->excludes(file);
+  auto* rec = cmd->add_option("--record", opts->record,
+                               "An HL7 v2 message or batch (or FHIR JSON) whose diagnoses, procedures and charges to "
+                               "code; exit 1 when some record is not billable as is");
+  check->excludes(text)->excludes(file)->excludes(rec);
+  text->excludes(file)->excludes(rec);
+  file->excludes(rec);
   cmd->add_option("--icd9", opts->icd9, "An ICD-9-CM code to translate through the 2018 GEMs");
-  auto* cw = cmd->add_option("--crosswalk", opts->crosswalk, "A crosswalk (CSV or FHIR ConceptMap JSON) for --local");
+  auto* cw = cmd->add_option("--crosswalk", opts->crosswalk,
+                             "A crosswalk (CSV or FHIR ConceptMap JSON) for --local, or the site crosswalk for --record");
   cmd->add_option("--local", opts->local, "A local code (e.g. a chargemaster item) to translate")->needs(cw);
   cmd->add_option("--system", opts->system, "Code system for --check: icd10cm, icd10pcs, hcpcs")
       ->capture_default_str();
