@@ -506,9 +506,10 @@ class Loader {
     StoreConfig s;
     s.sqlite_path = resolve("courier.db");
     if (!present(node) || !requireMap(node, path)) return s;
-    checkKeys(node, path, {"kind", "path", "group_commit", "max_pending"});
+    checkKeys(node, path, {"kind", "path", "group_commit", "max_pending", "postgres"});
     s.kind = enumeration<StoreKind>(node["kind"], path + ".kind", StoreKind::kSqlite,
-                                    {{"sqlite", StoreKind::kSqlite}});
+                                    {{"sqlite", StoreKind::kSqlite}, {"postgres", StoreKind::kPostgres}});
+    postgres(node, path, s);
     if (auto p = string(node["path"], path + ".path")) {
       if (p->empty()) error(markOf(node["path"]), path + ".path", "the database path must not be empty.");
       else s.sqlite_path = resolve(*p);
@@ -527,6 +528,37 @@ class Loader {
       }
     }
     return s;
+  }
+
+  // store.postgres: required with kind: postgres, refused with kind: sqlite (as is
+  // store.path with kind: postgres), so a half-edited switch of kind is caught at load.
+  void postgres(const YAML::Node& node, const std::string& path, StoreConfig& s) {
+    const YAML::Node pg = node["postgres"];
+    const std::string pp = path + ".postgres";
+    if (s.kind != StoreKind::kPostgres) {
+      if (present(pg)) error(markOf(pg), pp, "'postgres' applies to 'kind: postgres' only; this store is sqlite.");
+      return;
+    }
+    if (present(node["path"])) {
+      error(markOf(node["path"]), path + ".path", "'path' applies to 'kind: sqlite' only; remove it.");
+    }
+    if (!present(pg)) {
+      error(markOf(node["kind"]), pp,
+            "kind: postgres needs a 'postgres' section with a conninfo, e.g. "
+            "postgres: {conninfo: \"host=db1,db2 dbname=courier target_session_attrs=read-write\"}.");
+      return;
+    }
+    if (!requireMap(pg, pp)) return;
+    checkKeys(pg, pp, {"conninfo", "pool"});
+    const YAML::Node ci = pg["conninfo"];
+    auto c = string(ci, pp + ".conninfo");  // reports a bad ${...} itself
+    if (c) s.postgres.conninfo = *c;
+    if ((c && c->empty()) || !present(ci)) {
+      error(markOf(present(ci) ? ci : pg), pp + ".conninfo",
+            "a libpq connection string is required, e.g. \"host=127.0.0.1 port=5432 dbname=courier\".");
+    }
+    s.postgres.pool = integer(pg["pool"], pp + ".pool", s.postgres.pool, 1, 64,
+                              "pool must be between 1 and 64 read connections.");
   }
 
   void loadListeners(const YAML::Node& node, std::vector<ListenerConfig>& out) {

@@ -42,7 +42,7 @@ namespace courier::config {
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError, kOff };
 std::string_view logLevelName(LogLevel level);  // "info", ... (what setLogLevel takes)
 
-enum class StoreKind { kSqlite };  // kPostgres later
+enum class StoreKind { kSqlite, kPostgres };  // `kind: sqlite` (default) | `kind: postgres`
 
 // Grouped commits: when the store's writer is free it takes what is queued; if that is
 // fewer than max_batch it waits at most max_delay (counted from when the oldest queued
@@ -54,9 +54,19 @@ struct GroupCommit {
   std::chrono::microseconds max_delay{1000};           // 0 .. 1s
 };
 
+// Cluster mode (kind: postgres): several Courier nodes share one PostgreSQL database.
+struct PostgresConfig {
+  // libpq connection string, keyword=value or postgresql:// URI. Several hosts plus
+  // target_session_attrs=read-write make libpq find the primary after a failover.
+  // Required for kind: postgres. A password belongs in a passfile (PGPASSFILE), not here.
+  std::string conninfo;
+  std::size_t pool = 4;  // read connections (list/get/CLI), 1 .. 64; the writer has its own
+};
+
 struct StoreConfig {
   StoreKind kind = StoreKind::kSqlite;
   std::filesystem::path sqlite_path;                   // default <data-dir>/courier.db
+  PostgresConfig postgres;                             // kind: postgres only
   GroupCommit group_commit;
   std::size_t max_pending = 100000;  // queued, not yet committed; beyond: kUnavailable
 };
