@@ -79,6 +79,18 @@ class RecordCoder {
                                                    const RecordCoderOptions& options);
   ~RecordCoder();
 
+  // Per item, in order (sent systems: HL7 table 0396 names, FHIR URIs, OIDs):
+  //  diagnosis  ICD-10-CM (or no system and ICD-10-CM shaped) -> checked/normalized; not
+  //             billable -> review, with codes proposed from the text when there is text;
+  //             ICD-9-CM -> GEM; a local system -> site crosswalk; else the text coder on
+  //             DG1-4 / the code's display (negated, uncertain or uncodable -> review).
+  //  procedure  ICD-10-PCS / HCPCS -> checked; CPT -> review ("CPT is not licensed in
+  //             Courier's code sets") unless a crosswalk maps it; text only -> review.
+  //  charge     FT1-25 HCPCS -> checked; else FT1-7 through a crosswalk; else review.
+  //             FT1-26 modifiers follow the crosswalk's own: HCPCS Level II modifiers must
+  //             be current (else review), two-digit CPT modifiers are carried unchecked.
+  // An override with a code not valid for the date leaves the item in review, the
+  // reason naming the code. Overrides with an index out of range are ignored.
   CodedRecord code(const record::CanonicalRecord& rec,
                    std::span<const CodeOverride> overrides = {}) const;
 
