@@ -827,6 +827,15 @@ struct TextCoder::Impl {
     }
     p.matched = std::max(matched, top.matched);
     p.score = top.score + kMissWeight * (p.matched - top.matched);
+    // A manifestation code ("... in diseases classified elsewhere") is never listed
+    // alone or first (Guideline I.A.13): without an underlying disease from the text it
+    // is the wrong reading of the words (N16 "Pyelonephritis" vs N12 "Pyelonephritis NOS").
+    if (p.codes.front() == top.entry &&
+        set.description(*top.entry).find("in diseases classified elsewhere") != std::string_view::npos) {
+      double total = 0;
+      for (const QueryToken& t : q) total += t.weight;
+      p.score -= 0.5 * total;
+    }
     return p;
   }
 

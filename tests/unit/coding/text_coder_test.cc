@@ -79,6 +79,24 @@ TEST(TextCoderTest, PairedCodesFromTabularNotesAndIndex) {
   EXPECT_EQ(codesOf(coder().code("Type 2 diabetes mellitus without complications", outpatient())), Codes{"E11.9"});
 }
 
+TEST(TextCoderTest, ManifestationCodeIsNeverListedAlone) {
+  // N16 (in diseases classified elsewhere) has the inclusion term "Pyelonephritis";
+  // alone, the word is N12 "Pyelonephritis NOS".
+  EXPECT_EQ(codesOf(coder().code("Pyelonephritis", outpatient())), Codes{"N12"});
+  EXPECT_EQ(codesOf(coder().code("Dementia in Alzheimer's disease", outpatient())), (Codes{"G30.9", "F02.80"}));
+}
+
+TEST(TextCoderTest, SiteShorthandAndLayTerms) {
+  // The Index lists the colon under "intestine, large".
+  EXPECT_EQ(codesOf(coder().code("Diverticulosis of colon", outpatient())), Codes{"K57.30"});
+  EXPECT_EQ(codesOf(coder().code("Colon polyp", outpatient())), Codes{"K63.5"});
+  EXPECT_EQ(codesOf(coder().code("FH breast cancer", outpatient())), Codes{"Z80.3"});
+  EXPECT_EQ(codesOf(coder().code("Family history of stroke", outpatient())), Codes{"Z82.3"});
+  EXPECT_EQ(codesOf(coder().code("Stroke", outpatient())), Codes{"I63.9"});
+  EXPECT_EQ(codesOf(coder().code("Cold sore", outpatient())), Codes{"B00.1"});
+  EXPECT_EQ(codesOf(coder().code("Generalized weakness", outpatient())), Codes{"R53.1"});
+}
+
 TEST(TextCoderTest, NegationProducesNothing) {
   for (const char* t : {"No evidence of pneumonia", "Denies chest pain", "negative for COVID-19",
                         "Patient denies fever", "ruled out DVT"}) {
