@@ -1,5 +1,5 @@
-// openMessageStore: builds the MessageStore the config asks for (SQLite now, PostgreSQL
-// later), so that `courier serve` and the pipeline never name an implementation.
+// openMessageStore: builds the MessageStore the config asks for (store.kind: sqlite or
+// postgres), so that `courier serve` and the pipeline never name an implementation.
 #pragma once
 
 #include <memory>
