@@ -18,6 +18,7 @@ PACKAGES=(
   g++ clang libclang-rt-14-dev cmake ninja-build pkg-config make git openssl ca-certificates
   libboost-dev libssl-dev rapidjson-dev libspdlog-dev libyaml-cpp-dev libsqlite3-dev sqlite3
   zlib1g-dev libpq-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
+  postgresql  # the server (initdb, postgres): tests/integration/postgres starts its own
   python3 python3-jsonschema
 )
 
