@@ -7,6 +7,10 @@
 //
 //   store_ingest [--messages N] [--producers P] [--window W] [--size BYTES]
 //                [--max-batch B] [--max-delay-us D] [--dir DIR]
+//                [--store sqlite|postgres] [--conninfo LIBPQ-STRING]
+//
+// --store postgres writes through PostgresStore to the database of --conninfo (it must be
+// empty or a Courier store; bench/run_pg_bench.sh starts a throwaway server for it).
 //
 // cpu_us_per_message is the whole process (producers, writer, callbacks, checkpoints);
 // writer_cpu_us_per_message only the store's writer thread ("courier-store"), user + kernel.
@@ -23,6 +27,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -30,6 +36,9 @@
 
 #include "engine/core/log.h"
 #include "engine/store/sqlite_store.h"
+#ifdef COURIER_HAVE_POSTGRES
+#include "engine/store/postgres_store.h"
+#endif
 
 namespace {
 
@@ -48,6 +57,8 @@ struct Options {
   std::size_t max_batch = 1024;
   long max_delay_us = 1000;
   std::string dir;
+  std::string store = "sqlite";
+  std::string conninfo;
 };
 
 bool parse(int argc, char** argv, Options& o) {
@@ -62,10 +73,20 @@ bool parse(int argc, char** argv, Options& o) {
     else if (a == "--max-batch" && (v = next())) o.max_batch = std::strtoull(v, nullptr, 10);
     else if (a == "--max-delay-us" && (v = next())) o.max_delay_us = std::strtol(v, nullptr, 10);
     else if (a == "--dir" && (v = next())) o.dir = v;
+    else if (a == "--store" && (v = next())) o.store = v;
+    else if (a == "--conninfo" && (v = next())) o.conninfo = v;
     else {
       std::fprintf(stderr, "store_ingest: unknown or incomplete option %s\n", a.c_str());
       return false;
     }
+  }
+  if (o.store != "sqlite" && o.store != "postgres") {
+    std::fprintf(stderr, "store_ingest: --store is sqlite or postgres\n");
+    return false;
+  }
+  if (o.store == "postgres" && o.conninfo.empty()) {
+    std::fprintf(stderr, "store_ingest: --store postgres needs --conninfo\n");
+    return false;
   }
   return o.producers > 0 && o.window > 0 && o.max_batch > 0;
 }
@@ -124,24 +145,64 @@ int main(int argc, char** argv) {
   if (!parse(argc, argv, o)) return 2;
   courier::setLogLevel("warn");
 
-  bool temp = o.dir.empty();
+  bool temp = o.dir.empty() && o.store == "sqlite";
   if (temp) {
     std::string tmpl = (fs::temp_directory_path() / "courier-bench-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) return 1;
     o.dir = tmpl;
   }
-  fs::create_directories(o.dir);
-  SqliteStoreOptions so;
-  so.path = fs::path(o.dir) / "courier.db";
-  so.max_batch = o.max_batch;
-  so.max_delay = std::chrono::microseconds(o.max_delay_us);
-  so.max_pending = std::max<std::size_t>(so.max_pending, o.producers * o.window);
-  auto opened = SqliteStore::open(so);
-  if (!opened) {
-    std::fprintf(stderr, "store_ingest: %s\n", opened.error().toString().c_str());
+  // The store under test, and its counters in one shape.
+  struct Counters {
+    unsigned long long commits = 0, messages_stored = 0, largest_batch = 0;
+  };
+  std::unique_ptr<courier::store::MessageStore> owned;
+  std::function<Counters()> counters;
+  std::string error;
+  if (o.store == "sqlite") {
+    fs::create_directories(o.dir);
+    SqliteStoreOptions so;
+    so.path = fs::path(o.dir) / "courier.db";
+    so.max_batch = o.max_batch;
+    so.max_delay = std::chrono::microseconds(o.max_delay_us);
+    so.max_pending = std::max<std::size_t>(so.max_pending, o.producers * o.window);
+    auto opened = SqliteStore::open(so);
+    if (opened) {
+      SqliteStore* s = opened->get();
+      counters = [s] {
+        auto st = s->stats();
+        return Counters{st.commits, st.messages_stored, st.largest_batch};
+      };
+      owned = std::move(*opened);
+    } else {
+      error = opened.error().toString();
+    }
+  } else {
+#ifdef COURIER_HAVE_POSTGRES
+    courier::store::PostgresStoreOptions po;
+    po.conninfo = o.conninfo;
+    po.max_batch = o.max_batch;
+    po.max_delay = std::chrono::microseconds(o.max_delay_us);
+    po.max_pending = std::max<std::size_t>(po.max_pending, o.producers * o.window);
+    auto opened = courier::store::PostgresStore::open(po);
+    if (opened) {
+      courier::store::PostgresStore* s = opened->get();
+      counters = [s] {
+        auto st = s->stats();
+        return Counters{st.commits, st.messages_stored, st.largest_batch};
+      };
+      owned = std::move(*opened);
+    } else {
+      error = opened.error().toString();
+    }
+#else
+    error = "built without libpq: no PostgreSQL store";
+#endif
+  }
+  if (owned == nullptr) {
+    std::fprintf(stderr, "store_ingest: %s\n", error.c_str());
     return 1;
   }
-  SqliteStore& store = **opened;
+  courier::store::MessageStore& store = *owned;
 
   // Pre-build the messages so the clock measures the store, not string building.
   std::vector<InboundMessage> prepared;
@@ -196,7 +257,7 @@ int main(int argc, char** argv) {
   // The background patient indexer (low priority, off the ACK path); its catch-up at
   // close() is not in this figure.
   const double indexer_cpu = threadCpuSeconds("courier-pidx") - indexer_cpu_before;
-  auto stats = store.stats();
+  const Counters stats = counters();
   store.close();
 
   std::sort(latency_us.begin(), latency_us.end());
@@ -205,17 +266,17 @@ int main(int argc, char** argv) {
     return latency_us[std::min(latency_us.size() - 1, static_cast<std::size_t>(q * latency_us.size()))] / 1000.0;
   };
   std::printf(
-      "{\"messages\":%zu,\"producers\":%zu,\"window\":%zu,\"size_bytes\":%zu,\"max_batch\":%zu,"
+      "{\"store\":\"%s\",\"messages\":%zu,\"producers\":%zu,\"window\":%zu,\"size_bytes\":%zu,\"max_batch\":%zu,"
       "\"max_delay_us\":%ld,\"seconds\":%.3f,\"messages_per_s\":%.0f,\"cpu_seconds\":%.3f,\"cpu_us_per_message\":%.2f,"
       "\"writer_cpu_seconds\":%.3f,\"writer_cpu_us_per_message\":%.2f,\"indexer_cpu_seconds\":%.3f,\"commits\":%llu,"
       "\"messages_per_commit\":%.1f,\"commits_per_message\":%.4f,\"largest_batch\":%llu,"
       "\"failed\":%zu,\"duplicates\":%zu,\"latency_ms\":{\"p50\":%.2f,\"p95\":%.2f,\"p99\":%.2f,\"max\":%.2f}}\n",
-      o.messages, o.producers, o.window, o.size, o.max_batch, o.max_delay_us, seconds, o.messages / seconds, cpu,
+      o.store.c_str(), o.messages, o.producers, o.window, o.size, o.max_batch, o.max_delay_us, seconds, o.messages / seconds, cpu,
       o.messages ? cpu * 1e6 / o.messages : 0.0, writer_cpu, o.messages ? writer_cpu * 1e6 / o.messages : 0.0, indexer_cpu,
-      static_cast<unsigned long long>(stats.commits),
+      stats.commits,
       stats.commits ? static_cast<double>(stats.messages_stored) / stats.commits : 0.0,
       o.messages ? static_cast<double>(stats.commits) / o.messages : 0.0,
-      static_cast<unsigned long long>(stats.largest_batch), failed.load(), duplicates.load(), pct(0.50), pct(0.95),
+      stats.largest_batch, failed.load(), duplicates.load(), pct(0.50), pct(0.95),
       pct(0.99), latency_us.empty() ? 0.0 : latency_us.back() / 1000.0);
   if (temp) {
     std::error_code ec;
