@@ -27,7 +27,7 @@
 //
 // Reading (list/get/duplicateCount) is synchronous and blocking: call it from the CLI or
 // from a worker thread, never from an I/O thread. Readers see committed data and may run
-// while another process writes (SQLite WAL readers; PostgreSQL MVCC later).
+// while another process writes (SQLite WAL readers; PostgreSQL MVCC).
 //
 // Shutdown is two-phase: first the adapters stop accepting input, then close() drains:
 // every message already submitted is committed and its callback runs, then the writer
@@ -35,7 +35,8 @@
 // (overload), submit() answers kUnavailable at once, ON THE CALLING THREAD: a caller must
 // not hold a lock in submit() that its callback takes.
 //
-// Implementations: SQLite (engine/store/sqlite_store.h), PostgreSQL later. Callers hold a
+// Implementations: SQLite (engine/store/sqlite_store.h) and PostgreSQL
+// (engine/store/postgres_store.h, cluster mode). Callers hold a
 // MessageStore& and never know which. Open one from config with
 // engine/store/store_factory.h. Never log PHI: no raw bytes, no patient ids.
 #pragma once

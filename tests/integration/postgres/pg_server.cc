@@ -1,6 +1,7 @@
 #include "tests/integration/postgres/pg_server.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <libpq-fe.h>
 #include <pwd.h>
 #include <signal.h>
@@ -50,7 +51,16 @@ bool waitExit(pid_t pid, Clock::time_point deadline, int* status) {
 }  // namespace
 
 PgServer::~PgServer() {
-  (void)stop();
+  if (pid_ > 0) {
+    // The data is thrown away: immediate shutdown, no checkpoint to wait for.
+    ::kill(pid_, SIGQUIT);
+    int status = 0;
+    if (!waitExit(pid_, Clock::now() + std::chrono::seconds(20), &status)) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+    }
+    pid_ = -1;
+  }
   if (!root_.empty()) {
     std::error_code ec;
     fs::remove_all(root_, ec);
@@ -106,7 +116,9 @@ std::string PgServer::init() {
            "unset): install Debian's `postgresql` package (./dev.sh deps does)";
   }
   for (const char* tool : {"initdb", "postgres"}) {
-    if (::access((bin_ / tool).c_str(), X_OK) != 0) return (bin_ / tool).string() + " is missing or not executable";
+    if (::access((bin_ / tool).c_str(), X_OK) != 0) {
+      return (bin_ / tool).string() + " is missing or not executable: install Debian's `postgresql` package (./dev.sh deps) or set COURIER_PG_BINDIR";
+    }
   }
   if (::geteuid() == 0) {
     // PostgreSQL refuses to run as root.
@@ -128,13 +140,7 @@ std::string PgServer::init() {
       return "cannot chown " + root_.string();
     }
   }
-  // --no-sync: initdb's own files need no fsync for a test; the server runs with fsync=on.
-  if (auto e = run({(bin_ / "initdb").string(), "-D", (root_ / "data").string(), "-U", "courier", "--auth=trust",
-                    "-E", "UTF8", "--locale=C", "--no-sync"},
-                   root_ / "initdb.log");
-      !e.empty()) {
-    return e;
-  }
+  if (auto e = makeDataDir(); !e.empty()) return e;
   // A random port; one another process holds makes the server exit at once, and we try
   // another (postgres cannot bind port 0 and report it).
   std::mt19937 rng(std::random_device{}());
@@ -148,6 +154,52 @@ std::string PgServer::init() {
     }
   }
   return last;
+}
+
+// initdb (a few seconds of CPU) runs once per build tree: into a template directory
+// under COURIER_BINARY_DIR, made under a lock and renamed into place, so parallel test
+// processes wait for one initdb; each server then runs on its own copy.
+std::string PgServer::makeDataDir() {
+  const fs::path templ = fs::path(COURIER_BINARY_DIR) / "tests" / ("pg-template-" + bin_.parent_path().filename().string());
+  const fs::path data = root_ / "data";
+  std::error_code ec;
+  fs::create_directories(templ.parent_path(), ec);
+  const std::string lock_path = templ.string() + ".lock";
+  int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock < 0 || ::flock(lock, LOCK_EX) != 0) return "cannot lock " + lock_path;
+  std::string e;
+  if (!fs::exists(templ / "PG_VERSION")) {
+    fs::remove_all(root_ / "template", ec);
+    // --no-sync: initdb's own files need no fsync for a test; the server runs with fsync=on.
+    e = run({(bin_ / "initdb").string(), "-D", (root_ / "template").string(), "-U", "courier", "--auth=trust",
+             "-E", "UTF8", "--locale=C", "--no-sync"},
+            root_ / "initdb.log");
+    if (e.empty()) {
+      fs::remove_all(templ, ec);
+      fs::rename(root_ / "template", templ, ec);  // across file systems: copy instead
+      if (ec) {
+        fs::copy(root_ / "template", templ, fs::copy_options::recursive, ec);
+        fs::remove_all(root_ / "template", ec);
+      }
+      if (ec) e = "cannot keep the initdb template: " + ec.message();
+    }
+  }
+  if (e.empty()) {
+    fs::copy(templ, data, fs::copy_options::recursive, ec);
+    if (ec) e = "cannot copy the initdb template: " + ec.message();
+  }
+  ::flock(lock, LOCK_UN);
+  ::close(lock);
+  if (!e.empty()) return e;
+  // The server insists on owning its data directory, mode 0700.
+  fs::permissions(data, fs::perms::owner_all, ec);
+  if (switch_user_) {
+    for (const auto& entry : fs::recursive_directory_iterator(data, ec)) {
+      if (::lchown(entry.path().c_str(), uid_, gid_) != 0) return "cannot chown " + entry.path().string();
+    }
+    if (::chown(data.c_str(), uid_, gid_) != 0) return "cannot chown " + data.string();
+  }
+  return "";
 }
 
 std::string PgServer::start() {

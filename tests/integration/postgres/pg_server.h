@@ -1,6 +1,7 @@
-// PgServer: a throwaway PostgreSQL server for tests. initdb into a fresh directory under
-// /tmp, `postgres` on 127.0.0.1 only (fsync on), stopped with a fast shutdown (SIGINT,
-// what `pg_ctl stop -m fast` sends) and removed at the end. PostgreSQL refuses to run as
+// PgServer: a throwaway PostgreSQL server for tests. A copy of a cluster made once by
+// initdb (kept in the build tree) in a fresh directory under /tmp; `postgres` on
+// 127.0.0.1 only (fsync on); stop() is a fast shutdown (SIGINT, what `pg_ctl stop -m fast`
+// sends), the destructor an immediate one (the data is thrown away) and removes it all. PostgreSQL refuses to run as
 // root: as root the server runs as the `postgres` user (else `nobody`) through
 // `setpriv`, with a parent-death signal so that it never outlives a crashed test.
 //
@@ -38,6 +39,7 @@ class PgServer {
 
  private:
   std::string run(const std::vector<std::string>& argv, const std::filesystem::path& log);
+  std::string makeDataDir();
   std::string logTail() const;
   std::vector<std::string> asServerUser(std::vector<std::string> argv) const;
 
