@@ -111,6 +111,7 @@ struct HttpsConnection::Impl {
   std::string server_name;
   tls::SslContextPtr context;
   asio::io_context ioc{1};
+  tcp::resolver resolver{ioc};
   std::optional<beast::ssl_stream<tcp::socket>> stream;
   beast::flat_buffer buffer;
   bool open = false;
@@ -131,24 +132,37 @@ struct HttpsConnection::Impl {
   }
 
   // Runs one asynchronous operation (which may chain others) until it calls `done` or
-  // `timeout` passes; on timeout the socket is closed, which completes it.
+  // `timeout` passes; on timeout `cancel` (by default: close the socket) completes it.
+  // Runs handler by handler, so a stale completion left by an abandoned resolve cannot
+  // keep it waiting.
+  template <typename Start, typename Cancel>
+  error_code run(std::chrono::milliseconds timeout, bool& timed_out, Start&& start, Cancel&& cancel) {
+    auto state = std::make_shared<std::pair<bool, error_code>>(false, error_code());
+    start([state](const error_code& ec) {
+      state->first = true;
+      state->second = ec;
+    });
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    ioc.restart();
+    while (!state->first && std::chrono::steady_clock::now() < deadline) {
+      if (ioc.run_one_until(deadline) == 0 && ioc.stopped()) break;
+    }
+    timed_out = !state->first;
+    if (timed_out && cancel()) {
+      while (!state->first) {
+        ioc.restart();
+        if (ioc.run_one() == 0) break;
+      }
+    }
+    return state->second;
+  }
+
   template <typename Start>
   error_code run(std::chrono::milliseconds timeout, bool& timed_out, Start&& start) {
-    bool done = false;
-    error_code result;
-    start([&done, &result](const error_code& ec) {
-      done = true;
-      result = ec;
-    });
-    ioc.restart();
-    ioc.run_for(timeout);
-    timed_out = !done;
-    if (!done) {
+    return run(timeout, timed_out, std::forward<Start>(start), [this] {
       closeSocket();
-      ioc.restart();
-      ioc.run();
-    }
-    return result;
+      return true;  // closing completes every pending socket operation: wait for it
+    });
   }
 };
 
@@ -180,27 +194,29 @@ Result<void> HttpsConnection::connect(std::chrono::milliseconds timeout) {
   const std::string where = m.host + ":" + std::to_string(m.port);
   bool timed_out = false;
 
-  tcp::resolver resolver(m.ioc);
-  tcp::resolver::results_type endpoints;
-  error_code ec = m.run(left(), timed_out, [&](auto done) {
-    resolver.async_resolve(m.host, std::to_string(m.port),
-                           [&endpoints, done](const error_code& e, tcp::resolver::results_type r) {
-                             endpoints = std::move(r);
-                             done(e);
-                           });
-  });
-  if (timed_out) {
-    resolver.cancel();
-    m.ioc.restart();
-    m.ioc.run();
-    return Unexpected(Error(ErrorCode::kTimeout, "resolve " + m.host + ": timed out after " + ms(timeout)));
-  }
+  // Name lookups run on Asio's resolver thread and cannot be interrupted: on timeout the
+  // lookup is abandoned (its late completion only touches shared state), never waited for.
+  auto endpoints = std::make_shared<tcp::resolver::results_type>();
+  error_code ec = m.run(
+      left(), timed_out,
+      [&](auto done) {
+        m.resolver.async_resolve(m.host, std::to_string(m.port),
+                                 [endpoints, done](const error_code& e, tcp::resolver::results_type r) {
+                                   *endpoints = std::move(r);
+                                   done(e);
+                                 });
+      },
+      [&] {
+        m.resolver.cancel();
+        return false;
+      });
+  if (timed_out) return Unexpected(Error(ErrorCode::kTimeout, "resolve " + m.host + ": timed out after " + ms(timeout)));
   if (ec) return Unexpected(Error(ErrorCode::kUnavailable, "resolve " + m.host + ": " + ec.message()));
 
   m.stream.emplace(m.ioc, *m.context);
   m.buffer.clear();
   ec = m.run(left(), timed_out, [&](auto done) {
-    asio::async_connect(m.stream->next_layer(), endpoints,
+    asio::async_connect(m.stream->next_layer(), *endpoints,
                         [done](const error_code& e, const tcp::endpoint&) { done(e); });
   });
   if (timed_out) return Unexpected(Error(ErrorCode::kTimeout, "connect to " + where + ": timed out after " + ms(timeout)));

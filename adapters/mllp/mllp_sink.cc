@@ -1,6 +1,6 @@
 #include "adapters/mllp/mllp_sink.h"
 
-#include <algorithm>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -42,13 +42,27 @@ class MllpSink final : public delivery::Sink {
   }
 
   DeliveryResult deliver(const Delivery& item) override {
-    std::vector<DeliveryResult> r = deliverBatch(std::vector<Delivery>{item});
-    return std::move(r.front());
+    std::vector<DeliveryResult> results;
+    send(std::span<const Delivery>(&item, 1), results);
+    return std::move(results.front());
   }
 
   std::vector<DeliveryResult> deliverBatch(const std::vector<Delivery>& items) override {
     std::vector<DeliveryResult> results;
-    if (items.empty()) return results;
+    if (!items.empty()) send(items, results);
+    return results;
+  }
+
+  void close() override {
+    std::lock_guard<std::mutex> g(idle_.mutex());
+    drop();
+  }
+
+ private:
+  enum class Step { kContinue, kRepeat, kStop };
+
+  // Sends `items` (at least one) window by window; results up to the first not delivered.
+  void send(std::span<const Delivery> items, std::vector<DeliveryResult>& results) {
     auto use = idle_.use();
     results.reserve(items.size());
     // A kept connection the receiver closed while idle fails on first use; that one try
@@ -60,7 +74,7 @@ class MllpSink final : public delivery::Sink {
         drop();
         if (auto r = connect(); !r) {
           results.push_back(retry(r.error().message));
-          return results;
+          return;
         }
       } else if (next == 0) {
         may_repeat = true;
@@ -69,19 +83,10 @@ class MllpSink final : public delivery::Sink {
       switch (sendWindow(items, next, end, results, may_repeat)) {
         case Step::kContinue: next = end; may_repeat = false; break;
         case Step::kRepeat: may_repeat = false; break;
-        case Step::kStop: return results;
+        case Step::kStop: return;
       }
     }
-    return results;
   }
-
-  void close() override {
-    std::lock_guard<std::mutex> g(idle_.mutex());
-    drop();
-  }
-
- private:
-  enum class Step { kContinue, kRepeat, kStop };
 
   Result<void> connect() {
     const std::string where = config_.host + ":" + std::to_string(config_.port);
@@ -105,7 +110,7 @@ class MllpSink final : public delivery::Sink {
     client_.reset();
   }
 
-  std::size_t windowEnd(const std::vector<Delivery>& items, std::size_t begin) const {
+  std::size_t windowEnd(std::span<const Delivery> items, std::size_t begin) const {
     std::size_t end = begin;
     std::size_t bytes = 0;
     while (end < items.size() && end - begin < kWindowMessages && (end == begin || bytes < kWindowBytes)) {
@@ -117,7 +122,7 @@ class MllpSink final : public delivery::Sink {
 
   // Writes items[begin, end) in one write, then reads one ACK per item, appending results
   // up to the first that is not delivered.
-  Step sendWindow(const std::vector<Delivery>& items, std::size_t begin, std::size_t end,
+  Step sendWindow(std::span<const Delivery> items, std::size_t begin, std::size_t end,
                   std::vector<DeliveryResult>& results, bool may_repeat) {
     frames_.clear();
     control_ids_.clear();
