@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "engine/config/config.h"
+#include "engine/routing/router.h"
 
 namespace courier::cli {
 namespace {
@@ -30,6 +31,11 @@ int runCheckConfig(const CheckConfigOptions& o) {
     return 1;
   }
   const config::Config& c = *loaded;
+  // The routes as the pipeline compiles them (specialty names, HL7 paths of field tests).
+  if (auto router = routing::Router::build(c); !router) {
+    std::fprintf(stderr, "%s\n%s: 1 problem found.\n", router.error().toString().c_str(), o.file.c_str());
+    return 1;
+  }
   std::printf("%s: OK. Data directory %s, store %s, %zu listener%s", o.file.c_str(), c.data_dir.c_str(),
               c.store.sqlite_path.c_str(), c.listeners.size(), c.listeners.size() == 1 ? "" : "s");
   for (std::size_t i = 0; i < c.listeners.size(); ++i) {
@@ -41,6 +47,10 @@ int runCheckConfig(const CheckConfigOptions& o) {
                 static_cast<unsigned>(l.port), tls.c_str());
   }
   std::printf(".\n");
+  if (!c.destinations.empty() || !c.routes.empty()) {
+    std::printf("%zu destination%s, %zu route%s%s.\n", c.destinations.size(), c.destinations.size() == 1 ? "" : "s",
+                c.routes.size(), c.routes.size() == 1 ? "" : "s", c.pipeline.enabled ? "" : " (pipeline disabled)");
+  }
   return 0;
 }
 

@@ -8,9 +8,15 @@
 // An http listener whose token file is <data-dir>/dev-token gets a random development
 // bearer token written there on first run (logged, the token itself never is).
 //
+// Then the pipeline (engine/pipeline): the work store, the coder (mappings from
+// $COURIER_MAPPINGS_DIR or the source tree), the router, one deliverer per destination
+// with its sink (adapters/mllp, adapters/http, adapters/file). Unless `pipeline.enabled`
+// is false, every stored message is coded, routed and queued for its destinations.
+//
 // Shutdown (SIGTERM, SIGINT), two phases: stop accepting connections and frames, answer
-// every frame already read (the store commits them), close the store (drains), then close
-// the connections and exit 0.
+// every frame already read (the store commits them), close the store (drains), stop the
+// pipeline and the deliverers (what is left waits in the outboxes), then close the
+// connections and exit 0.
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -181,12 +187,46 @@ struct Processing {
     if (pipeline) pipeline->stop();
     for (auto& d : deliverers) d->stop();
   }
+
+  // Prometheus text for /metrics (counters since start; queue depths via `courier outbox stats`).
+  std::string renderMetrics() const {
+    std::string out;
+    if (!pipeline) return out;
+    const auto s = pipeline->stats();
+    out += "# HELP courier_pipeline_messages_total Messages the pipeline worked out, by outcome.\n";
+    out += "# TYPE courier_pipeline_messages_total counter\n";
+    for (auto [name, n] : {std::pair{"routed", s.routed}, std::pair{"no-route", s.no_route},
+                           std::pair{"held-for-review", s.held}, std::pair{"failed", s.failed}}) {
+      out += std::string("courier_pipeline_messages_total{outcome=\"") + name + "\"} " + std::to_string(n) + "\n";
+    }
+    out += "# HELP courier_outbox_enqueued_total Deliveries enqueued by the pipeline.\n";
+    out += "# TYPE courier_outbox_enqueued_total counter\n";
+    out += "courier_outbox_enqueued_total " + std::to_string(s.enqueued) + "\n";
+    out += "# HELP courier_deliveries_total Delivery tries, by destination and result.\n";
+    out += "# TYPE courier_deliveries_total counter\n";
+    for (const auto& d : deliverers) {
+      const auto ds = d->stats();
+      for (auto [name, n] : {std::pair{"delivered", ds.delivered}, std::pair{"retry", ds.retried},
+                             std::pair{"dead", ds.dead}}) {
+        out += "courier_deliveries_total{destination=\"" + d->destination() + "\",result=\"" + name + "\"} " +
+               std::to_string(n) + "\n";
+      }
+    }
+    return out;
+  }
 };
 
 Result<void> startProcessing(const config::Config& cfg, Processing& p) {
   auto log = courier::logger("serve");
   if (!cfg.pipeline.enabled) {
     log->info("pipeline disabled in the config: messages are stored, not processed");
+    return Ok();
+  }
+  if (cfg.store.kind != config::StoreKind::kSqlite) {
+    // The pipeline's queues (outboxes, worklist) have only an SQLite implementation so
+    // far: in cluster mode Courier stores and acknowledges, and processes nothing yet.
+    log->warn("the pipeline runs on the SQLite store only for now; with store.kind postgres messages are stored "
+              "and acknowledged but not routed");
     return Ok();
   }
   auto work = store::openSqliteWorkStore(store::WorkStoreOptions{cfg.store.sqlite_path});
@@ -272,12 +312,6 @@ int runServe(const ServeOptions& o) {
     return 1;
   }
   Processing processing;
-  if (auto r = startProcessing(*cfg, processing); !r) {
-    log->error("cannot start the pipeline: {}", r.error().toString());
-    processing.stop();
-    (*store)->close();
-    return 1;
-  }
   std::vector<config::ListenerConfig> mllp_listeners, http_listeners;
   for (const auto& l : cfg->listeners) {
     (l.kind == config::ListenerKind::kHttp ? http_listeners : mllp_listeners).push_back(l);
@@ -312,6 +346,21 @@ int runServe(const ServeOptions& o) {
     (*store)->close();
     return 1;
   }
+  // Ingest first: senders are answered as soon as the listeners are up. The pipeline
+  // starts after (loading the coder takes a moment) and works off what arrived meanwhile.
+  if (auto r = startProcessing(*cfg, processing); !r) {
+    log->error("cannot start the pipeline: {}; stopping (stored messages wait for the next start)",
+               r.error().toString());
+    (*server)->stopAccepting();
+    (*https)->stopAccepting();
+    (void)(*server)->waitForInFlight(std::chrono::seconds(5));
+    (*store)->close();
+    (*https)->stop();
+    (*server)->stop();
+    processing.stop();
+    return 1;
+  }
+  registry.addCollector([&processing] { return processing.renderMetrics(); });
   if (!writePortsFile(ports_file, *cfg, **server, **https)) {
     log->warn("could not write {}", ports_file.string());
   }

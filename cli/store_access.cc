@@ -51,6 +51,9 @@ Result<std::unique_ptr<store::MessageStore>> openStore(const StoreLocation& wher
 Result<std::unique_ptr<store::WorkStore>> openWorkStore(const StoreLocation& where) {
   auto sc = storeConfig(where);
   if (!sc) return Unexpected(sc.error());
+  if (sc->kind != config::StoreKind::kSqlite) {
+    return Unexpected(Error(ErrorCode::kUnsupported, "outboxes and the worklist exist on the SQLite store only for now"));
+  }
   if (!fs::exists(sc->sqlite_path)) {
     return Unexpected(Error(ErrorCode::kNotFound,
                             "no message store here; start `courier serve` first, or point --data-dir or "

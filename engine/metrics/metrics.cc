@@ -166,7 +166,13 @@ std::string Registry::renderPrometheus() const {
   for (const auto& [listener, n] : connections_) {
     out += "courier_open_connections{listener=\"" + escapeLabel(listener) + "\"} " + std::to_string(n) + "\n";
   }
+  for (const auto& collect : collectors_) out += collect();
   return out;
+}
+
+void Registry::addCollector(std::function<std::string()> collect) {
+  std::lock_guard lock(mu_);
+  collectors_.push_back(std::move(collect));
 }
 
 }  // namespace courier::metrics

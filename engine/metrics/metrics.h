@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -39,6 +40,11 @@ class Registry {
   std::uint64_t storedCount(std::string_view listener, std::string_view type) const;
   std::int64_t openConnections(std::string_view listener) const;
 
+  // Adds text rendered by someone else (the pipeline and the outboxes keep their own
+  // counters) at the end of every renderPrometheus(). The function must be thread-safe
+  // and must not call back into this registry.
+  void addCollector(std::function<std::string()> collect);
+
   // The whole registry in the Prometheus text exposition format.
   std::string renderPrometheus() const;
 
@@ -56,6 +62,7 @@ class Registry {
   std::vector<double> bounds_;  // seconds
   std::map<Key2, std::uint64_t> received_, stored_, duplicates_;
   std::map<Key3, std::uint64_t> rejected_;
+  std::vector<std::function<std::string()>> collectors_;
   std::map<std::string, Histogram, std::less<>> ack_latency_;
   Histogram store_latency_;
   std::map<std::string, std::int64_t, std::less<>> connections_;
