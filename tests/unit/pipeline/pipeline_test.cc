@@ -1,0 +1,169 @@
+// The pipeline against a real store, the real coder and router, and the synthetic DFT^P03
+// of tests/data/claims (no real patient data).
+#include "engine/pipeline/pipeline.h"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "engine/coding/mappings_dir.h"
+#include "tests/unit/pipeline/fixture.h"
+
+namespace courier::pipeline {
+namespace {
+
+constexpr const char* kConfig = R"(
+data_dir: /tmp/courier-pipeline-test
+listeners:
+  - {name: test, kind: mllp, port: 0, tls: {enabled: false}}
+destinations:
+  - name: insurer
+    kind: https
+    format: fhir-claim
+    url: https://127.0.0.1:9/fhir/Claim
+    claim: {submitter_id: COURIER01, receiver_id: INSURER01, billing_npi: "1234567893", payer_id: PAYER1}
+  - name: registry
+    kind: mllp
+    host: 127.0.0.1
+    port: 9
+    format: hl7v2
+    tls: {enabled: false}
+routes:
+  - name: claims
+    match: {message_types: [DFT^P03], has_charges: true}
+    destinations: [insurer]
+  - name: oncology
+    match: {codes: [{icd10cm: C00-D49}]}
+    destinations: [registry]
+)";
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Removes the segment that starts with `prefix` (up to and including its CR).
+std::string dropSegment(std::string msg, const std::string& prefix) {
+  auto at = msg.find("\r" + prefix);
+  if (at != std::string::npos) msg.erase(at + 1, msg.find('\r', at + 1) - at);
+  return msg;
+}
+
+class PipelineTest : public testing::StoreFixture {
+ protected:
+  static void SetUpTestSuite() {
+    auto coder = coding::RecordCoder::load(coding::defaultMappingsDir());
+    ASSERT_TRUE(coder.has_value()) << coder.error().toString();
+    coder_ = coder->release();
+  }
+  static void TearDownTestSuite() {
+    delete coder_;
+    coder_ = nullptr;
+  }
+  void SetUp() override {
+    StoreFixture::SetUp();
+    config::LoadOptions load;
+    load.check_files = false;
+    auto cfg = config::parseConfig(kConfig, "pipeline-test.yaml", config::processEnv(), load);
+    ASSERT_TRUE(cfg.has_value()) << (cfg ? "" : cfg.error().front().toString());
+    config_ = std::move(*cfg);
+    auto router = routing::Router::build(config_);
+    ASSERT_TRUE(router.has_value()) << router.error().toString();
+    router_.emplace(std::move(*router));
+  }
+  Pipeline make() {
+    PipelineOptions o;
+    o.workers = 2;
+    return Pipeline(*work_, config_, *router_, coder_, o);
+  }
+  std::vector<store::OutboxItem> outbox(const std::string& destination) {
+    store::OutboxFilter f;
+    f.destination = destination;
+    f.limit = 0;
+    return *work_->listOutbox(f);
+  }
+
+  static inline coding::RecordCoder* coder_ = nullptr;
+  config::Config config_;
+  std::optional<routing::Router> router_;
+};
+
+TEST_F(PipelineTest, CodesRoutesAndHoldsClaimsForReviewUntilResolved) {
+  const std::string office = readFile(std::string(COURIER_SOURCE_DIR) + "/tests/data/claims/dft_p03_office.hl7");
+  ASSERT_FALSE(office.empty());
+  // Billable as is once the CPT line (FT1 2, venipuncture 36415) is gone; the second
+  // diagnosis becomes an oncology one so that the registry wants it too.
+  std::string billable = dropSegment(office, "FT1|2|");
+  billable.replace(billable.find("I10^Essential (primary) hypertension"), 3, "C50.911");
+  billable.replace(billable.find("|CLM0001|"), 9, "|CLM0099|");
+  const std::string adt = "MSH|^~\\&|A|F|||20260210||ADT^A01|ADT1|P|2.5.1\rPID|1||MRN1^^^F^MR||DOE^J\r";
+  auto ids = store({billable, office, "this is not HL7", adt});
+  auto p = make();
+  auto n = p.runOnce();
+  ASSERT_TRUE(n.has_value()) << n.error().toString();
+  EXPECT_EQ(*n, 4u);
+
+  auto outcome = [&](std::size_t i) { return (*work_->outcome(ids[i]))->outcome; };
+  EXPECT_EQ(outcome(0), "routed");
+  EXPECT_EQ(outcome(1), "held-for-review") << "CPT 36415 is not in Courier's code sets";
+  EXPECT_EQ(outcome(2), "failed");
+  EXPECT_NE((*work_->outcome(ids[2]))->detail.find("HL7 v2"), std::string::npos);
+  EXPECT_EQ(outcome(3), "no-route");
+  EXPECT_NE((*work_->outcome(ids[0]))->codes.find("C50.911"), std::string::npos);
+
+  auto claims = outbox("insurer");
+  ASSERT_EQ(claims.size(), 1u);
+  EXPECT_EQ(claims[0].message_id, ids[0]);
+  EXPECT_EQ(claims[0].idempotency_key, "courier-" + std::to_string(ids[0]) + "-insurer");
+  auto claim = work_->getOutbox(claims[0].id);
+  EXPECT_NE(claim->payload.find("\"resourceType\":\"Claim\""), std::string::npos);
+  EXPECT_NE(claim->payload.find("J1885"), std::string::npos);
+  auto registry = outbox("registry");
+  ASSERT_EQ(registry.size(), 1u);
+  EXPECT_EQ(work_->getOutbox(registry[0].id)->payload, billable) << "hl7v2 destinations get the message as received";
+
+  // The held message's review item; resolving it sends the claim.
+  auto open = work_->listWorklist(store::ReviewState::kOpen, 0);
+  ASSERT_EQ(open->size(), 1u);
+  EXPECT_EQ((*open)[0].message_id, ids[1]);
+  EXPECT_EQ((*open)[0].entry.kind, "charge");
+  EXPECT_EQ((*open)[0].entry.item_index, 1);
+  // A code that is not valid for the date opens the item again, saying why.
+  ASSERT_TRUE(work_->resolveWorklist((*open)[0].id, {"99999"}, "coder").has_value());
+  ASSERT_EQ(*p.runOnce(), 1u);
+  EXPECT_EQ(outcome(1), "held-for-review");
+  auto reopened = work_->listWorklist(store::ReviewState::kOpen, 0);
+  ASSERT_EQ(reopened->size(), 1u);
+  EXPECT_EQ(outbox("insurer").size(), 1u);
+  ASSERT_TRUE(work_->resolveWorklist((*reopened)[0].id, {"G0439"}, "coder").has_value());
+  ASSERT_EQ(*p.runOnce(), 1u);
+  EXPECT_EQ(outcome(1), "routed");
+  ASSERT_EQ(outbox("insurer").size(), 2u);
+  EXPECT_EQ(outbox("insurer")[0].message_id, ids[1]);
+  EXPECT_EQ(*p.runOnce(), 0u);
+  EXPECT_EQ(p.stats().processed, 6u);
+}
+
+TEST_F(PipelineTest, ARepeatedBatchEnqueuesNothingTwice) {
+  const std::string office = readFile(std::string(COURIER_SOURCE_DIR) + "/tests/data/claims/dft_p03_office.hl7");
+  std::string billable = dropSegment(office, "FT1|2|");
+  auto ids = store({billable});
+  auto p = make();
+  auto items = work_->nextInbox(10);
+  ASSERT_EQ(items->size(), 1u);
+  auto once = p.process((*items)[0]);
+  EXPECT_EQ(once.outcome, "routed");
+  // As after a crash between two commits of the same work: the same results again.
+  ASSERT_TRUE(work_->completeInbox({once}).has_value());
+  ASSERT_TRUE(work_->completeInbox({p.process((*items)[0])}).has_value());
+  EXPECT_EQ(outbox("insurer").size(), 1u);
+  EXPECT_EQ(*work_->inboxMark(), ids[0]);
+}
+
+}  // namespace
+}  // namespace courier::pipeline
