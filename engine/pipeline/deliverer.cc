@@ -119,6 +119,11 @@ Result<std::size_t> Deliverer::runOnce(std::optional<store::TimePoint>* next_due
     if (store_errors_++ == 0) logger("delivery")->warn("outbox {}: {}", destination_.name, w.error().message);
     return Unexpected(w.error());
   }
+  if (options_.on_settled) {
+    for (const auto& rec : records) {
+      if (rec.new_state != store::OutboxState::kPending) options_.on_settled(rec.new_state, rec.error);
+    }
+  }
   return records.size();
 }
 

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,6 +34,10 @@ struct DelivererOptions {
   std::size_t batch = 64;                               // items per sink call
   std::chrono::milliseconds idle_poll{250};             // look again this often when idle
   std::chrono::milliseconds store_retry{1000};          // after a store error
+  // Told, on the deliverer's thread after the round was recorded, of each item that was
+  // delivered or dead-lettered (kDelivered / kDead) with the sink's detail. Subscriptions
+  // use it to go to `error` and back.
+  std::function<void(store::OutboxState state, const std::string& detail)> on_settled;
 };
 
 struct DelivererStats {

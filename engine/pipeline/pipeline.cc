@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -16,6 +18,9 @@
 #include "engine/record/from_hl7v2.h"
 #include "engine/record/record_json.h"
 #include "engine/record/to_fhir.h"
+#include "engine/routing/specialty.h"
+#include "engine/subscriptions/event.h"
+#include "engine/subscriptions/notification.h"
 
 namespace courier::pipeline {
 namespace {
@@ -122,6 +127,14 @@ std::optional<coding::CodedItemKind> kindOf(std::string_view name) {
 
 }  // namespace
 
+struct Pipeline::Raised {
+  std::unique_ptr<record::CanonicalRecord> record;  // the events point into it
+  std::unique_ptr<coding::CodedRecord> coded;
+  std::vector<subscriptions::Event> events;
+  std::vector<std::pair<std::size_t, std::string>> matches;  // event index, subscription id
+  std::optional<subscriptions::FocusResources> focus;
+};
+
 Pipeline::Pipeline(store::WorkStore& work, const config::Config& config, const routing::Router& router,
                    const coding::RecordCoder* coder, PipelineOptions options)
     : work_(work), config_(config), router_(router), coder_(coder), options_(std::move(options)) {
@@ -158,7 +171,9 @@ PipelineStats Pipeline::stats() const {
                        failed_.load(),    enqueued_.load(), batches_.load(), store_errors_.load()};
 }
 
-store::ProcessedMessage Pipeline::process(const store::InboxItem& item) const {
+store::ProcessedMessage Pipeline::process(const store::InboxItem& item) const { return processInto(item, nullptr); }
+
+store::ProcessedMessage Pipeline::processInto(const store::InboxItem& item, Raised* raised) const {
   store::ProcessedMessage out;
   out.id = item.id;
   out.requeued = item.requeued;
@@ -211,8 +226,16 @@ store::ProcessedMessage Pipeline::process(const store::InboxItem& item) const {
   routing::RouteInput input{rec, coder_ != nullptr ? &coded : nullptr, item.listener,
                             message ? &*message : nullptr};
   auto decisions = router_.route(input);
+  // Keeps what the subscription events need (the record, its codes) past this function.
+  auto keep = [&] {
+    if (raised == nullptr) return;
+    raised->record = std::make_unique<record::CanonicalRecord>(std::move(rec));
+    if (coder_ != nullptr) raised->coded = std::make_unique<coding::CodedRecord>(std::move(coded));
+    raise(item, out, *raised);
+  };
   if (decisions.empty()) {
     out.outcome = "no-route";
+    keep();
     return out;
   }
 
@@ -282,7 +305,64 @@ store::ProcessedMessage Pipeline::process(const store::InboxItem& item) const {
     out.detail = notes;
   }
   out.outcome = held ? "held-for-review" : (out.outbox.empty() ? "no-route" : "routed");
+  keep();
   return out;
+}
+
+void Pipeline::raise(const store::InboxItem& item, store::ProcessedMessage& out, Raised& raised) const {
+  const record::CanonicalRecord& rec = *raised.record;
+  const coding::CodedRecord* coded = raised.coded.get();
+  bool claim_produced = false;
+  for (const auto& e : out.outbox) {
+    const config::DestinationConfig* dest = config_.findDestination(e.destination);
+    if (dest != nullptr && isClaimFormat(dest->format)) claim_produced = true;
+  }
+  auto specialties = routing::deriveSpecialties(rec, coded);
+  raised.events = subscriptions::eventsFor(rec, coded, specialties, claim_produced);
+  if (item.requeued) {
+    std::erase_if(raised.events,
+                  [](const subscriptions::Event& e) { return e.topic != subscriptions::Topic::kClaimProduced; });
+  }
+  for (std::size_t i = 0; i < raised.events.size(); ++i) {
+    for (auto& id : options_.subscriptions->match(raised.events[i])) raised.matches.emplace_back(i, std::move(id));
+  }
+  if (raised.matches.empty()) return;
+  auto focus = subscriptions::FocusResources::fromRecord(rec);
+  if (focus) raised.focus.emplace(std::move(*focus));
+}
+
+// Sequential, in inbox order: numbers, notification Bundles, outbox entries, event rows.
+void Pipeline::notify(std::vector<store::ProcessedMessage>& done, std::vector<Raised>& raised) const {
+  SubscriptionRegistry& registry = *options_.subscriptions;
+  const std::string now = fhirInstant(std::chrono::system_clock::now());
+  for (std::size_t m = 0; m < done.size(); ++m) {
+    Raised& r = raised[m];
+    for (const auto& [event_index, id] : r.matches) {
+      auto assigned = registry.assign(id);
+      if (!assigned) continue;  // removed meanwhile
+      const std::uint64_t number = assigned->state.events_since_start;
+      subscriptions::NotificationEvent ne{number, now, &r.events[event_index], r.focus ? &*r.focus : nullptr};
+      auto content = r.focus ? assigned->content : subscriptions::PayloadContent::kEmpty;
+      auto bundle = subscriptions::notificationBundle(assigned->state, content, std::span(&ne, 1), now,
+                                                      registry.notificationOptions());
+      if (!bundle) {
+        // The focus is not among the record's resources (a Claim): the event still counts.
+        bundle = subscriptions::notificationBundle(assigned->state, subscriptions::PayloadContent::kEmpty,
+                                                   std::span(&ne, 1), now, registry.notificationOptions());
+      }
+      if (!bundle) continue;
+      store::OutboxEntry e;
+      e.destination = subscriptionDestination(id);
+      e.route = "subscription";
+      e.patient_key = r.events[event_index].patient_ref;
+      e.idempotency_key = "courier-" + std::to_string(done[m].id) + "-" + e.destination + "-" + std::to_string(number);
+      e.content_type = "application/fhir+json";
+      e.file_name = "subscription-" + id + "-" + std::to_string(number) + ".json";
+      e.payload = *bundle;
+      done[m].subscription_events.push_back(store::SubscriptionEventRecord{id, number, done[m].id, *bundle, {}});
+      done[m].outbox.push_back(std::move(e));
+    }
+  }
 }
 
 Result<std::size_t> Pipeline::runOnce() {
@@ -292,20 +372,33 @@ Result<std::size_t> Pipeline::runOnce() {
   std::vector<store::ProcessedMessage> done(items->size());
   const std::size_t n = items->size();
   const std::size_t workers = std::min(options_.workers, n);
+  const bool subs = options_.subscriptions != nullptr;
+  std::vector<Raised> raised(subs ? n : 0);
+  auto one = [&](std::size_t i) { done[i] = processInto((*items)[i], subs ? &raised[i] : nullptr); };
   if (workers <= 1) {
-    for (std::size_t i = 0; i < n; ++i) done[i] = process((*items)[i]);
+    for (std::size_t i = 0; i < n; ++i) one(i);
   } else {
     // Pure computation: any split keeps order, which is fixed at commit (inbox order).
     std::vector<std::thread> pool;
     pool.reserve(workers - 1);
     auto work = [&](std::size_t w) {
-      for (std::size_t i = w; i < n; i += workers) done[i] = process((*items)[i]);
+      for (std::size_t i = w; i < n; i += workers) one(i);
     };
     for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(work, w);
     work(0);
     for (auto& t : pool) t.join();
   }
-  if (auto r = work_.completeInbox(done); !r) return Unexpected(r.error());
+  std::map<std::string, std::uint64_t, std::less<>> counters;
+  if (subs) {
+    counters = options_.subscriptions->counters();
+    notify(done, raised);
+  }
+  if (auto r = work_.completeInbox(done); !r) {
+    // Nothing of the batch is stored: the numbers it took are given back, so the batch's
+    // next run numbers the same events the same way (the store holds the same counters).
+    if (subs) options_.subscriptions->restore(counters);
+    return Unexpected(r.error());
+  }
   std::set<std::string> touched;
   for (const auto& m : done) {
     ++processed_;

@@ -16,6 +16,15 @@
 //
 // Outcomes per message (WorkStore::outcome): routed, no-route, held-for-review, failed
 // (could not be parsed into a record; the detail names where).
+//
+// Subscriptions (optional, PipelineOptions::subscriptions): each worker also works out the
+// events a record raises (subscriptions::eventsFor, with the derived specialties and
+// whether a claim went to some destination) and which subscriptions want them. After the
+// parallel part, one sequential step in inbox order numbers the events per subscription,
+// writes each notification Bundle into the outbox (destination `subscription/<id>`, key
+// `courier-<message id>-subscription/<id>-<event number>`) and records the event for
+// $events; all of it commits with the batch. A requeued message (back from review) raises
+// only claim-produced: its other events went out the first time.
 #pragma once
 
 #include <atomic>
@@ -32,6 +41,7 @@
 #include "engine/config/config.h"
 #include "engine/core/result.h"
 #include "engine/routing/router.h"
+#include "engine/pipeline/subscription_registry.h"
 #include "engine/store/work_store.h"
 
 namespace courier::pipeline {
@@ -54,6 +64,8 @@ struct PipelineOptions {
   std::chrono::milliseconds store_retry{1000};
   // Told after each committed batch which destinations got new items (wakes deliverers).
   std::function<void(const std::vector<std::string>& destinations)> on_enqueued;
+  // Subscriptions to notify; null: none. Must outlive the pipeline.
+  SubscriptionRegistry* subscriptions = nullptr;
 };
 
 class Pipeline {
@@ -76,6 +88,10 @@ class Pipeline {
   PipelineStats stats() const;
 
  private:
+  struct Raised;  // one message's subscription events, kept until the sequential step
+  store::ProcessedMessage processInto(const store::InboxItem& item, Raised* raised) const;
+  void raise(const store::InboxItem& item, store::ProcessedMessage& out, Raised& raised) const;
+  void notify(std::vector<store::ProcessedMessage>& done, std::vector<Raised>& raised) const;
   void loop();
 
   store::WorkStore& work_;

@@ -142,6 +142,30 @@ CREATE TABLE worklist (
 CREATE INDEX worklist_open ON worklist(id) WHERE state = 0;
 CREATE TABLE requeued (message_id INTEGER PRIMARY KEY);
 )sql",
+    // 5: FHIR topic-based subscriptions (engine/subscriptions, work_store.h): each
+    // subscription with its owner (the authenticated client), status and event counter,
+    // and every notification sent, by event number, for $events. Notifications travel
+    // through the outbox as destination `subscription/<id>`.
+    R"sql(
+CREATE TABLE subscriptions (
+  id                 TEXT    PRIMARY KEY,
+  owner              TEXT    NOT NULL,      -- authenticated client identity
+  json               TEXT    NOT NULL,      -- the Subscription as stored (header values in full)
+  status             TEXT    NOT NULL,      -- requested | active | error | off
+  reason             TEXT    NOT NULL DEFAULT '',  -- why it is in error; no PHI
+  events_since_start INTEGER NOT NULL DEFAULT 0,
+  created_at         INTEGER NOT NULL,
+  updated_at         INTEGER NOT NULL
+);
+CREATE TABLE subscription_events (
+  subscription_id TEXT    NOT NULL,
+  event_number    INTEGER NOT NULL,
+  message_id      INTEGER NOT NULL,
+  notification    TEXT    NOT NULL,         -- the notification Bundle sent
+  created_at      INTEGER NOT NULL,
+  PRIMARY KEY (subscription_id, event_number)
+);
+)sql",
 };
 constexpr int kLatestVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
 static_assert(kLatestVersion == SqliteStore::kSchemaVersion);

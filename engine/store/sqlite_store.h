@@ -91,7 +91,7 @@ class SqliteStore : public MessageStore {
 
   virtual SqliteStoreStats stats() const = 0;
 
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 };
 
 }  // namespace courier::store

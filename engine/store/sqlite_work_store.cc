@@ -1,15 +1,18 @@
 // The SQLite WorkStore: its own connection to the store file, one mutex around it.
-// Tables are made by SqliteStore's migration 4 (sqlite_store.cc).
+// Tables are made by SqliteStore's migrations 4 and 5 (sqlite_store.cc).
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <limits>
 #include <mutex>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "engine/store/sqlite_store.h"
 #include "engine/store/sqlite_util.h"
 #include "engine/store/work_store.h"
 
@@ -92,6 +95,24 @@ WorklistItem readWorklist(const Statement& s) {
   w.reviewer = s.text(11);
   if (sqlite3_column_type(s.get(), 12) != SQLITE_NULL) w.resolved_at = fromMicros(s.integer(12));
   return w;
+}
+
+constexpr std::uint64_t kMaxInt64 = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+
+constexpr const char* kSubscriptionColumns =
+    "id, owner, json, status, reason, events_since_start, created_at, updated_at";
+
+SubscriptionRecord readSubscription(const Statement& s) {
+  SubscriptionRecord r;
+  r.id = s.text(0);
+  r.owner = s.text(1);
+  r.json = s.text(2);
+  r.status = s.text(3);
+  r.reason = s.text(4);
+  r.events_since_start = static_cast<std::uint64_t>(s.integer(5));
+  r.created_at = fromMicros(s.integer(6));
+  r.updated_at = fromMicros(s.integer(7));
+  return r;
 }
 
 // WHERE clause and bindings for an OutboxFilter.
@@ -191,6 +212,14 @@ class SqliteWorkStore final : public WorkStore {
                                        " reason = excluded.reason, query = excluded.query,"
                                        " suggestions = excluded.suggestions, resolved_at = NULL");
       auto unqueue = Statement::prepare(db_, "DELETE FROM requeued WHERE message_id = ?1");
+      auto event = Statement::prepare(db_,
+                                      "INSERT OR IGNORE INTO subscription_events(subscription_id, event_number,"
+                                      " message_id, notification, created_at) VALUES (?1, ?2, ?3, ?4, ?5)");
+      auto counter = Statement::prepare(db_,
+                                        "UPDATE subscriptions SET events_since_start = MAX(events_since_start, ?2)"
+                                        " WHERE id = ?1");
+      if (!event) return Unexpected(event.error());
+      if (!counter) return Unexpected(counter.error());
       if (!outcome) return Unexpected(outcome.error());
       if (!outbox) return Unexpected(outbox.error());
       if (!review) return Unexpected(review.error());
@@ -226,6 +255,17 @@ class SqliteWorkStore final : public WorkStore {
           review->bindText(7, e.suggestions);
           review->bindInt(8, now);
           if (auto r = step(*review, "add review item"); !r) return r;
+        }
+        for (const auto& e : m.subscription_events) {
+          event->bindText(1, e.subscription_id);
+          event->bindInt(2, static_cast<std::int64_t>(e.event_number));
+          event->bindInt(3, m.id);
+          event->bindText(4, e.notification);
+          event->bindInt(5, now);
+          if (auto r = step(*event, "record subscription event"); !r) return r;
+          counter->bindText(1, e.subscription_id);
+          counter->bindInt(2, static_cast<std::int64_t>(e.event_number));
+          if (auto r = step(*counter, "count subscription event"); !r) return r;
         }
         if (m.requeued) {
           unqueue->bindInt(1, m.id);
@@ -425,6 +465,138 @@ class SqliteWorkStore final : public WorkStore {
     });
   }
 
+  Result<void> createSubscription(const SubscriptionRecord& sub) override {
+    std::lock_guard lock(mu_);
+    return transaction([&]() -> Result<void> {
+      auto exists = Statement::prepare(db_, "SELECT 1 FROM subscriptions WHERE id = ?1");
+      if (!exists) return Unexpected(exists.error());
+      exists->bindText(1, sub.id);
+      if (sqlite3_step(exists->get()) == SQLITE_ROW) {
+        return Unexpected(Error(ErrorCode::kAlreadyExists, "subscription " + sub.id + " exists"));
+      }
+      auto q = Statement::prepare(db_,
+                                  "INSERT INTO subscriptions(id, owner, json, status, reason, events_since_start,"
+                                  " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)");
+      if (!q) return Unexpected(q.error());
+      q->bindText(1, sub.id);
+      q->bindText(2, sub.owner);
+      q->bindText(3, sub.json);
+      q->bindText(4, sub.status);
+      q->bindText(5, sub.reason);
+      q->bindInt(6, static_cast<std::int64_t>(sub.events_since_start));
+      q->bindInt(7, micros(std::chrono::system_clock::now()));
+      return step(*q, "create subscription");
+    });
+  }
+
+  Result<std::optional<SubscriptionRecord>> getSubscription(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    auto q = Statement::prepare(db_, std::string("SELECT ") + kSubscriptionColumns + " FROM subscriptions WHERE id = ?1");
+    if (!q) return Unexpected(q.error());
+    q->bindText(1, id);
+    int rc = sqlite3_step(q->get());
+    if (rc == SQLITE_DONE) return std::optional<SubscriptionRecord>();
+    if (rc != SQLITE_ROW) return Unexpected(sqliteError(db_, rc, "read subscription"));
+    return std::optional<SubscriptionRecord>(readSubscription(*q));
+  }
+
+  Result<std::vector<SubscriptionRecord>> listSubscriptions() override {
+    std::lock_guard lock(mu_);
+    auto q = Statement::prepare(db_, std::string("SELECT ") + kSubscriptionColumns + " FROM subscriptions ORDER BY id");
+    if (!q) return Unexpected(q.error());
+    std::vector<SubscriptionRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(q->get())) == SQLITE_ROW) out.push_back(readSubscription(*q));
+    if (rc != SQLITE_DONE) return Unexpected(sqliteError(db_, rc, "list subscriptions"));
+    return out;
+  }
+
+  Result<void> updateSubscription(const std::string& id, const std::string& status, const std::string& reason,
+                                  const std::string& json) override {
+    std::lock_guard lock(mu_);
+    auto q = Statement::prepare(db_,
+                                "UPDATE subscriptions SET status = ?2, reason = ?3, updated_at = ?4,"
+                                " json = CASE WHEN ?5 = '' THEN json ELSE ?5 END WHERE id = ?1");
+    if (!q) return Unexpected(q.error());
+    q->bindText(1, id);
+    q->bindText(2, status);
+    q->bindText(3, reason);
+    q->bindInt(4, micros(std::chrono::system_clock::now()));
+    q->bindText(5, json);
+    if (auto r = step(*q, "update subscription"); !r) return r;
+    if (sqlite3_changes(db_) == 0) return Unexpected(Error(ErrorCode::kNotFound, "no subscription " + id));
+    return Ok();
+  }
+
+  Result<bool> deleteSubscription(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    bool existed = false;
+    auto r = transaction([&]() -> Result<void> {
+      auto del = Statement::prepare(db_, "DELETE FROM subscriptions WHERE id = ?1");
+      if (!del) return Unexpected(del.error());
+      del->bindText(1, id);
+      if (auto s = step(*del, "delete subscription"); !s) return s;
+      existed = sqlite3_changes(db_) > 0;
+      for (const char* sql : {"DELETE FROM subscription_events WHERE subscription_id = ?1",
+                              "DELETE FROM outbox WHERE destination = 'subscription/' || ?1 AND state = 0"}) {
+        auto q = Statement::prepare(db_, sql);
+        if (!q) return Unexpected(q.error());
+        q->bindText(1, id);
+        if (auto s = step(*q, "delete subscription data"); !s) return s;
+      }
+      return Ok();
+    });
+    if (!r) return Unexpected(r.error());
+    return existed;
+  }
+
+  Result<std::vector<SubscriptionEventRecord>> subscriptionEvents(const std::string& id, std::uint64_t from,
+                                                                  std::uint64_t to, std::size_t limit) override {
+    std::lock_guard lock(mu_);
+    std::string sql =
+        "SELECT subscription_id, event_number, message_id, notification, created_at FROM subscription_events"
+        " WHERE subscription_id = ?1 AND event_number >= ?2 AND event_number <= ?3 ORDER BY event_number";
+    if (limit > 0) sql += " LIMIT " + std::to_string(limit);
+    auto q = Statement::prepare(db_, sql);
+    if (!q) return Unexpected(q.error());
+    q->bindText(1, id);
+    q->bindInt(2, static_cast<std::int64_t>(std::min<std::uint64_t>(from, kMaxInt64)));
+    q->bindInt(3, static_cast<std::int64_t>(std::min<std::uint64_t>(to, kMaxInt64)));
+    std::vector<SubscriptionEventRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(q->get())) == SQLITE_ROW) {
+      out.push_back(SubscriptionEventRecord{q->text(0), static_cast<std::uint64_t>(q->integer(1)), q->integer(2),
+                                            q->text(3), fromMicros(q->integer(4))});
+    }
+    if (rc != SQLITE_DONE) return Unexpected(sqliteError(db_, rc, "read subscription events"));
+    return out;
+  }
+
+  Result<void> enqueue(const std::vector<OutboxEntry>& entries) override {
+    std::lock_guard lock(mu_);
+    if (entries.empty()) return Ok();
+    return transaction([&]() -> Result<void> {
+      const std::int64_t now = micros(std::chrono::system_clock::now());
+      auto outbox = Statement::prepare(
+          db_,
+          "INSERT OR IGNORE INTO outbox(destination, message_id, route, patient_key, idempotency_key, content_type,"
+          " file_name, payload, state, created_at, next_attempt_at) VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?8)");
+      if (!outbox) return Unexpected(outbox.error());
+      for (const auto& e : entries) {
+        outbox->bindText(1, e.destination);
+        outbox->bindText(2, e.route);
+        outbox->bindText(3, e.patient_key);
+        outbox->bindText(4, e.idempotency_key);
+        outbox->bindText(5, e.content_type);
+        outbox->bindText(6, e.file_name);
+        outbox->bindBlob(7, e.payload);
+        outbox->bindInt(8, now);
+        if (auto r = step(*outbox, "enqueue"); !r) return r;
+      }
+      return Ok();
+    });
+  }
+
  private:
   Result<void> readInbox(Statement& q, bool requeued, std::vector<InboxItem>& items) {
     int rc;
@@ -504,10 +676,10 @@ Result<std::unique_ptr<WorkStore>> openSqliteWorkStore(const WorkStoreOptions& o
   int version = -1;
   if (v && sqlite3_step(v->get()) == SQLITE_ROW) version = static_cast<int>(v->integer(0));
   v = Statement();
-  if (version < 4) {
+  if (version < SqliteStore::kSchemaVersion) {
     sqlite3_close_v2(db);
     return Unexpected(Error(ErrorCode::kUnavailable,
-                            "the message store has no pipeline tables yet (schema " + std::to_string(version) +
+                            "the message store has no pipeline or subscription tables yet (schema " + std::to_string(version) +
                                 "); open it with the message store first",
                             options.path.string()));
   }

@@ -74,6 +74,29 @@ struct ReviewEntry {
   std::string suggestions; // "E11.9 Type 2 diabetes ... (0.62); ..."
 };
 
+// A FHIR Subscription as stored (migration 5). `json` is the resource with header values
+// in full (engine/subscriptions/subscription.h parses it back); status and reason live in
+// their own columns, which win over the resource's.
+struct SubscriptionRecord {
+  std::string id;
+  std::string owner;   // the authenticated client identity that created it
+  std::string json;
+  std::string status;  // requested | active | error | off
+  std::string reason;  // why it is in error; no PHI
+  std::uint64_t events_since_start = 0;
+  TimePoint created_at{};
+  TimePoint updated_at{};
+};
+
+// One notification event of one subscription, kept for $events.
+struct SubscriptionEventRecord {
+  std::string subscription_id;
+  std::uint64_t event_number = 0;
+  MessageId message_id = 0;
+  std::string notification;  // the Bundle sent
+  TimePoint created_at{};
+};
+
 // What the pipeline did with one inbox message.
 struct ProcessedMessage {
   MessageId id = 0;
@@ -83,6 +106,9 @@ struct ProcessedMessage {
   std::string codes;    // "E11.9 I10 | 99213" — what the coder assigned
   std::vector<OutboxEntry> outbox;
   std::vector<ReviewEntry> review;
+  // Notifications raised by this message (their outbox entries are in `outbox`); the
+  // commit also moves each subscription's events_since_start up to its highest number.
+  std::vector<SubscriptionEventRecord> subscription_events;
 };
 
 enum class OutboxState { kPending, kDelivered, kDead };
@@ -191,10 +217,32 @@ class WorkStore {
   // kInvalidArgument when already resolved or codes is empty.
   [[nodiscard]] virtual Result<void> resolveWorklist(std::int64_t id, const std::vector<std::string>& codes,
                                                      const std::string& reviewer) = 0;
+
+  // ---- subscriptions (FHIR topic-based; notifications go out as outbox destination
+  // `subscription/<id>`)
+  // kAlreadyExists when the id is taken.
+  [[nodiscard]] virtual Result<void> createSubscription(const SubscriptionRecord& sub) = 0;
+  [[nodiscard]] virtual Result<std::optional<SubscriptionRecord>> getSubscription(const std::string& id) = 0;
+  [[nodiscard]] virtual Result<std::vector<SubscriptionRecord>> listSubscriptions() = 0;
+  // Status and reason (kNotFound when there is no such subscription). A non-empty `json`
+  // replaces the stored resource too (PUT).
+  [[nodiscard]] virtual Result<void> updateSubscription(const std::string& id, const std::string& status,
+                                                        const std::string& reason, const std::string& json = {}) = 0;
+  // Removes the subscription, its events and its pending notifications; false when there
+  // was none.
+  [[nodiscard]] virtual Result<bool> deleteSubscription(const std::string& id) = 0;
+  // Events with from <= event_number <= to, in order, at most `limit` (0: no limit).
+  [[nodiscard]] virtual Result<std::vector<SubscriptionEventRecord>> subscriptionEvents(const std::string& id,
+                                                                                       std::uint64_t from,
+                                                                                       std::uint64_t to,
+                                                                                       std::size_t limit) = 0;
+  // Outbox entries that no inbox message raised (heartbeats): message id 0, one
+  // transaction, idempotency keys as in completeInbox.
+  [[nodiscard]] virtual Result<void> enqueue(const std::vector<OutboxEntry>& entries) = 0;
 };
 
 struct WorkStoreOptions {
-  std::filesystem::path path;  // the SQLite store file (made by SqliteStore, schema >= 4)
+  std::filesystem::path path;  // the SQLite store file (made by SqliteStore, schema >= 5)
   std::chrono::milliseconds busy_timeout{5000};
 };
 
