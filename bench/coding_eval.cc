@@ -1,7 +1,10 @@
 // coding_eval: runs the text coder over a TSV of phrases with the expected codes
 // and prints its quality.
 //
-//   coding_eval FILE.tsv [--date YYYY-MM-DD] [--inpatient] [--verbose]
+//   coding_eval FILE.tsv [--date YYYY-MM-DD] [--inpatient] [--verbose] [--dump]
+//
+// --dump prints every field of every result (codes, confidences, reasons, queries,
+// alternatives), one block per phrase, so two builds can be compared with diff.
 //
 // FILE.tsv: header row, then `text <TAB> expected [<TAB> note]`; expected is
 // space-separated dotted codes in sequence, "-" (nothing to code) or "REVIEW"
@@ -23,14 +26,16 @@ using namespace courier::coding;
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: coding_eval FILE.tsv [--date YYYY-MM-DD] [--inpatient] [--verbose]\n");
+    std::fprintf(stderr, "usage: coding_eval FILE.tsv [--date YYYY-MM-DD] [--inpatient] [--verbose] [--dump]\n");
     return 2;
   }
   TextCodingOptions opt;
   opt.date = ServiceDate{2026, 3, 1};
   bool verbose = false;
+  bool dump = false;
   for (int i = 2; i < argc; ++i) {
     if (std::strcmp(argv[i], "--verbose") == 0) verbose = true;
+    if (std::strcmp(argv[i], "--dump") == 0) dump = true;
     if (std::strcmp(argv[i], "--inpatient") == 0) opt.setting = EncounterSetting::kInpatient;
     if (std::strcmp(argv[i], "--date") == 0 && i + 1 < argc) {
       auto d = parseServiceDate(argv[++i]);
@@ -81,6 +86,18 @@ int main(int argc, char** argv) {
     CodingResult r = (*coder)->code(text, opt);
     seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
     if (r.review) ++reviews;
+    if (dump) {
+      std::printf("PHRASE %s\n  review=%d release=%s\n  reason=%s\n  query=%s\n", text.c_str(), r.review,
+                  r.release.c_str(), r.reason.c_str(), r.query.c_str());
+      for (const auto* list : {&r.codes, &r.alternatives}) {
+        for (const auto& c : *list) {
+          std::printf("  %s %s conf=%.2f method=%s display=%s release=%s why=%s\n",
+                      list == &r.codes ? "CODE" : "ALT ", c.code.c_str(), c.confidence,
+                      std::string(codingMethodName(c.method)).c_str(), c.display.c_str(), c.release.c_str(),
+                      c.why.c_str());
+        }
+      }
+    }
     std::vector<std::string> got;
     for (const auto& c : r.codes) got.push_back(c.code);
     emitted += static_cast<int>(got.size());
