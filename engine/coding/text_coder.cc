@@ -50,6 +50,8 @@ inline double extraFactor(uint32_t token) {
 constexpr size_t kShortlist = 128;  // at most this many documents are fully scored
 constexpr size_t kMaxMerged = 32;   // posting lists read per query, at most
 constexpr uint32_t kBlockDocs = 4096;  // doc ids accumulated at a time (power of two)
+constexpr uint32_t kHistBits = 12;  // leading key bits that pick a histogram bucket in rank()
+constexpr size_t kHistBuckets = size_t{1} << kHistBits;
 constexpr size_t kExact = 12;       // the top this many by full score are exact (>= kMaxResolves)
 constexpr size_t kMaxResolves = 8;
 constexpr size_t kPlans = 4;
@@ -565,11 +567,13 @@ struct TextCoder::Impl {
       float acc[kBlockDocs] = {};  // 0 = not touched (every gain is > 0)
       float extra[kBlockDocs];
       uint16_t seen[kBlockDocs];
+      uint32_t hist[kHistBuckets] = {};  // touched docs per leading key bits (score sign, exponent, 3 bits)
     };
     thread_local std::unique_ptr<Block> block = std::make_unique<Block>();
     float* acc = block->acc;
     float* ext = block->extra;
     uint16_t* seen = block->seen;
+    uint32_t* hist = block->hist;
     const uint32_t* pd = post_docs.data();
     const uint8_t* pf = post_flags.data();
     const float* pe = post_extra.data();
@@ -598,23 +602,45 @@ struct TextCoder::Impl {
       }
       for (size_t k = 0; k < n_seen; ++k) {
         uint32_t i = seen[k];
-        *out_key++ = static_cast<uint64_t>(orderedBits(acc[i] - ext[i] - miss_total)) << 32 | ~(base + i);
+        const uint64_t key = static_cast<uint64_t>(orderedBits(acc[i] - ext[i] - miss_total)) << 32 | ~(base + i);
+        *out_key++ = key;
+        ++hist[key >> (64 - kHistBits)];
         acc[i] = 0.0f;
       }
     }
     // 3. Score fully, best partial score first, until no remaining document
     //    can enter the top kExact.
-    const size_t n_touched = static_cast<size_t>(out_key - touched.data());
+    size_t n_touched = static_cast<size_t>(out_key - touched.data());
     const size_t shortlist = std::min(kShortlist, n_touched);
     uint64_t* keys = touched.data();
+    if (n_touched > shortlist) {
+      // Only the keys in the histogram buckets that hold the best `shortlist`
+      // can be among them: keep those, select and sort among them alone.
+      size_t bucket = kHistBuckets, above = 0;
+      while (above < shortlist) above += hist[--bucket];
+      size_t m = 0;
+      for (size_t k = 0; k < n_touched; ++k) {
+        if ((keys[k] >> (64 - kHistBits)) >= bucket) keys[m++] = keys[k];
+      }
+      n_touched = m;
+    }
+    std::memset(hist, 0, sizeof(uint32_t) * kHistBuckets);
     std::nth_element(keys, keys + shortlist, keys + n_touched, std::greater<>());
     std::sort(keys, keys + shortlist, std::greater<>());
     thread_local std::vector<Scored> scored;
     scored.clear();
     thread_local std::vector<double> best;  // min-heap of the kExact best full scores
     best.clear();
+    // The shortlist is scattered over the documents: fetch each doc and its
+    // words a few iterations ahead (two dependent cache misses otherwise).
+    constexpr size_t kDocAhead = 8, kTokensAhead = 4;
+    for (size_t k = 0; k < std::min(shortlist, kDocAhead); ++k) __builtin_prefetch(&docs[~static_cast<uint32_t>(keys[k])]);
     for (size_t k = 0; k < shortlist; ++k) {
       const uint32_t d = ~static_cast<uint32_t>(keys[k]);
+      if (k + kDocAhead < shortlist) __builtin_prefetch(&docs[~static_cast<uint32_t>(keys[k + kDocAhead])]);
+      if (k + kTokensAhead < shortlist) {
+        __builtin_prefetch(&doc_tokens[docs[~static_cast<uint32_t>(keys[k + kTokensAhead])].tok_off]);
+      }
       if (best.size() == kExact && fromOrderedBits(static_cast<uint32_t>(keys[k] >> 32)) + slack < best.front() - 1e-4) {
         break;
       }
