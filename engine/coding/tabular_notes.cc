@@ -107,6 +107,7 @@ Result<TabularNotes> TabularNotes::load(const std::string& path) {
     n.text = std::string(line.substr(b + 1));
     if (kind != NoteKind::kInclusionTerm) n.ranges = parseReferences(n.text);
     notes.by_code_[n.code_key].push_back(static_cast<uint32_t>(notes.notes_.size()));
+    notes.kinds_ |= uint64_t{1} << static_cast<unsigned>(kind);
     notes.notes_.push_back(std::move(n));
   }
   return notes;
@@ -114,13 +115,7 @@ Result<TabularNotes> TabularNotes::load(const std::string& path) {
 
 std::vector<const TabularNote*> TabularNotes::notesFor(std::string_view undotted, NoteKind kind) const {
   std::vector<const TabularNote*> out;
-  for (size_t n = undotted.size(); n >= 3; --n) {
-    auto it = by_code_.find(packCode(undotted.substr(0, n)));
-    if (it == by_code_.end()) continue;
-    for (uint32_t idx : it->second) {
-      if (notes_[idx].kind == kind) out.push_back(&notes_[idx]);
-    }
-  }
+  forEachNote(undotted, kind, [&](const TabularNote& n) { out.push_back(&n); });
   return out;
 }
 

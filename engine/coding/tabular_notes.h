@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/coding/code_key.h"
 #include "engine/core/result.h"
 
 namespace courier::coding {
@@ -48,6 +49,11 @@ class TabularNotes {
   // Notes of `kind` on the code and on each of its ancestors (E11.22, E11.2, E11).
   std::vector<const TabularNote*> notesFor(std::string_view undotted_code, NoteKind kind) const;
 
+  // The same notes, in the same order, passed to fn(const TabularNote&) without
+  // building a vector (the text coder's hot path).
+  template <typename Fn>
+  void forEachNote(std::string_view undotted_code, NoteKind kind, Fn&& fn) const;
+
   // Inclusion terms attached to codes, for the text coder's documents.
   const std::vector<TabularNote>& all() const { return notes_; }
 
@@ -57,6 +63,19 @@ class TabularNotes {
  private:
   std::vector<TabularNote> notes_;
   std::unordered_map<uint64_t, std::vector<uint32_t>> by_code_;
+  uint64_t kinds_ = 0;  // bit per NoteKind present at all, so absent kinds cost no lookups
 };
+
+template <typename Fn>
+void TabularNotes::forEachNote(std::string_view undotted, NoteKind kind, Fn&& fn) const {
+  if ((kinds_ >> static_cast<unsigned>(kind) & 1) == 0) return;
+  for (size_t n = undotted.size(); n >= 3; --n) {
+    auto it = by_code_.find(packCode(undotted.substr(0, n)));
+    if (it == by_code_.end()) continue;
+    for (uint32_t idx : it->second) {
+      if (notes_[idx].kind == kind) fn(notes_[idx]);
+    }
+  }
+}
 
 }  // namespace courier::coding

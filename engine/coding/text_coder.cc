@@ -574,6 +574,7 @@ struct TextCoder::Impl {
     float* ext = block->extra;
     uint16_t* seen = block->seen;
     uint32_t* hist = block->hist;
+    uint64_t key_min = ~uint64_t{0}, key_max = 0;  // bound the histogram buckets in use
     const uint32_t* pd = post_docs.data();
     const uint8_t* pf = post_flags.data();
     const float* pe = post_extra.data();
@@ -605,6 +606,8 @@ struct TextCoder::Impl {
         const uint64_t key = static_cast<uint64_t>(orderedBits(acc[i] - ext[i] - miss_total)) << 32 | ~(base + i);
         *out_key++ = key;
         ++hist[key >> (64 - kHistBits)];
+        key_min = std::min(key_min, key);
+        key_max = std::max(key_max, key);
         acc[i] = 0.0f;
       }
     }
@@ -616,7 +619,7 @@ struct TextCoder::Impl {
     if (n_touched > shortlist) {
       // Only the keys in the histogram buckets that hold the best `shortlist`
       // can be among them: keep those, select and sort among them alone.
-      size_t bucket = kHistBuckets, above = 0;
+      size_t bucket = (key_max >> (64 - kHistBits)) + 1, above = 0;
       while (above < shortlist) above += hist[--bucket];
       size_t m = 0;
       for (size_t k = 0; k < n_touched; ++k) {
@@ -624,7 +627,10 @@ struct TextCoder::Impl {
       }
       n_touched = m;
     }
-    std::memset(hist, 0, sizeof(uint32_t) * kHistBuckets);
+    if (key_min <= key_max) {
+      const size_t lo = key_min >> (64 - kHistBits), hi = key_max >> (64 - kHistBits);
+      std::memset(hist + lo, 0, sizeof(uint32_t) * (hi - lo + 1));
+    }
     std::nth_element(keys, keys + shortlist, keys + n_touched, std::greater<>());
     std::sort(keys, keys + shortlist, std::greater<>());
     thread_local std::vector<Scored> scored;
@@ -772,17 +778,33 @@ struct TextCoder::Impl {
 
   bool excludes1(const CodeEntry& a, const CodeEntry& b) const {
     PlainCode pa = unpackCode(a.key);
-    for (const TabularNote* n : notes.notesFor(pa.view(), NoteKind::kExcludes1)) {
-      for (const CodeRange& r : n->ranges) {
-        if (r.contains(b.key)) return true;
-      }
-    }
-    return false;
+    bool hit = false;
+    notes.forEachNote(pa.view(), NoteKind::kExcludes1, [&](const TabularNote& n) {
+      for (const CodeRange& r : n.ranges) hit = hit || r.contains(b.key);
+    });
+    return hit;
+  }
+
+  // Why a code of a plan is there, kept as references: only the chosen plan's
+  // reasons become text.
+  struct Why {
+    uint32_t doc = kNoToken;       // the document that led to the code, or
+    std::string_view manif;        // the index manifestation code, or
+    const TabularNote* note = nullptr;  // the Tabular note that asked for it
+  };
+
+  std::string whyText(const Why& w) const {
+    if (w.doc != kNoToken) return whyOf(w.doc);
+    if (w.note == nullptr) return "index manifestation code [" + std::string(w.manif) + "]";
+    return std::string(w.note->kind == NoteKind::kCodeFirst  ? "code first"
+                       : w.note->kind == NoteKind::kCodeAlso ? "code also"
+                                                             : "use additional code") +
+           " note at " + dotted(unpackCode(w.note->code_key).view());
   }
 
   struct Plan {
     std::vector<const CodeEntry*> codes;  // in sequence
-    std::vector<std::string> why;
+    std::vector<Why> why;
     double score = 0;
     double matched = 0;
   };
@@ -803,7 +825,7 @@ struct TextCoder::Impl {
   Plan plan(const CodeSet& set, const Candidate& top, const std::vector<QueryToken>& q) const {
     Plan p;
     p.codes = {top.entry};
-    p.why = {whyOf(top.doc)};
+    p.why = {Why{top.doc, {}, nullptr}};
     PlainCode primary = unpackCode(top.entry->key);
     std::vector<uint32_t> explained_docs = {top.doc};
     const Doc& td = docs[top.doc];
@@ -814,33 +836,30 @@ struct TextCoder::Impl {
         const CodeEntry* me = defaultUnder(set, mc);
         if (me != nullptr && me->billable() && me != top.entry) {
           p.codes.push_back(me);
-          p.why.push_back("index manifestation code [" + std::string(manif) + "]");
+          p.why.push_back(Why{kNoToken, manif, nullptr});
         }
       }
     }
     for (NoteKind kind : {NoteKind::kUseAdditionalCode, NoteKind::kCodeAlso, NoteKind::kCodeFirst}) {
-      for (const TabularNote* n : notes.notesFor(primary.view(), kind)) {
-        if (n->ranges.empty()) continue;
+      notes.forEachNote(primary.view(), kind, [&](const TabularNote& note) {
+        const TabularNote* n = &note;
+        if (n->ranges.empty()) return;
         double s;
         const CodeEntry* e = supportedCodeIn(set, n->ranges, q, s);
-        if (e == nullptr) continue;
-        if (std::find(p.codes.begin(), p.codes.end(), e) != p.codes.end()) continue;
+        if (e == nullptr) return;
+        if (std::find(p.codes.begin(), p.codes.end(), e) != p.codes.end()) return;
         PlainCode pe = unpackCode(e->key);
-        if (pe.view().substr(0, 3) == primary.view().substr(0, 3)) continue;
-        if (excludes1(*top.entry, *e)) continue;
-        std::string note = std::string(kind == NoteKind::kCodeFirst  ? "code first"
-                                       : kind == NoteKind::kCodeAlso ? "code also"
-                                                                     : "use additional code") +
-                           " note at " + dotted(unpackCode(n->code_key).view());
+        if (pe.view().substr(0, 3) == primary.view().substr(0, 3)) return;
+        if (excludes1(*top.entry, *e)) return;
         if (uint32_t td2 = titleDocOf(set, *e); td2 != kNoToken) explained_docs.push_back(td2);
         if (kind == NoteKind::kCodeFirst) {
           p.codes.insert(p.codes.begin(), e);
-          p.why.insert(p.why.begin(), note);
+          p.why.insert(p.why.begin(), Why{kNoToken, {}, n});
         } else {
           p.codes.push_back(e);
-          p.why.push_back(note);
+          p.why.push_back(Why{kNoToken, {}, n});
         }
-      }
+      });
     }
     double matched = 0;
     for (const QueryToken& t : q) {
@@ -989,7 +1008,9 @@ CodingResult TextCoder::Impl::code(std::string_view phrase, const TextCodingOpti
   if (best_index != 0) std::swap(cands[0], cands[best_index]);
   const Candidate& top = cands.front();
   std::vector<const CodeEntry*> chosen = std::move(best_plan.codes);
-  std::vector<std::string> why = std::move(best_plan.why);
+  std::vector<std::string> why;
+  why.reserve(best_plan.why.size());
+  for (const Why& w : best_plan.why) why.push_back(whyText(w));
   PlainCode primary = unpackCode(top.entry->key);
 
   double coverage = total > 0 ? best_plan.matched / total : 0;
