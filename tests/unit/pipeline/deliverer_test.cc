@@ -47,7 +47,11 @@ class DelivererTest : public testing::StoreFixture {
     for (int i = 0; i < n; ++i) {
       store::OutboxEntry e{"d", "r", "P1", "k" + std::to_string(i), "text/plain", "f" + std::to_string(i),
                            "m" + std::to_string(i)};
-      done.push_back(store::ProcessedMessage{ids[static_cast<std::size_t>(i)], false, "routed", "", "", {e}, {}});
+      store::ProcessedMessage p;
+      p.id = ids[static_cast<std::size_t>(i)];
+      p.outcome = "routed";
+      p.outbox = {e};
+      done.push_back(std::move(p));
     }
     auto r = work_->completeInbox(done);
     ASSERT_TRUE(r.has_value()) << r.error().toString();

@@ -20,6 +20,19 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
+// One message's result, the fields these tests care about (the rest default).
+ProcessedMessage processed(MessageId id, bool requeued, std::string outcome, std::vector<OutboxEntry> outbox,
+                           std::vector<ReviewEntry> review = {}, std::string codes = "") {
+  ProcessedMessage p;
+  p.id = id;
+  p.requeued = requeued;
+  p.outcome = std::move(outcome);
+  p.codes = std::move(codes);
+  p.outbox = std::move(outbox);
+  p.review = std::move(review);
+  return p;
+}
+
 class WorkStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -97,7 +110,7 @@ TEST_F(WorkStoreTest, BatchIsCommittedWholeAndNeverEnqueuedTwice) {
   EXPECT_NE((*batch)[0].raw.find("ADT^A01"), std::string::npos);
   std::vector<ProcessedMessage> done;
   for (const auto& item : *batch) {
-    ProcessedMessage p{item.id, false, "routed", "", "E11.9", {entry("a", item.id), entry("b", item.id)}, {}};
+    ProcessedMessage p = processed(item.id, false, "routed", {entry("a", item.id), entry("b", item.id)}, {}, "E11.9");
     done.push_back(p);
   }
   ASSERT_TRUE(work_->completeInbox(done).has_value());
@@ -119,7 +132,7 @@ TEST_F(WorkStoreTest, BatchIsCommittedWholeAndNeverEnqueuedTwice) {
 TEST_F(WorkStoreTest, OutboxIsFifoPerDestinationAndRetriesHoldTheQueue) {
   auto ids = store(3);
   std::vector<ProcessedMessage> done;
-  for (auto id : ids) done.push_back(ProcessedMessage{id, false, "routed", "", "", {entry("a", id), entry("b", id)}, {}});
+  for (auto id : ids) done.push_back(processed(id, false, "routed", {entry("a", id), entry("b", id)}));
   ASSERT_TRUE(work_->completeInbox(done).has_value());
   const auto now = std::chrono::system_clock::now();
   auto due = work_->dueItems("a", now, 10);
@@ -165,8 +178,8 @@ TEST_F(WorkStoreTest, ResolvingTheLastReviewItemRequeuesTheMessageWithTheCodes) 
   auto ids = store(2);
   ReviewEntry dx{"diagnosis", 0, "DG1-4: sugar", "no code", "Please specify", "E11.9 Type 2"};
   ReviewEntry ch{"charge", 1, "FT1-7: X1", "no crosswalk", "", ""};
-  ASSERT_TRUE(work_->completeInbox({ProcessedMessage{ids[0], false, "held-for-review", "", "", {}, {dx, ch}},
-                                    ProcessedMessage{ids[1], false, "no-route", "", "", {}, {}}})
+  ASSERT_TRUE(work_->completeInbox({processed(ids[0], false, "held-for-review", {}, {dx, ch}),
+                                    processed(ids[1], false, "no-route", {})})
                   .has_value());
   auto open = work_->listWorklist(ReviewState::kOpen, 0);
   ASSERT_EQ(open->size(), 2u);
@@ -185,7 +198,7 @@ TEST_F(WorkStoreTest, ResolvingTheLastReviewItemRequeuesTheMessageWithTheCodes) 
   EXPECT_EQ((*again)[0].resolved[1].kind, "charge");
   EXPECT_EQ((*again)[0].resolved[1].item_index, 1);
   EXPECT_EQ((*again)[0].resolved[1].codes, (std::vector<std::string>{"J1100", "J3490"}));
-  ASSERT_TRUE(work_->completeInbox({ProcessedMessage{ids[0], true, "routed", "", "", {entry("a", ids[0])}, {}}})
+  ASSERT_TRUE(work_->completeInbox({processed(ids[0], true, "routed", {entry("a", ids[0])})})
                   .has_value());
   EXPECT_TRUE(work_->nextInbox(10)->empty());
   EXPECT_EQ(*work_->inboxMark(), ids[1]) << "a requeued message never moves the mark back";
