@@ -566,7 +566,7 @@ struct TextCoder::Impl {
     struct Block {
       float acc[kBlockDocs] = {};  // 0 = not touched (every gain is > 0)
       float extra[kBlockDocs];
-      uint16_t seen[kBlockDocs];
+      uint16_t seen[kBlockDocs + 1];  // one spare: the branch-free append writes before it counts
       uint32_t hist[kHistBuckets] = {};  // touched docs per leading key bits (score sign, exponent, 3 bits)
     };
     thread_local std::unique_ptr<Block> block = std::make_unique<Block>();
@@ -590,7 +590,9 @@ struct TextCoder::Impl {
         const float w = c.weight;
         for (; at < c.end && pd[at] < limit; ++at) {
           uint32_t i = pd[at] - base;
-          if (acc[i] == 0.0f) seen[n_seen++] = static_cast<uint16_t>(i);
+          // Branch-free: whether a doc was touched before is a coin toss for the predictor.
+          seen[n_seen] = static_cast<uint16_t>(i);
+          n_seen += acc[i] == 0.0f;
           acc[i] += w * gain[pf[at]];
           ext[i] = pe[at];
         }
@@ -631,8 +633,17 @@ struct TextCoder::Impl {
       const size_t lo = key_min >> (64 - kHistBits), hi = key_max >> (64 - kHistBits);
       std::memset(hist + lo, 0, sizeof(uint32_t) * (hi - lo + 1));
     }
-    std::nth_element(keys, keys + shortlist, keys + n_touched, std::greater<>());
-    std::sort(keys, keys + shortlist, std::greater<>());
+    // Sorted a chunk at a time: full scoring usually stops long before the
+    // end of the shortlist.
+    size_t sorted = 0;
+    auto sortedThrough = [&](size_t k) {
+      while (k >= sorted && sorted < shortlist) {
+        const size_t next = std::min(shortlist, sorted + 32);
+        std::nth_element(keys + sorted, keys + next, keys + n_touched, std::greater<>());
+        std::sort(keys + sorted, keys + next, std::greater<>());
+        sorted = next;
+      }
+    };
     thread_local std::vector<Scored> scored;
     scored.clear();
     thread_local std::vector<double> best;  // min-heap of the kExact best full scores
@@ -640,10 +651,14 @@ struct TextCoder::Impl {
     // The shortlist is scattered over the documents: fetch each doc and its
     // words a few iterations ahead (two dependent cache misses otherwise).
     constexpr size_t kDocAhead = 8, kTokensAhead = 4;
+    sortedThrough(kDocAhead);
     for (size_t k = 0; k < std::min(shortlist, kDocAhead); ++k) __builtin_prefetch(&docs[~static_cast<uint32_t>(keys[k])]);
     for (size_t k = 0; k < shortlist; ++k) {
       const uint32_t d = ~static_cast<uint32_t>(keys[k]);
-      if (k + kDocAhead < shortlist) __builtin_prefetch(&docs[~static_cast<uint32_t>(keys[k + kDocAhead])]);
+      if (k + kDocAhead < shortlist) {
+        sortedThrough(k + kDocAhead);
+        __builtin_prefetch(&docs[~static_cast<uint32_t>(keys[k + kDocAhead])]);
+      }
       if (k + kTokensAhead < shortlist) {
         __builtin_prefetch(&doc_tokens[docs[~static_cast<uint32_t>(keys[k + kTokensAhead])].tok_off]);
       }
