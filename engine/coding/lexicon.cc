@@ -143,14 +143,24 @@ std::vector<std::string> Lexicon::expand(std::string_view phrase) const {
   // 2. Expand shorthand, longest match first.
   std::vector<std::string> out;
   out.reserve(raw.size() + 8);
-  std::string key;
+  // The keys tried at position i are prefixes of one join of the longest: build
+  // it once and look up views of it (no string per attempt).
+  std::string joined;
+  std::vector<size_t> ends(max_abbreviation_words_);
   for (size_t i = 0; i < raw.size();) {
     bool matched = false;
-    for (size_t n = std::min(max_abbreviation_words_, raw.size() - i); n >= 1; --n) {
-      key = join(raw, i, n);
+    const size_t longest = std::min(max_abbreviation_words_, raw.size() - i);
+    joined.clear();
+    for (size_t k = 0; k < longest; ++k) {
+      if (k > 0) joined.push_back(' ');
+      joined += raw[i + k];
+      ends[k] = joined.size();
+    }
+    for (size_t n = longest; n >= 1; --n) {
+      std::string_view key(joined.data(), ends[n - 1]);
       auto it = abbreviations_.find(key);
       if (it == abbreviations_.end() && n == 1 && key.size() > 1 && key.back() == 's') {
-        it = abbreviations_.find(std::string_view(key).substr(0, key.size() - 1));  // "UTIs"
+        it = abbreviations_.find(key.substr(0, key.size() - 1));  // "UTIs"
       }
       if (it != abbreviations_.end()) {
         out.insert(out.end(), it->second.begin(), it->second.end());
