@@ -19,11 +19,14 @@
 // connections and exit 0.
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -34,6 +37,7 @@
 #include <pthread.h>
 
 #include "adapters/file/file_sink.h"
+#include "adapters/http/https_client.h"
 #include "adapters/http/https_sink.h"
 #include "adapters/http/server.h"
 #include "adapters/http/token_file.h"
@@ -47,6 +51,8 @@
 #include "engine/metrics/metrics.h"
 #include "engine/pipeline/deliverer.h"
 #include "engine/pipeline/pipeline.h"
+#include "engine/pipeline/subscription_registry.h"
+#include "engine/pipeline/subscription_service.h"
 #include "engine/routing/router.h"
 #include "engine/store/store_factory.h"
 #include "engine/store/work_store.h"
@@ -174,18 +180,138 @@ Result<std::unique_ptr<delivery::Sink>> makeSink(const config::DestinationConfig
   return Unexpected(Error(ErrorCode::kConfig, "unknown destination kind", d.name));
 }
 
+// "Name: value" headers of a rest-hook channel, as HTTP header pairs.
+http::HttpHeaders channelHeaders(const subscriptions::Channel& channel) {
+  http::HttpHeaders out;
+  for (const auto& h : channel.headers) {
+    std::size_t colon = h.find(':');
+    if (colon == std::string::npos) continue;
+    std::size_t v = h.find_first_not_of(' ', colon + 1);
+    out.emplace_back(h.substr(0, colon), v == std::string::npos ? std::string() : h.substr(v));
+  }
+  return out;
+}
+
+std::chrono::milliseconds channelTimeout(const subscriptions::Channel& channel) {
+  return channel.timeout ? std::chrono::duration_cast<std::chrono::milliseconds>(*channel.timeout)
+                         : std::chrono::milliseconds(std::chrono::seconds(10));
+}
+
+// The https destination a subscription's notifications go to.
+config::DestinationConfig subscriptionDestination(const config::Config& cfg, const subscriptions::SubscriptionSpec& s) {
+  config::DestinationConfig d;
+  d.name = pipeline::subscriptionDestination(s.id);
+  d.kind = config::DestinationKind::kHttps;
+  d.format = config::PayloadFormat::kFhirBundle;
+  d.url = s.channel.endpoint;
+  d.method = "POST";
+  d.headers = channelHeaders(s.channel);
+  d.tls.ca_files = cfg.subscriptions.ca_files;
+  d.response_timeout = channelTimeout(s.channel);
+  d.retry = cfg.subscriptions.retry;
+  return d;
+}
+
+// The handshake: one POST to the endpoint, trusting the system CAs and subscriptions.ca_files.
+Result<int> postHandshake(const config::Config& cfg, const subscriptions::Channel& channel, const std::string& body) {
+  auto url = http::parseHttpsUrl(channel.endpoint);
+  if (!url) return Unexpected(url.error());
+  http::HttpsTarget target;
+  target.host = url->host;
+  target.port = url->port;
+  target.tls.ca_files = cfg.subscriptions.ca_files;
+  auto headers = channelHeaders(channel);
+  headers.emplace_back("Content-Type", "application/fhir+json");
+  auto r = http::httpsRequest(target, "POST", url->path, headers, body, channelTimeout(channel));
+  if (!r) return Unexpected(r.error());
+  return r->status;
+}
+
 // Everything after ingest: the work store, the coder, the router, one deliverer per
-// destination and the pipeline feeding them. Stopped after the store drained.
+// destination and per active subscription, and the pipeline feeding them. Stopped after
+// the store drained.
 struct Processing {
+  const config::Config* cfg = nullptr;
   std::unique_ptr<store::WorkStore> work;
   std::unique_ptr<coding::RecordCoder> coder;
   std::optional<routing::Router> router;
   std::vector<std::unique_ptr<pipeline::Deliverer>> deliverers;
   std::unique_ptr<pipeline::Pipeline> pipeline;
+  // Subscriptions: the registry the pipeline matches against, the service the HTTP
+  // listener calls, a deliverer per subscription that is active or in error.
+  std::unique_ptr<pipeline::SubscriptionRegistry> registry;
+  std::unique_ptr<pipeline::SubscriptionService> service;
+  std::mutex subs_mu;
+  std::map<std::string, std::unique_ptr<pipeline::Deliverer>> sub_deliverers;
+  bool subs_stopped = false;
+  std::thread heartbeats;
+  std::mutex hb_mu;
+  std::condition_variable hb_cv;
+  bool hb_stop = false;
 
   void stop() {
+    {
+      std::lock_guard lock(hb_mu);
+      hb_stop = true;
+    }
+    hb_cv.notify_all();
+    if (heartbeats.joinable()) heartbeats.join();
     if (pipeline) pipeline->stop();
     for (auto& d : deliverers) d->stop();
+    std::map<std::string, std::unique_ptr<pipeline::Deliverer>> subs;
+    {
+      std::lock_guard lock(subs_mu);
+      subs_stopped = true;
+      subs.swap(sub_deliverers);
+    }
+    for (auto& [id, d] : subs) d->stop();
+  }
+
+  // Starts or stops the deliverer of a subscription after a change of status.
+  void subscriptionChanged(const std::string& id, const std::optional<subscriptions::SubscriptionSpec>& spec) {
+    const bool deliver = spec && (spec->status == subscriptions::SubscriptionStatus::kActive ||
+                                  spec->status == subscriptions::SubscriptionStatus::kError);
+    std::unique_ptr<pipeline::Deliverer> gone;
+    {
+      std::lock_guard lock(subs_mu);
+      auto it = sub_deliverers.find(id);
+      if (!deliver) {
+        if (it != sub_deliverers.end()) {
+          gone = std::move(it->second);
+          sub_deliverers.erase(it);
+        }
+      } else if (it == sub_deliverers.end() && !subs_stopped) {
+        auto sink = http::makeHttpsSink(subscriptionDestination(*cfg, *spec));
+        if (!sink) {
+          courier::logger("serve")->warn("subscription {}: {}", id, sink.error().toString());
+        } else {
+          pipeline::DelivererOptions o;
+          o.idle_poll = std::chrono::milliseconds(250);
+          o.on_settled = [this, id](store::OutboxState state, const std::string& detail) {
+            if (state == store::OutboxState::kDead) service->deliveryFailed(id, detail);
+            else service->deliverySucceeded(id);
+          };
+          auto d = std::make_unique<pipeline::Deliverer>(*work, subscriptionDestination(*cfg, *spec),
+                                                         std::move(*sink), o);
+          d->start();
+          sub_deliverers.emplace(id, std::move(d));
+        }
+      }
+    }
+    if (gone) gone->stop();  // outside the lock: its thread may be calling back here
+  }
+
+  void wake(const std::vector<std::string>& names) {
+    for (auto& d : deliverers) {
+      if (std::find(names.begin(), names.end(), d->destination()) != names.end()) d->wake();
+    }
+    std::lock_guard lock(subs_mu);
+    for (const auto& name : names) {
+      auto id = std::string(pipeline::subscriptionIdOf(name));
+      if (id.empty()) continue;
+      if (service) service->noteSent(id, std::chrono::steady_clock::now());
+      if (auto it = sub_deliverers.find(id); it != sub_deliverers.end()) it->second->wake();
+    }
   }
 
   // Prometheus text for /metrics (counters since start; queue depths via `courier outbox stats`).
@@ -216,6 +342,25 @@ struct Processing {
   }
 };
 
+// Before the listeners: the work store, the subscriptions held in it and the service the
+// http listener answers /fhir/Subscription with (reading them is quick; the coder is not).
+Result<void> openSubscriptions(const config::Config& cfg, Processing& p) {
+  p.cfg = &cfg;
+  if (!cfg.pipeline.enabled || cfg.store.kind != config::StoreKind::kSqlite) return Ok();
+  auto work = store::openSqliteWorkStore(store::WorkStoreOptions{cfg.store.sqlite_path});
+  if (!work) return Unexpected(work.error());
+  p.work = std::move(*work);
+  p.registry = std::make_unique<pipeline::SubscriptionRegistry>();
+  if (auto r = p.registry->load(*p.work); !r) return Unexpected(r.error());
+  p.service = std::make_unique<pipeline::SubscriptionService>(
+      *p.work, *p.registry,
+      [&cfg](const subscriptions::Channel& c, const std::string& body) { return postHandshake(cfg, c, body); },
+      [&p](const std::string& id, const std::optional<subscriptions::SubscriptionSpec>& spec) {
+        p.subscriptionChanged(id, spec);
+      });
+  return Ok();
+}
+
 Result<void> startProcessing(const config::Config& cfg, Processing& p) {
   auto log = courier::logger("serve");
   if (!cfg.pipeline.enabled) {
@@ -229,9 +374,7 @@ Result<void> startProcessing(const config::Config& cfg, Processing& p) {
               "and acknowledged but not routed");
     return Ok();
   }
-  auto work = store::openSqliteWorkStore(store::WorkStoreOptions{cfg.store.sqlite_path});
-  if (!work) return Unexpected(work.error());
-  p.work = std::move(*work);
+  if (!p.work) return Unexpected(Error(ErrorCode::kInternal, "the work store is not open"));
   auto router = routing::Router::build(cfg);
   if (!router) return Unexpected(router.error());
   p.router.emplace(std::move(*router));
@@ -252,14 +395,21 @@ Result<void> startProcessing(const config::Config& cfg, Processing& p) {
   options.workers = cfg.pipeline.workers > 0 ? cfg.pipeline.workers
                                              : std::max(1u, std::thread::hardware_concurrency());
   options.idle_poll = std::chrono::milliseconds(20);
-  options.on_enqueued = [&p](const std::vector<std::string>& names) {
-    for (auto& d : p.deliverers) {
-      if (std::find(names.begin(), names.end(), d->destination()) != names.end()) d->wake();
-    }
-  };
+  options.on_enqueued = [&p](const std::vector<std::string>& names) { p.wake(names); };
+  options.subscriptions = p.registry.get();
   p.pipeline = std::make_unique<pipeline::Pipeline>(*p.work, cfg, *p.router, p.coder.get(), options);
   for (auto& d : p.deliverers) d->start();
+  for (const auto& spec : p.registry->all()) p.subscriptionChanged(spec.id, spec);
   p.pipeline->start();
+  p.heartbeats = std::thread([&p, period = cfg.subscriptions.heartbeat_check] {
+    std::unique_lock lock(p.hb_mu);
+    while (!p.hb_cv.wait_for(lock, period, [&p] { return p.hb_stop; })) {
+      lock.unlock();
+      auto due = p.service->heartbeat(std::chrono::steady_clock::now());
+      if (!due.empty()) p.wake(due);
+      lock.lock();
+    }
+  });
   log->info("pipeline running: {} routes, {} destinations, {} workers", cfg.routes.size(), cfg.destinations.size(),
             options.workers);
   return Ok();
@@ -329,6 +479,13 @@ int runServe(const ServeOptions& o) {
   http::ServerOptions http_options;
   http_options.io_threads = http_listeners.empty() ? 1 : std::max<std::size_t>(1, cfg->io_threads / 2);
   http_options.metrics = &registry;
+  if (auto r = openSubscriptions(*cfg, processing); !r) {
+    log->error("cannot open the work store: {}", r.error().toString());
+    (*server)->stop();
+    (*store)->close();
+    return 1;
+  }
+  http_options.subscriptions = processing.service.get();
   auto https = http::Server::create(std::move(http_listeners), **store, http_options);
   if (!https) {
     log->error("{}", https.error().toString());

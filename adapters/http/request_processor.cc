@@ -300,10 +300,46 @@ const std::vector<std::string_view>& supportedResourceTypes() {
   return kTypes;
 }
 
+std::optional<std::string> queryParam(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    std::size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    std::size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name) return std::string(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
 Target parseTarget(std::string_view target) {
-  if (std::size_t q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
-  if (target.size() > 1 && target.back() == '/') target.remove_suffix(1);
   Target t;
+  if (std::size_t q = target.find('?'); q != std::string_view::npos) {
+    t.query = std::string(target.substr(q + 1));
+    target = target.substr(0, q);
+  }
+  if (target.size() > 1 && target.back() == '/') target.remove_suffix(1);
+  if (target == "/fhir/SubscriptionTopic") {
+    t.route = Route::kSubscriptionTopic;
+    return t;
+  }
+  if (target == "/fhir/Subscription" || target.substr(0, 19) == "/fhir/Subscription/") {
+    std::string_view rest = target.size() > 19 ? target.substr(19) : std::string_view();
+    std::size_t slash = rest.find('/');
+    std::string_view id = rest.substr(0, slash);
+    std::string_view op = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    if (op.substr(0, 3) == "%24") op = op.substr(3), t.operation = "$";
+    else if (!op.empty() && op.front() == '$') op.remove_prefix(1), t.operation = "$";
+    else if (!op.empty()) return t;  // not found
+    if (!t.operation.empty()) {
+      if (op != "status" && op != "events") return Target{};
+      t.operation += op;
+    }
+    if (!id.empty() && !isFhirId(id)) return Target{};
+    t.route = Route::kSubscription;
+    t.id = std::string(id);
+    return t;
+  }
   if (target == "/health") t.route = Route::kHealth;
   else if (target == "/ready") t.route = Route::kReady;
   else if (target == "/metrics") t.route = Route::kMetrics;
@@ -383,6 +419,21 @@ std::optional<Response> RequestProcessor::checkRequest(std::string_view method, 
     case Route::kResource:
       if (target.id.empty() && method != "POST") return notAllowed("POST");
       if (!target.id.empty() && method != "PUT") return notAllowed("PUT");
+      break;
+    case Route::kSubscriptionTopic:
+      if (method != "GET" && method != "HEAD") return notAllowed("GET, HEAD");
+      return std::nullopt;
+    case Route::kSubscription:
+      if (target.id.empty()) {
+        if (method != "POST") return notAllowed("POST");
+      } else if (!target.operation.empty()) {
+        if (method != "GET" && method != "HEAD") return notAllowed("GET, HEAD");
+        return std::nullopt;
+      } else if (method == "GET" || method == "HEAD" || method == "DELETE") {
+        return std::nullopt;
+      } else if (method != "PUT") {
+        return notAllowed("GET, HEAD, PUT, DELETE");
+      }
       break;
   }
   std::string media = lower(content_type.substr(0, content_type.find(';')));

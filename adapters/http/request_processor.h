@@ -41,14 +41,25 @@ std::string operationOutcome(std::string_view severity, std::string_view code, s
 Response errorResponse(unsigned status, std::string_view code, std::string_view diagnostics,
                        std::string_view expression = {});
 
-enum class Route { kHealth, kReady, kMetrics, kMetadata, kBundle, kProcessMessage, kResource, kNotFound };
+enum class Route {
+  kHealth, kReady, kMetrics, kMetadata, kBundle, kProcessMessage, kResource,
+  kSubscriptionTopic,  // GET /fhir/SubscriptionTopic
+  kSubscription,       // /fhir/Subscription[/{id}[/$status|/$events]] (subscriptions::SubscriptionApi)
+  kNotFound
+};
 
 struct Target {
   Route route = Route::kNotFound;
-  std::string type;  // kResource: the resource type from the path
-  std::string id;    // kResource: the id from the path, when given
+  std::string type;       // kResource: the resource type from the path
+  std::string id;         // kResource, kSubscription: the id from the path, when given
+  std::string operation;  // kSubscription: "$status" or "$events", when given
+  std::string query;      // after '?', without it (kSubscription's $events reads it)
 };
-Target parseTarget(std::string_view target);  // query string ignored
+Target parseTarget(std::string_view target);
+
+// The value of `name` in a query string ("a=1&b=2"), percent-decoding not needed for the
+// numbers it is used for; nullopt when absent.
+std::optional<std::string> queryParam(std::string_view query, std::string_view name);
 
 // The resource types accepted at /fhir/{type}.
 const std::vector<std::string_view>& supportedResourceTypes();

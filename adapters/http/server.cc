@@ -20,6 +20,8 @@
 
 #include "adapters/http/request_processor.h"
 #include "engine/core/log.h"
+#include "engine/subscriptions/subscription_api.h"
+#include "engine/subscriptions/topics.h"
 #include "engine/tls/tls_context.h"
 
 namespace courier::http {
@@ -48,6 +50,7 @@ struct Shared {
   std::atomic<std::int64_t> inflight{0};           // requests read, answer not yet written
   std::atomic<std::int64_t> callbacks_pending{0};  // store/worker results not yet posted
   asio::thread_pool blocking{1};                   // store reads (/ready), off the I/O threads
+  asio::thread_pool subscriptions{2};              // SubscriptionApi calls (store, handshakes)
 
   Shared(store::MessageStore& s, ServerOptions o, metrics::Registry* m) : store(s), options(std::move(o)), metrics(m) {}
   void add(std::atomic<std::int64_t>& counter, std::int64_t delta) {
@@ -102,9 +105,75 @@ const char* routeName(Route r) {
     case Route::kBundle: return "bundle";
     case Route::kProcessMessage: return "process-message";
     case Route::kResource: return "resource";
+    case Route::kSubscriptionTopic: return "subscription-topic";
+    case Route::kSubscription: return "subscription";
     case Route::kNotFound: return "not-found";
   }
   return "?";
+}
+
+Response fromError(const Error& e) {
+  switch (e.code) {
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kParse: return errorResponse(400, "invalid", e.message, e.location);
+    case ErrorCode::kNotFound: return errorResponse(404, "not-found", e.message);
+    case ErrorCode::kAlreadyExists: return errorResponse(409, "duplicate", e.message);
+    case ErrorCode::kUnavailable:
+    case ErrorCode::kTimeout: return errorResponse(503, "transient", "the subscription store is not available");
+    default: return errorResponse(500, "exception", "the subscription could not be handled");
+  }
+}
+
+Response jsonResponse(unsigned status, std::string body) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+std::optional<std::uint64_t> number(const std::optional<std::string>& text) {
+  if (!text || text->empty() || text->size() > 19) return std::nullopt;
+  std::uint64_t n = 0;
+  for (char c : *text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return n;
+}
+
+// Maps one /fhir/Subscription request onto the API (no rules here, only HTTP).
+Response subscriptionResponse(subscriptions::SubscriptionApi& api, const std::string& method, const Target& t,
+                              const std::string& identity, const std::string& body) {
+  if (t.id.empty()) {
+    auto created = api.create(identity, body);
+    if (!created) return fromError(created.error());
+    Response r = jsonResponse(201, std::move(created->json));
+    r.headers.emplace_back("Location", "/fhir/Subscription/" + created->id);
+    return r;
+  }
+  Result<std::string> out = Unexpected(Error(ErrorCode::kInternal, "unhandled"));
+  if (t.operation == "$status") {
+    out = api.status(identity, t.id);
+  } else if (t.operation == "$events") {
+    auto since_text = queryParam(t.query, "eventsSinceNumber");
+    auto until_text = queryParam(t.query, "eventsUntilNumber");
+    auto since = number(since_text);
+    auto until = number(until_text);
+    if ((since_text && !since) || (until_text && !until)) {
+      return errorResponse(400, "invalid", "eventsSinceNumber and eventsUntilNumber must be whole numbers");
+    }
+    out = api.events(identity, t.id, since, until);
+  } else if (method == "DELETE") {
+    auto r = api.remove(identity, t.id);
+    if (!r) return fromError(r.error());
+    return jsonResponse(200, operationOutcome("information", "informational", "deleted"));
+  } else if (method == "PUT") {
+    out = api.update(identity, t.id, body);
+  } else {
+    out = api.read(identity, t.id);
+  }
+  if (!out) return fromError(out.error());
+  return jsonResponse(200, std::move(*out));
 }
 
 // One TLS connection, requests one after another (HTTP/1.1 keep-alive). Owned by the
@@ -230,6 +299,12 @@ class Connection final : public std::enable_shared_from_this<Connection> {
         return respond(std::move(r), true);
       }
       case Route::kReady: return checkReady();
+      case Route::kSubscriptionTopic: {
+        Response r;
+        r.body = subscriptions::topicsBundleJson();
+        return respond(std::move(r), true);
+      }
+      case Route::kSubscription: return handleSubscription(std::move(parser_->release().body()));
       default: break;
     }
     auto prepared = listener_.processor->prepare(method_, target_, std::move(parser_->release().body()), identity_,
@@ -274,6 +349,28 @@ class Connection final : public std::enable_shared_from_this<Connection> {
     resp.headers.emplace_back("X-Courier-Message-Id", std::to_string(r->id));
     if (r->duplicate) resp.headers.emplace_back("X-Courier-Duplicate", "true");
     respond(std::move(resp), true);
+  }
+
+  // /fhir/Subscription...: the SubscriptionApi decides (blocking: store, handshake), on the
+  // subscriptions pool; the answer is posted back to this connection's io_context.
+  void handleSubscription(std::string body) {
+    subscriptions::SubscriptionApi* api = shared_.options.subscriptions;
+    if (api == nullptr) {
+      return respond(errorResponse(404, "not-supported", "subscriptions are not enabled on this server"), true);
+    }
+    shared_.add(shared_.callbacks_pending, 1);
+    asio::post(shared_.subscriptions, [self = shared_from_this(), api, body = std::move(body)] {
+      Response r = subscriptionResponse(*api, self->method_, self->target_, self->identity_, body);
+      Shared& shared = self->shared_;
+      auto ex = self->executor();
+      asio::post(ex, [self = std::move(self), r = std::move(r)]() mutable {
+        if (self->closed_) return;
+        if (r.status >= 400) self->shared_.log->info("conn {} {} subscription refused: {}", self->id_, self->method_,
+                                                     r.status);
+        self->respond(std::move(r), true);
+      });
+      shared.add(shared.callbacks_pending, -1);
+    });
   }
 
   void checkReady() {
@@ -515,6 +612,7 @@ class ServerImpl final : public Server {
       }
     }
     shared_.blocking.join();
+    shared_.subscriptions.join();
     guards_.clear();
     for (auto& t : threads_) t.join();
     threads_.clear();

@@ -30,6 +30,7 @@
 #include "engine/core/result.h"
 #include "engine/metrics/metrics.h"
 #include "engine/store/message_store.h"
+#include "engine/subscriptions/subscription_api.h"
 
 namespace courier::http {
 
@@ -38,6 +39,8 @@ struct ServerOptions {
   std::chrono::milliseconds handshake_timeout{std::chrono::seconds(10)};
   metrics::Registry* metrics = nullptr;  // null: a registry of the server's own
   Clock* clock = nullptr;                // null: Clock::system()
+  // /fhir/Subscription is answered by this (null: 404); /fhir/SubscriptionTopic always.
+  subscriptions::SubscriptionApi* subscriptions = nullptr;
 };
 
 class Server {

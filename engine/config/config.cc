@@ -185,7 +185,7 @@ class Loader {
       return config;
     }
     checkKeys(root, "", {"data_dir", "log_level", "io_threads", "store", "listeners", "pipeline", "destinations",
-                         "routes"});
+                         "routes", "subscriptions"});
 
     std::string data_dir = "./var";
     if (auto v = string(root["data_dir"], "data_dir")) data_dir = *v;
@@ -214,6 +214,7 @@ class Loader {
     // Destinations before routes: routes name them (and the listeners above).
     loadDestinations(root["destinations"], config.destinations);
     loadRoutes(root["routes"], config);
+    config.subscriptions = subscriptions(root["subscriptions"], "subscriptions");
     return config;
   }
 
@@ -818,6 +819,24 @@ class Loader {
     p.batch = integer(node["batch"], path + ".batch", p.batch, 1, 100000,
                       "batch must be between 1 and 100000 messages per transaction.");
     return p;
+  }
+
+  SubscriptionsConfig subscriptions(const YAML::Node& node, const std::string& path) {
+    SubscriptionsConfig c;
+    if (!present(node) || !requireMap(node, path)) return c;
+    checkKeys(node, path, {"ca_files", "retry", "heartbeat_check"});
+    for (const auto& item : stringList(node["ca_files"], path + ".ca_files", "[certs/ca.crt]")) {
+      std::size_t n = errors_.size();
+      fs::path p = resolve(item.value);
+      if (options_.check_files) checkReadable(p, item.mark, item.path, "CA file");
+      if (errors_.size() == n) c.ca_files.push_back(p);
+    }
+    retry(node["retry"], path + ".retry", c.retry);
+    if (auto v = duration(node["heartbeat_check"], path + ".heartbeat_check", std::chrono::milliseconds(10),
+                          std::chrono::hours(1), "heartbeat_check must be between 10ms and 1h.")) {
+      c.heartbeat_check = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
+    }
+    return c;
   }
 
   // A name for a destination or route: letters, digits, '-', '_', '.'. Reports a

@@ -276,6 +276,15 @@ struct PipelineConfig {
   std::size_t batch = 512;       // inbox messages per transaction
 };
 
+// FHIR topic-based subscriptions (engine/subscriptions): how notifications go out. Each
+// subscription's rest-hook endpoint is an https URL; outbound TLS trusts the system CAs
+// plus ca_files.
+struct SubscriptionsConfig {
+  std::vector<std::filesystem::path> ca_files;
+  RetryPolicy retry;  // past it a notification is dead-lettered and the subscription goes to error
+  std::chrono::milliseconds heartbeat_check{std::chrono::seconds(1)};  // how often heartbeats are looked at
+};
+
 struct Config {
   std::filesystem::path source_file;   // the YAML file it came from
   std::filesystem::path data_dir;      // resolved; default ./var
@@ -286,6 +295,7 @@ struct Config {
   PipelineConfig pipeline;
   std::vector<DestinationConfig> destinations;
   std::vector<RouteConfig> routes;  // in file order; every matching route applies
+  SubscriptionsConfig subscriptions;
 
   const ListenerConfig* findListener(std::string_view name) const;
   const DestinationConfig* findDestination(std::string_view name) const;

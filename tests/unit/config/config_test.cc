@@ -258,12 +258,12 @@ TEST(ConfigTest, TheDeployedDefaultIsValid) {
   EXPECT_EQ(loaded->store.sqlite_path, dir.path() / "courier.db");
 
   // Without the certificates and the token, each missing file is one located error
-  // (three per listener, and the token file).
+  // (three per listener, the token file, and subscriptions.ca_files).
   TempDir empty;
   auto missing = loadConfig(fs::path(COURIER_SOURCE_DIR) / "deploy/courier.yaml", envOf({}),
                             LoadOptions{empty.path(), true});
   ASSERT_FALSE(missing.has_value());
-  EXPECT_EQ(missing.error().size(), 7u) << all(missing.error());
+  EXPECT_EQ(missing.error().size(), 8u) << all(missing.error());
 }
 
 TEST(ConfigTest, StructuralMistakes) {

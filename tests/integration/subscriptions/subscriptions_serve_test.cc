@@ -1,0 +1,338 @@
+// FHIR topic-based subscriptions through a real `courier serve`: POST /fhir/Subscription
+// with a bearer token, the handshake to a real HTTPS subscriber on 127.0.0.1, HL7 v2 in
+// over MLLP, notifications out through the subscription's outbox, $status and $events.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <mutex>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <gtest/gtest.h>
+
+#include "adapters/http/https_client.h"
+#include "tests/integration/test_support.h"
+
+namespace courier::testing {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+// A rest-hook subscriber: HTTPS with the trusted test server certificate, answers 200 to
+// every POST and keeps the bodies. stop() closes the listener and every connection (the
+// endpoint goes down: connection refused); start(port) brings it back on the same port.
+class Subscriber {
+ public:
+  Subscriber() : ctx_(asio::ssl::context::tls_server) {
+    ctx_.use_certificate_chain_file((certDir() / "server.crt").string());
+    ctx_.use_private_key_file((certDir() / "server.key").string(), asio::ssl::context::pem);
+  }
+  ~Subscriber() { stop(); }
+
+  std::uint16_t start(std::uint16_t port = 0) {
+    acceptor_ = std::make_unique<tcp::acceptor>(io_);
+    boost::system::error_code ec;
+    tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
+    acceptor_->open(ep.protocol(), ec);
+    acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+    acceptor_->bind(ep, ec);
+    if (ec) return 0;
+    acceptor_->listen(64, ec);
+    acceptor_->non_blocking(true, ec);
+    stopping_ = false;
+    port_ = acceptor_->local_endpoint().port();
+    thread_ = std::thread([this] { acceptLoop(); });
+    return port_;
+  }
+
+  void stop() {
+    stopping_ = true;
+    if (thread_.joinable()) thread_.join();
+    {
+      std::lock_guard lock(mu_);
+      // Reset rather than close: no FIN_WAIT/TIME_WAIT keeps the port from being bound again.
+      linger hard{1, 0};
+      for (int fd : fds_) ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+      for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+    }
+    for (auto& t : conns_) t.join();
+    conns_.clear();
+    fds_.clear();
+    acceptor_.reset();
+  }
+
+  std::vector<std::string> bodies() {
+    std::lock_guard lock(mu_);
+    return bodies_;
+  }
+
+ private:
+  void acceptLoop() {
+    while (!stopping_) {
+      boost::system::error_code ec;
+      tcp::socket s(io_);
+      acceptor_->accept(s, ec);
+      if (ec) {
+        std::this_thread::sleep_for(5ms);  // non-blocking accept: poll (a test helper only)
+        continue;
+      }
+      s.non_blocking(false, ec);
+      std::lock_guard lock(mu_);
+      fds_.push_back(s.native_handle());
+      conns_.emplace_back([this, s = std::move(s)]() mutable { serve(std::move(s)); });
+    }
+    boost::system::error_code ec;
+    acceptor_->close(ec);
+  }
+
+  void serve(tcp::socket socket) {
+    asio::ssl::stream<tcp::socket> stream(std::move(socket), ctx_);
+    boost::system::error_code ec;
+    stream.handshake(asio::ssl::stream_base::server, ec);
+    beast::flat_buffer buf;
+    while (!ec && !stopping_) {
+      bhttp::request<bhttp::string_body> req;
+      bhttp::read(stream, buf, req, ec);
+      if (ec) break;
+      {
+        std::lock_guard lock(mu_);
+        bodies_.push_back(req.body());
+      }
+      bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
+      res.set(bhttp::field::content_type, "application/json");
+      res.keep_alive(req.keep_alive());
+      res.prepare_payload();
+      bhttp::write(stream, res, ec);
+      if (!req.keep_alive()) break;
+    }
+    stream.next_layer().close(ec);
+  }
+
+  asio::io_context io_;
+  asio::ssl::context ctx_;
+  std::unique_ptr<tcp::acceptor> acceptor_;
+  std::thread thread_;
+  std::vector<std::thread> conns_;
+  std::vector<int> fds_;
+  std::mutex mu_;
+  std::vector<std::string> bodies_;
+  std::atomic<bool> stopping_{false};
+  std::uint16_t port_ = 0;
+};
+
+constexpr const char* kRegistryToken = "registry-token-0123456789abcdef0123456789";
+constexpr const char* kOtherToken = "other-token-0123456789abcdef0123456789abcd";
+
+fs::path writeConfig(const fs::path& dir) {
+  {
+    std::ofstream t(dir / "tokens");
+    t << "cancer-registry " << kRegistryToken << "\nother-client " << kOtherToken << "\n";
+  }
+  const fs::path file = dir / "courier.yaml";
+  std::ofstream out(file);
+  out << "data_dir: ./var\nio_threads: 2\nstore: {kind: sqlite, path: courier.db}\n"
+         "listeners:\n"
+         "  - name: mllp-in\n    address: 127.0.0.1\n    port: 0\n    tls: {enabled: false}\n"
+         "  - name: fhir\n    kind: http\n    address: 127.0.0.1\n    port: 0\n    tls:\n      enabled: true\n"
+      << "      cert_file: " << (certDir() / "server.crt").string() << "\n"
+      << "      key_file: " << (certDir() / "server.key").string() << "\n"
+      << "    http: {token_file: " << (dir / "tokens").string() << "}\n"
+      << "pipeline: {workers: 2, batch: 64}\n"
+      << "subscriptions:\n  ca_files: [" << (certDir() / "ca.crt").string() << "]\n"
+      << "  retry: {initial_backoff: 50ms, max_backoff: 200ms}\n  heartbeat_check: 100ms\n";
+  return file;
+}
+
+std::uint16_t portOf(const fs::path& ports_file, const std::string& name) {
+  std::ifstream in(ports_file);
+  std::string n;
+  int p = 0;
+  while (in >> n >> p) {
+    if (n == name) return static_cast<std::uint16_t>(p);
+  }
+  return 0;
+}
+
+// An ORU-free DFT^P03 with one diagnosis, sent over plain MLLP; true when it was AA.
+bool sendDiagnosis(std::uint16_t port, const std::string& control_id, const std::string& dx) {
+  std::string m = "MSH|^~\\&|BILLING|SYNTHCLINIC|COURIER|HUB|20240501093000||DFT^P03^DFT_P03|" + control_id +
+                  "|P|2.5.1\rEVN|P03|20240501093000\rPID|1||MRN" + control_id +
+                  "^^^SYNTH^MR||DOE^JANE||19700101|F\rPV1|1|O|ONC^^^SYNTH||||1234567893^SMITH^JOHN|||ONC\r"
+                  "DG1|1||" + dx + "^^I10||20240501|F\r";
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return false;
+  }
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string frame = "\x0b" + m + "\x1c\r";
+  bool ok = ::send(fd, frame.data(), frame.size(), 0) == static_cast<ssize_t>(frame.size());
+  std::string ack;
+  char buf[4096];
+  while (ok && ack.find('\x1c') == std::string::npos) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    ack.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return ack.find("MSA|AA") != std::string::npos || ack.find("MSA|CA") != std::string::npos;
+}
+
+std::string subscriptionBody(const std::string& endpoint) {
+  return R"({"resourceType":"Subscription","status":"requested","reason":"cancer registry",)"
+         R"("criteria":"http://courier.example/fhir/SubscriptionTopic/diagnosis",)"
+         R"("_criteria":{"extension":[{"url":"http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-filter-criteria",)"
+         R"("valueString":"Condition?code=http://hl7.org/fhir/sid/icd-10-cm|C00-D49"}]},)"
+         R"("channel":{"type":"rest-hook","endpoint":")" +
+         endpoint +
+         R"(","payload":"application/fhir+json","_payload":{"extension":[{"url":"http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-payload-content","valueCode":"id-only"}]}}})";
+}
+
+struct Client {
+  std::uint16_t port;
+  Result<http::HttpResponse> call(const std::string& method, const std::string& path, const std::string& token,
+                                  const std::string& body = {}) {
+    http::HttpsTarget t;
+    t.host = "127.0.0.1";
+    t.port = port;
+    t.tls.ca_files = {certDir() / "ca.crt"};
+    t.tls.use_system_cas = false;
+    http::HttpHeaders h;
+    if (!token.empty()) h.emplace_back("Authorization", std::string("Bearer ") + token);
+    if (!body.empty()) h.emplace_back("Content-Type", "application/fhir+json");
+    return http::httpsRequest(t, method, path, h, body, 15s);
+  }
+};
+
+// Event numbers ("event-number" valueString) found in a notification or $events Bundle.
+std::vector<int> eventNumbers(const std::string& bundle) {
+  std::vector<int> out;
+  static const std::regex re(R"re("name":"event-number","value(?:String|UnsignedInt)":"?(\d+))re");
+  for (auto it = std::sregex_iterator(bundle.begin(), bundle.end(), re); it != std::sregex_iterator(); ++it) {
+    out.push_back(std::stoi((*it)[1]));
+  }
+  return out;
+}
+
+TEST(SubscriptionsServe, RegistryReceivesOncologyNotificationsInOrderAcrossAnOutage) {
+  const fs::path dir = makeTempDir("subs-serve");
+  auto serve = startServe(writeConfig(dir), dir / "var", dir / "serve.log");
+  ASSERT_NE(serve.port, 0) << "courier serve did not come up; see " << (dir / "serve.log");
+  // After the fork: the child must not inherit the subscriber's listening socket.
+  Subscriber subscriber;
+  const std::uint16_t hook_port = subscriber.start();
+  ASSERT_NE(hook_port, 0);
+  const std::uint16_t mllp = portOf(dir / "var/courier.ports", "mllp-in");
+  Client fhir{portOf(dir / "var/courier.ports", "fhir")};
+  ASSERT_NE(fhir.port, 0);
+  const std::string endpoint = "https://localhost:" + std::to_string(hook_port) + "/hook";
+
+  // Topics: readable by any authenticated client.
+  auto topics = fhir.call("GET", "/fhir/SubscriptionTopic", kOtherToken);
+  ASSERT_TRUE(topics) << topics.error().toString();
+  EXPECT_EQ(topics->status, 200);
+  EXPECT_NE(topics->body.find("SubscriptionTopic/diagnosis"), std::string::npos);
+
+  // No token: 401. An http:// endpoint: 400 naming the element.
+  auto anon = fhir.call("POST", "/fhir/Subscription", "", subscriptionBody(endpoint));
+  ASSERT_TRUE(anon);
+  EXPECT_EQ(anon->status, 401);
+  auto plain = fhir.call("POST", "/fhir/Subscription", kRegistryToken,
+                         subscriptionBody("http://localhost:" + std::to_string(hook_port) + "/hook"));
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->status, 400);
+  EXPECT_NE(plain->body.find("OperationOutcome"), std::string::npos);
+  EXPECT_NE(plain->body.find("Subscription.channel.endpoint"), std::string::npos);
+
+  // Create: handshake -> active.
+  auto created = fhir.call("POST", "/fhir/Subscription", kRegistryToken, subscriptionBody(endpoint));
+  ASSERT_TRUE(created) << created.error().toString();
+  ASSERT_EQ(created->status, 201) << created->body;
+  const std::string location(created->header("Location"));
+  ASSERT_EQ(location.rfind("/fhir/Subscription/", 0), 0u) << location;
+  EXPECT_NE(created->body.find("\"status\":\"active\""), std::string::npos) << created->body;
+  ASSERT_TRUE(waitUntil([&] { return !subscriber.bodies().empty(); }, 10s));
+  EXPECT_NE(subscriber.bodies()[0].find("handshake"), std::string::npos);
+
+  // Only the owner sees it.
+  auto mine = fhir.call("GET", location, kRegistryToken);
+  ASSERT_TRUE(mine);
+  EXPECT_EQ(mine->status, 200);
+  auto theirs = fhir.call("GET", location, kOtherToken);
+  ASSERT_TRUE(theirs);
+  EXPECT_EQ(theirs->status, 404);
+
+  // Oncology (C50.911) is notified, hypertension (I10) is not.
+  ASSERT_TRUE(sendDiagnosis(mllp, "ONC1", "C50.911"));
+  ASSERT_TRUE(sendDiagnosis(mllp, "HTN1", "I10"));
+  ASSERT_TRUE(waitUntil([&] { return subscriber.bodies().size() >= 2; }, 20s));
+  ASSERT_TRUE(sendDiagnosis(mllp, "ONC2", "C18.9"));
+  ASSERT_TRUE(waitUntil([&] { return subscriber.bodies().size() >= 3; }, 20s));
+
+  // The endpoint goes down; two more events; it comes back: nothing lost, numbers go on.
+  subscriber.stop();
+  ASSERT_TRUE(sendDiagnosis(mllp, "ONC3", "C34.90"));
+  ASSERT_TRUE(sendDiagnosis(mllp, "ONC4", "D05.10"));
+  std::this_thread::sleep_for(300ms);  // lets a few deliveries fail against the closed port
+  // The port is free again once Courier closed its side of the connections we cut.
+  ASSERT_TRUE(waitUntil([&] { return subscriber.start(hook_port) == hook_port; }, 10s));
+  ASSERT_TRUE(waitUntil([&] { return subscriber.bodies().size() >= 5; }, 20s));
+
+  std::vector<int> numbers;
+  for (const auto& b : subscriber.bodies()) {
+    if (b.find("event-notification") == std::string::npos) continue;
+    for (int n : eventNumbers(b)) numbers.push_back(n);
+  }
+  EXPECT_EQ(numbers, (std::vector<int>{1, 2, 3, 4})) << "every oncology event once, in order";
+  for (const auto& b : subscriber.bodies()) EXPECT_EQ(b.find("I10"), std::string::npos);
+
+  // $status and $events.
+  auto status = fhir.call("GET", location + "/$status", kRegistryToken);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->status, 200);
+  EXPECT_NE(status->body.find("\"active\""), std::string::npos) << status->body;
+  EXPECT_NE(status->body.find("events-since-subscription-start"), std::string::npos);
+  auto events = fhir.call("GET", location + "/$events?eventsSinceNumber=2&eventsUntilNumber=3", kRegistryToken);
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->status, 200) << events->body;
+  EXPECT_EQ(eventNumbers(events->body), (std::vector<int>{2, 3})) << events->body;
+  EXPECT_NE(events->body.find("query-event"), std::string::npos);
+  auto other_events = fhir.call("GET", location + "/$events", kOtherToken);
+  ASSERT_TRUE(other_events);
+  EXPECT_EQ(other_events->status, 404);
+
+  // Delete: gone for the owner too.
+  auto del = fhir.call("DELETE", location, kRegistryToken);
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 200);
+  auto after = fhir.call("GET", location, kRegistryToken);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 404);
+
+  serve.child->signal(SIGTERM);
+  EXPECT_TRUE(serve.child->wait(20s).has_value());
+}
+
+}  // namespace
+}  // namespace courier::testing
