@@ -11,7 +11,9 @@
 // Then the pipeline (engine/pipeline): the work store, the coder (mappings from
 // $COURIER_MAPPINGS_DIR or the source tree), the router, one deliverer per destination
 // with its sink (adapters/mllp, adapters/http, adapters/file). Unless `pipeline.enabled`
-// is false, every stored message is coded, routed and queued for its destinations.
+// is false, every stored message is coded, routed and queued for its destinations, and
+// matched against the registries' FHIR Subscriptions (one deliverer per subscription,
+// heartbeats when idle).
 //
 // Shutdown (SIGTERM, SIGINT), two phases: stop accepting connections and frames, answer
 // every frame already read (the store commits them), close the store (drains), stop the
