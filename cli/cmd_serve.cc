@@ -235,6 +235,9 @@ Result<int> postHandshake(const config::Config& cfg, const subscriptions::Channe
 struct Processing {
   const config::Config* cfg = nullptr;
   std::unique_ptr<store::WorkStore> work;
+  // One connection per destination's deliverer: reading its queue and recording tries
+  // never wait behind the pipeline's batch commits on the shared connection's mutex.
+  std::vector<std::unique_ptr<store::WorkStore>> delivery_work;
   std::unique_ptr<coding::RecordCoder> coder;
   std::optional<routing::Router> router;
   std::vector<std::unique_ptr<pipeline::Deliverer>> deliverers;
@@ -390,7 +393,10 @@ Result<void> startProcessing(const config::Config& cfg, Processing& p) {
   for (const auto& d : cfg.destinations) {
     auto sink = makeSink(d);
     if (!sink) return Unexpected(sink.error());
-    p.deliverers.push_back(std::make_unique<pipeline::Deliverer>(*p.work, d, std::move(*sink)));
+    auto own = store::openSqliteWorkStore(store::WorkStoreOptions{cfg.store.sqlite_path});
+    if (!own) return Unexpected(own.error());
+    p.delivery_work.push_back(std::move(*own));
+    p.deliverers.push_back(std::make_unique<pipeline::Deliverer>(*p.delivery_work.back(), d, std::move(*sink)));
   }
   pipeline::PipelineOptions options;
   options.batch = cfg.pipeline.batch;

@@ -234,7 +234,16 @@ store::ProcessedMessage Pipeline::processInto(const store::InboxItem& item, Rais
     raise(item, out, *raised);
   };
   if (decisions.empty()) {
-    out.outcome = "no-route";
+    // A route may ask for billable codes (`coded: billable`): a message whose codes need
+    // review then matches nothing yet. Its items go to the worklist all the same, and once
+    // resolved it comes back and is routed with the reviewer's codes.
+    if (coder_ != nullptr && coded.needsReview()) {
+      addReview(rec, coded, out.review);
+      out.outcome = "held-for-review";
+      out.detail = "no route matched while codes wait for review";
+    } else {
+      out.outcome = "no-route";
+    }
     keep();
     return out;
   }

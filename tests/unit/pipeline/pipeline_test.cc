@@ -165,5 +165,31 @@ TEST_F(PipelineTest, ARepeatedBatchEnqueuesNothingTwice) {
   EXPECT_EQ(*work_->inboxMark(), ids[0]);
 }
 
+// A route that asks for billable codes matches nothing while a code waits for review; the
+// message still goes to the worklist (not silently to "no-route"), and after review it
+// is routed.
+TEST_F(PipelineTest, ARouteForBillableCodesHoldsTheMessageInTheWorklist) {
+  std::string yaml = kConfig;
+  yaml.replace(yaml.find("has_charges: true}"), 18, "has_charges: true, coded: billable}");
+  config::LoadOptions load;
+  load.check_files = false;
+  auto cfg = config::parseConfig(yaml, "pipeline-test.yaml", config::processEnv(), load);
+  ASSERT_TRUE(cfg.has_value());
+  auto router = routing::Router::build(*cfg);
+  ASSERT_TRUE(router.has_value());
+  PipelineOptions o;
+  Pipeline p(*work_, *cfg, *router, coder_, o);
+  const std::string office = readFile(std::string(COURIER_SOURCE_DIR) + "/tests/data/claims/dft_p03_office.hl7");
+  auto ids = store({office});
+  ASSERT_EQ(*p.runOnce(), 1u);
+  EXPECT_EQ((*work_->outcome(ids[0]))->outcome, "held-for-review");
+  auto open = work_->listWorklist(store::ReviewState::kOpen, 0);
+  ASSERT_EQ(open->size(), 1u);
+  ASSERT_TRUE(work_->resolveWorklist((*open)[0].id, {"G0439"}, "coder").has_value());
+  ASSERT_EQ(*p.runOnce(), 1u);
+  EXPECT_EQ((*work_->outcome(ids[0]))->outcome, "routed");
+  EXPECT_EQ(outbox("insurer").size(), 1u);
+}
+
 }  // namespace
 }  // namespace courier::pipeline
