@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/store/sqlite_store.h"
+#include "tests/unit/store/store_fixture.h"
 
 namespace courier::store {
 namespace {
@@ -33,35 +34,11 @@ ProcessedMessage processed(MessageId id, bool requeued, std::string outcome, std
   return p;
 }
 
-class WorkStoreTest : public ::testing::Test {
+class WorkStoreTest : public testing::StoreFixture {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::path(::testing::TempDir()) / "courier-work-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    SqliteStoreOptions o;
-    o.path = dir_ / "courier.db";
-    o.max_delay = std::chrono::microseconds(0);
-    auto s = SqliteStore::open(o);
-    ASSERT_TRUE(s.has_value()) << s.error().toString();
-    inbox_ = std::move(*s);
-    auto w = openSqliteWorkStore(WorkStoreOptions{o.path});
-    ASSERT_TRUE(w.has_value()) << w.error().toString();
-    work_ = std::move(*w);
-  }
-  void TearDown() override {
-    work_.reset();
-    if (inbox_) inbox_->close();
-    inbox_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
-  // Stores `n` messages and waits until they are committed; returns their ids.
+  // Stores `n` ADT messages of three patients; returns their ids.
   std::vector<MessageId> store(int n, const std::string& prefix = "C") {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::vector<MessageId> ids;
+    std::vector<InboundMessage> messages;
     for (int i = 0; i < n; ++i) {
       InboundMessage m;
       m.control_id = prefix + std::to_string(i);
@@ -71,16 +48,9 @@ class WorkStoreTest : public ::testing::Test {
       m.message_type = "ADT";
       m.trigger = "A01";
       m.patient_id = "P" + std::to_string(i % 3);
-      m.received_at = std::chrono::system_clock::now();
-      inbox_->submit(std::move(m), [&](Result<StoreReceipt> r) {
-        std::lock_guard lock(mu);
-        ids.push_back(r ? r->id : -1);
-        cv.notify_all();
-      });
+      messages.push_back(std::move(m));
     }
-    std::unique_lock lock(mu);
-    EXPECT_TRUE(cv.wait_for(lock, 30s, [&] { return ids.size() == static_cast<std::size_t>(n); }));  // deadline
-    return ids;
+    return submitAll(std::move(messages));
   }
 
   static OutboxEntry entry(const std::string& dest, MessageId id) {
@@ -95,9 +65,6 @@ class WorkStoreTest : public ::testing::Test {
     return e;
   }
 
-  fs::path dir_;
-  std::unique_ptr<SqliteStore> inbox_;
-  std::unique_ptr<WorkStore> work_;
 };
 
 TEST_F(WorkStoreTest, BatchIsCommittedWholeAndNeverEnqueuedTwice) {
