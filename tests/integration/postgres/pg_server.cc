@@ -44,7 +44,7 @@ bool waitExit(pid_t pid, Clock::time_point deadline, int* status) {
     pid_t r = ::waitpid(pid, status, WNOHANG);
     if (r == pid || (r < 0 && errno == ECHILD)) return true;
     if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a child: no event to wait on
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a child under the deadline: no event to wait on
   }
 }
 
@@ -239,7 +239,7 @@ std::string PgServer::start() {
       (void)stop();
       return "postgres not ready within 30 s: " + tail;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // readiness poll under the 30 s deadline
   }
 }
 

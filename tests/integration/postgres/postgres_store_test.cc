@@ -392,7 +392,7 @@ TEST_F(PostgresStoreTest, ServerRestartMidRun) {
   const auto deadline = Clock::now() + 30s;
   while (!submit().has_value()) {
     ASSERT_LT(Clock::now(), deadline) << "the store did not recover after the server came back";
-    std::this_thread::sleep_for(20ms);  // the store retries a connection every 50 ms
+    std::this_thread::sleep_for(20ms);  // the store retries a connection every 50 ms; under the deadline above
   }
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(submit().has_value());
   EXPECT_GE(store->stats().connects, 2u);

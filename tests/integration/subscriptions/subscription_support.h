@@ -84,7 +84,7 @@ class Subscriber {
       tcp::socket s(io_);
       acceptor_->accept(s, ec);
       if (ec) {
-        std::this_thread::sleep_for(5ms);  // non-blocking accept: poll (a test helper only)
+        std::this_thread::sleep_for(5ms);  // non-blocking accept: poll until stopped (no deadline needed: stop() ends it)
         continue;
       }
       s.non_blocking(false, ec);

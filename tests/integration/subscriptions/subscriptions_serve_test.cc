@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "adapters/http/https_client.h"
+#include "engine/store/work_store.h"
 #include "tests/integration/subscriptions/subscription_support.h"
 #include "tests/integration/test_support.h"
 
@@ -153,7 +154,24 @@ TEST(SubscriptionsServe, RegistryReceivesOncologyNotificationsInOrderAcrossAnOut
   subscriber.stop();
   ASSERT_TRUE(sendDiagnosis(mllp, "ONC3", "C34.90"));
   ASSERT_TRUE(sendDiagnosis(mllp, "ONC4", "D05.10"));
-  std::this_thread::sleep_for(300ms);  // lets a few deliveries fail against the closed port
+  // Until Courier has tried and failed against the closed port (seen in the outbox).
+  {
+    auto work = store::openSqliteWorkStore(store::WorkStoreOptions{dir / "var/courier.db"});
+    ASSERT_TRUE(work.has_value()) << work.error().toString();
+    store::OutboxFilter f;
+    f.destination = "subscription/" + location.substr(location.rfind('/') + 1);
+    f.state = store::OutboxState::kPending;
+    ASSERT_TRUE(waitUntil(
+        [&] {
+          auto items = (*work)->listOutbox(f);
+          for (const auto& item : items ? *items : std::vector<store::OutboxItem>{}) {
+            if (item.attempts > 0) return true;
+          }
+          return false;
+        },
+        20s))
+        << "no failed delivery recorded while the endpoint was down";
+  }
   // The port is free again once Courier closed its side of the connections we cut.
   ASSERT_TRUE(waitUntil([&] { return subscriber.start(hook_port) == hook_port; }, 10s));
   ASSERT_TRUE(waitUntil([&] { return subscriber.bodies().size() >= 5; }, 20s));
