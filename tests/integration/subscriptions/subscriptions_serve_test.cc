@@ -59,12 +59,17 @@ bool sendDiagnosis(std::uint16_t port, const std::string& control_id, const std:
   return ack.find("MSA|AA") != std::string::npos || ack.find("MSA|CA") != std::string::npos;
 }
 
-std::string subscriptionBody(const std::string& endpoint) {
+std::string subscriptionBody(const std::string& endpoint, int heartbeat_seconds = 0) {
   return R"({"resourceType":"Subscription","status":"requested","reason":"cancer registry",)"
          R"("criteria":"http://courier.example/fhir/SubscriptionTopic/diagnosis",)"
          R"("_criteria":{"extension":[{"url":"http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-filter-criteria",)"
          R"("valueString":"Condition?code=http://hl7.org/fhir/sid/icd-10-cm|C00-D49"}]},)"
-         R"("channel":{"type":"rest-hook","endpoint":")" +
+         R"("channel":{)" +
+         (heartbeat_seconds > 0
+              ? R"("extension":[{"url":"http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-heartbeat-period","valueUnsignedInt":)" +
+                    std::to_string(heartbeat_seconds) + "}],"
+              : std::string()) +
+         R"("type":"rest-hook","endpoint":")" +
          endpoint +
          R"(","payload":"application/fhir+json","_payload":{"extension":[{"url":"http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-payload-content","valueCode":"id-only"}]}}})";
 }
@@ -207,6 +212,29 @@ TEST(SubscriptionsServe, RegistryReceivesOncologyNotificationsInOrderAcrossAnOut
   ASSERT_TRUE(after);
   EXPECT_EQ(after->status, 404);
 
+  serve.child->signal(SIGTERM);
+  EXPECT_TRUE(serve.child->wait(20s).has_value());
+}
+
+// An idle subscription with a heartbeat period gets heartbeat notifications.
+TEST(SubscriptionsServe, IdleSubscriptionGetsHeartbeats) {
+  const fs::path dir = makeTempDir("subs-heartbeat");
+  auto serve = startServe(writeConfig(dir), dir / "var", dir / "serve.log");
+  ASSERT_NE(serve.port, 0) << "courier serve did not come up; see " << (dir / "serve.log");
+  Subscriber subscriber;
+  const std::uint16_t hook_port = subscriber.start();
+  ASSERT_NE(hook_port, 0);
+  Client fhir{portOf(dir / "var/courier.ports", "fhir")};
+  const std::string endpoint = "https://localhost:" + std::to_string(hook_port) + "/hook";
+  auto created = fhir.call("POST", "/fhir/Subscription", kRegistryToken, subscriptionBody(endpoint, 1));
+  ASSERT_TRUE(created) << created.error().toString();
+  ASSERT_EQ(created->status, 201) << created->body;
+  auto heartbeats = [&] {
+    int n = 0;
+    for (const auto& b : subscriber.bodies()) n += b.find("\"heartbeat\"") != std::string::npos;
+    return n;
+  };
+  ASSERT_TRUE(waitUntil([&] { return heartbeats() >= 2; }, 15s)) << "bodies received: " << subscriber.bodies().size();
   serve.child->signal(SIGTERM);
   EXPECT_TRUE(serve.child->wait(20s).has_value());
 }
