@@ -134,7 +134,9 @@ class Subscriber {
 constexpr const char* kRegistryToken = "registry-token-0123456789abcdef0123456789";
 constexpr const char* kOtherToken = "other-token-0123456789abcdef0123456789abcd";
 
-inline fs::path writeConfig(const fs::path& dir) {
+// `max_attempts`: the subscriptions' retry limit (0: none), past which a notification is
+// dead-lettered and its subscription goes to error.
+inline fs::path writeConfig(const fs::path& dir, int max_attempts = 0) {
   {
     std::ofstream t(dir / "tokens");
     t << "cancer-registry " << kRegistryToken << "\nother-client " << kOtherToken << "\n";
@@ -150,7 +152,8 @@ inline fs::path writeConfig(const fs::path& dir) {
       << "    http: {token_file: " << (dir / "tokens").string() << "}\n"
       << "pipeline: {workers: 2, batch: 64}\n"
       << "subscriptions:\n  ca_files: [" << (certDir() / "ca.crt").string() << "]\n"
-      << "  retry: {initial_backoff: 50ms, max_backoff: 200ms}\n  heartbeat_check: 100ms\n";
+      << "  retry: {initial_backoff: 50ms, max_backoff: 200ms, max_attempts: " << max_attempts
+      << "}\n  heartbeat_check: 100ms\n";
   return file;
 }
 

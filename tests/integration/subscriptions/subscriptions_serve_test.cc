@@ -216,6 +216,43 @@ TEST(SubscriptionsServe, RegistryReceivesOncologyNotificationsInOrderAcrossAnOut
   EXPECT_TRUE(serve.child->wait(20s).has_value());
 }
 
+// Past the retry limit the subscription goes to error, with the reason; once the endpoint
+// answers again (the next notification is delivered) it is active again, and the
+// dead-lettered event can still be read with $events.
+TEST(SubscriptionsServe, DeadEndpointPutsTheSubscriptionInErrorUntilItRecovers) {
+  const fs::path dir = makeTempDir("subs-error");
+  auto serve = startServe(writeConfig(dir, /*max_attempts=*/2), dir / "var", dir / "serve.log");
+  ASSERT_NE(serve.port, 0) << "courier serve did not come up; see " << (dir / "serve.log");
+  Subscriber subscriber;
+  const std::uint16_t hook_port = subscriber.start();
+  ASSERT_NE(hook_port, 0);
+  const std::uint16_t mllp = portOf(dir / "var/courier.ports", "mllp-in");
+  Client fhir{portOf(dir / "var/courier.ports", "fhir")};
+  const std::string endpoint = "https://localhost:" + std::to_string(hook_port) + "/hook";
+  auto created = fhir.call("POST", "/fhir/Subscription", kRegistryToken, subscriptionBody(endpoint));
+  ASSERT_TRUE(created) << created.error().toString();
+  ASSERT_EQ(created->status, 201) << created->body;
+  const std::string location(created->header("Location"));
+  auto statusIs = [&](const std::string& code) {
+    auto st = fhir.call("GET", location + "/$status", kRegistryToken);
+    return st && st->status == 200 && st->body.find("\"valueCode\":\"" + code + "\"") != std::string::npos;
+  };
+  ASSERT_TRUE(waitUntil([&] { return statusIs("active"); }, 10s));
+
+  subscriber.stop();
+  ASSERT_TRUE(sendDiagnosis(mllp, "ERR1", "C50.911"));
+  ASSERT_TRUE(waitUntil([&] { return statusIs("error"); }, 20s)) << "the subscription never went to error";
+  ASSERT_TRUE(waitUntil([&] { return subscriber.start(hook_port) == hook_port; }, 10s));
+  ASSERT_TRUE(sendDiagnosis(mllp, "ERR2", "C18.9"));
+  ASSERT_TRUE(waitUntil([&] { return statusIs("active"); }, 20s)) << "the subscription did not recover";
+  auto events = fhir.call("GET", location + "/$events?eventsSinceNumber=1&eventsUntilNumber=1", kRegistryToken);
+  ASSERT_TRUE(events);
+  EXPECT_EQ(events->status, 200);
+  EXPECT_EQ(eventNumbers(events->body), (std::vector<int>{1})) << "the dead-lettered event is still there";
+  serve.child->signal(SIGTERM);
+  EXPECT_TRUE(serve.child->wait(20s).has_value());
+}
+
 // An idle subscription with a heartbeat period gets heartbeat notifications.
 TEST(SubscriptionsServe, IdleSubscriptionGetsHeartbeats) {
   const fs::path dir = makeTempDir("subs-heartbeat");
