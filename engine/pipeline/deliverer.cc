@@ -18,6 +18,7 @@ Deliverer::Deliverer(store::WorkStore& work, config::DestinationConfig destinati
       destination_(std::move(destination)),
       sink_(std::move(sink)),
       options_(options),
+      log_(logger("delivery")),
       rng_state_(std::random_device{}() | 1u) {}
 
 Deliverer::~Deliverer() { stop(); }
@@ -53,7 +54,7 @@ Result<std::size_t> Deliverer::runOnce(std::optional<store::TimePoint>* next_due
   const auto now = std::chrono::system_clock::now();
   auto items = work_.dueItems(destination_.name, now, options_.batch, next_due);
   if (!items) {
-    if (store_errors_++ == 0) logger("delivery")->warn("outbox {}: {}", destination_.name, items.error().message);
+    if (store_errors_++ == 0) log_->warn("outbox {}: {}", destination_.name, items.error().message);
     return Unexpected(items.error());
   }
   if (items->empty()) return std::size_t{0};
@@ -89,7 +90,7 @@ Result<std::size_t> Deliverer::runOnce(std::optional<store::TimePoint>* next_due
       case delivery::DeliveryStatus::kDeadLetter:
         rec.new_state = store::OutboxState::kDead;
         ++dead_;
-        logger("delivery")->warn("outbox {}: item {} dead-lettered: {}", destination_.name, rec.outbox_id, r.detail);
+        log_->warn("outbox {}: item {} dead-lettered: {}", destination_.name, rec.outbox_id, r.detail);
         break;
       case delivery::DeliveryStatus::kRetry: {
         auto age = std::chrono::duration_cast<std::chrono::milliseconds>(after - (*items)[i].created_at);
@@ -97,7 +98,7 @@ Result<std::size_t> Deliverer::runOnce(std::optional<store::TimePoint>* next_due
           rec.new_state = store::OutboxState::kDead;
           rec.error = "gave up after " + std::to_string(batch[i].attempt) + " tries: " + r.detail;
           ++dead_;
-          logger("delivery")->warn("outbox {}: item {} dead-lettered: {}", destination_.name, rec.outbox_id, rec.error);
+          log_->warn("outbox {}: item {} dead-lettered: {}", destination_.name, rec.outbox_id, rec.error);
         } else {
           rng_state_ ^= rng_state_ << 13;
           rng_state_ ^= rng_state_ >> 7;
@@ -106,7 +107,7 @@ Result<std::size_t> Deliverer::runOnce(std::optional<store::TimePoint>* next_due
           rec.new_state = store::OutboxState::kPending;
           rec.next_attempt_at = after + retryDelay(destination_.retry, batch[i].attempt, unit, r.retry_after);
           ++retried_;
-          logger("delivery")->debug("outbox {}: item {} try {} failed: {}", destination_.name, rec.outbox_id,
+          log_->debug("outbox {}: item {} try {} failed: {}", destination_.name, rec.outbox_id,
                                     batch[i].attempt, r.detail);
         }
         break;
@@ -116,7 +117,7 @@ Result<std::size_t> Deliverer::runOnce(std::optional<store::TimePoint>* next_due
   }
   if (auto w = work_.recordAttempts(records); !w) {
     // Delivered but not recorded: the next round delivers them again, same keys.
-    if (store_errors_++ == 0) logger("delivery")->warn("outbox {}: {}", destination_.name, w.error().message);
+    if (store_errors_++ == 0) log_->warn("outbox {}: {}", destination_.name, w.error().message);
     return Unexpected(w.error());
   }
   if (options_.on_settled) {

@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "engine/config/config.h"
+#include "engine/core/log.h"
 #include "engine/core/result.h"
 #include "engine/delivery/sink.h"
 #include "engine/store/work_store.h"
@@ -80,6 +81,7 @@ class Deliverer {
   bool woken_ = false;
   bool stop_ = false;
   std::atomic<std::uint64_t> delivered_{0}, retried_{0}, dead_{0}, store_errors_{0};
+  std::shared_ptr<spdlog::logger> log_;
   std::uint64_t rng_state_;
 };
 
