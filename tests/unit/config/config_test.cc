@@ -1,4 +1,5 @@
 #include "engine/config/config.h"
+#include "tests/unit/config/config_fixtures.h"
 
 #include <stdlib.h>
 
@@ -15,42 +16,10 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-const fs::path kData = fs::path(COURIER_SOURCE_DIR) / "tests/data/config";
-
-EnvLookup envOf(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
-    auto it = vars.find(std::string(name));
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::path(testing::TempDir()) / "courier-config-XXXXXX").string();
-    EXPECT_NE(::mkdtemp(tmpl.data()), nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-  void touch(const std::string& rel) const {
-    fs::create_directories((path_ / rel).parent_path());
-    std::ofstream(path_ / rel) << "test\n";
-  }
-
- private:
-  fs::path path_;
-};
-
-std::string all(const ConfigErrors& errors) {
-  std::string out;
-  for (const auto& e : errors) out += e.toString() + "\n";
-  return out;
-}
+using testing::all;
+using testing::envOf;
+using testing::kData;
+using testing::TempDir;
 
 // True when some error sits at line:col and its key path and message contain the texts.
 bool hasError(const ConfigErrors& errors, int line, int col, std::string_view key, std::string_view text) {

@@ -6,17 +6,12 @@
 #include <gtest/gtest.h>
 
 #include "engine/config/config.h"
+#include "tests/unit/config/config_fixtures.h"
 
 namespace courier::config {
 namespace {
 
-EnvLookup vars(std::map<std::string, std::string> v) {
-  return [v = std::move(v)](std::string_view name) -> std::optional<std::string> {
-    auto it = v.find(std::string(name));
-    if (it == v.end()) return std::nullopt;
-    return it->second;
-  };
-}
+const auto& vars = testing::envOf;
 
 Result<Config, ConfigErrors> parse(const std::string& yaml, EnvLookup env = vars({})) {
   return parseConfig(yaml, "t.yaml", env, LoadOptions{std::nullopt, false});
@@ -32,11 +27,7 @@ bool has(const ConfigErrors& errors, int line, int col, const std::string& key, 
   return false;
 }
 
-std::string all(const ConfigErrors& errors) {
-  std::string out;
-  for (const auto& e : errors) out += e.toString() + "\n";
-  return out;
-}
+using testing::all;
 
 TEST(StoreConfigTest, PostgresWithConninfoFromTheEnvironment) {
   auto c = parse(
