@@ -37,7 +37,8 @@ std::optional<sub::SubscriptionStatus> subscriptionStatusFromName(std::string_vi
   return std::nullopt;
 }
 
-SubscriptionRegistry::SubscriptionRegistry(sub::NotificationOptions options) : options_(std::move(options)) {}
+SubscriptionRegistry::SubscriptionRegistry(sub::NotificationOptions options, const Clock& clock)
+    : options_(std::move(options)), clock_(clock) {}
 
 Result<void> SubscriptionRegistry::load(store::WorkStore& work) {
   auto stored = work.listSubscriptions();
@@ -121,6 +122,7 @@ std::optional<SubscriptionRegistry::Assigned> SubscriptionRegistry::assign(std::
   auto it = entries_.find(id);
   if (it == entries_.end() || it->second.spec.status == sub::SubscriptionStatus::kOff) return std::nullopt;
   Entry& e = it->second;
+  if (e.spec.end_time && *e.spec.end_time <= clock_.now()) return std::nullopt;
   ++e.events;
   return Assigned{sub::SubscriptionState{e.spec.id, e.spec.topic, e.spec.status, e.events, e.reason},
                   e.spec.channel.content};

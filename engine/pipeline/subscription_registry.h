@@ -14,6 +14,9 @@
 // whose deliveries failed keeps its events numbered and queued, so none is lost when it
 // recovers); off ones are removed.
 //
+// A subscription whose Subscription.end has passed (by `clock`) gets no more event numbers
+// (assign() says nullopt), even before SubscriptionService::expire() turns it off.
+//
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
@@ -26,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/core/clock.h"
 #include "engine/core/result.h"
 #include "engine/store/work_store.h"
 #include "engine/subscriptions/event.h"
@@ -45,7 +49,7 @@ std::string_view subscriptionIdOf(std::string_view destination);
 
 class SubscriptionRegistry {
  public:
-  explicit SubscriptionRegistry(subscriptions::NotificationOptions options = {});
+  explicit SubscriptionRegistry(subscriptions::NotificationOptions options = {}, const Clock& clock = Clock::system());
 
   // Reads every stored subscription (ones whose JSON no longer parses are skipped and
   // logged by id). Replaces what was held.
@@ -66,7 +70,7 @@ class SubscriptionRegistry {
   std::vector<std::string> match(const subscriptions::Event& event) const;
 
   // The next event number of `id` and its state after it (sequential step); nullopt when
-  // the subscription went away meanwhile.
+  // the subscription went away meanwhile, is off, or its end has passed.
   struct Assigned {
     subscriptions::SubscriptionState state;  // events_since_start = the new number
     subscriptions::PayloadContent content = subscriptions::PayloadContent::kEmpty;
@@ -89,6 +93,7 @@ class SubscriptionRegistry {
   subscriptions::Matcher matcher_;
   std::map<std::string, Entry, std::less<>> entries_;
   subscriptions::NotificationOptions options_;
+  const Clock& clock_;
 };
 
 // What subscriptions::parseSubscription gives for a stored status name.

@@ -31,11 +31,22 @@ Error notFound(std::string_view id) {
 
 std::string statusText(sub::SubscriptionStatus s) { return std::string(sub::subscriptionStatusName(s)); }
 
+// A subscription that would already have ended is a mistake of the client's, not a
+// subscription to turn off at once.
+Result<void> checkEnd(const sub::SubscriptionSpec& spec, std::chrono::system_clock::time_point now) {
+  if (spec.end_time && *spec.end_time <= now) {
+    return Unexpected(Error(ErrorCode::kInvalidArgument,
+                            "Subscription.end: is not in the future; a subscription must end after it starts",
+                            "Subscription.end"));
+  }
+  return Ok();
+}
+
 }  // namespace
 
 SubscriptionService::SubscriptionService(store::WorkStore& work, SubscriptionRegistry& registry, HookPost hook,
-                                         Changed on_changed)
-    : work_(work), registry_(registry), hook_(std::move(hook)), on_changed_(std::move(on_changed)) {}
+                                         Changed on_changed, const Clock& clock)
+    : work_(work), registry_(registry), hook_(std::move(hook)), on_changed_(std::move(on_changed)), clock_(clock) {}
 
 Result<store::SubscriptionRecord> SubscriptionService::owned(std::string_view owner, std::string_view id) {
   auto rec = work_.getSubscription(std::string(id));
@@ -62,6 +73,7 @@ void SubscriptionService::handshake(sub::SubscriptionSpec& spec, std::string& re
 Result<sub::CreatedSubscription> SubscriptionService::create(std::string_view owner, std::string_view body) {
   auto spec = sub::parseSubscription(body);
   if (!spec) return Unexpected(spec.error());
+  if (auto r = checkEnd(*spec, clock_.now()); !r) return Unexpected(r.error());
   spec->id = newId();
   spec->status = sub::SubscriptionStatus::kRequested;
   store::SubscriptionRecord rec;
@@ -84,6 +96,7 @@ Result<std::string> SubscriptionService::update(std::string_view owner, std::str
   if (!rec) return Unexpected(rec.error());
   auto spec = sub::parseSubscription(body);
   if (!spec) return Unexpected(spec.error());
+  if (auto r = checkEnd(*spec, clock_.now()); !r) return Unexpected(r.error());
   if (!spec->id.empty() && spec->id != id) {
     return Unexpected(Error(ErrorCode::kInvalidArgument, "Subscription.id: must match the id in the URL",
                             "Subscription.id"));
@@ -210,7 +223,8 @@ Result<void> SubscriptionService::setStatus(const std::string& id, sub::Subscrip
 
 void SubscriptionService::deliveryFailed(const std::string& id, const std::string& reason) {
   auto state = registry_.state(id);
-  if (!state || state->status == sub::SubscriptionStatus::kError) return;
+  if (!state || state->status == sub::SubscriptionStatus::kError || state->status == sub::SubscriptionStatus::kOff)
+    return;
   logger("subscriptions")->warn("subscription {}: a notification was dead-lettered; status error", id);
   if (auto r = setStatus(id, sub::SubscriptionStatus::kError, "delivery failed: " + reason); !r) {
     logger("subscriptions")->warn("subscription {}: {}", id, r.error().message);
@@ -232,7 +246,23 @@ void SubscriptionService::noteSent(const std::string& id, std::chrono::steady_cl
   last_sent_.insert_or_assign(id, when);
 }
 
+std::vector<std::string> SubscriptionService::expire() {
+  std::vector<std::string> ended;
+  const auto now = clock_.now();
+  for (const auto& spec : registry_.all()) {
+    if (spec.status == sub::SubscriptionStatus::kOff || !spec.end_time || *spec.end_time > now) continue;
+    if (auto r = setStatus(spec.id, sub::SubscriptionStatus::kOff, "ended"); !r) {
+      logger("subscriptions")->warn("subscription {}: {}", spec.id, r.error().message);
+      continue;
+    }
+    logger("subscriptions")->info("subscription {}: its end passed; status off", spec.id);
+    ended.push_back(spec.id);
+  }
+  return ended;
+}
+
 std::vector<std::string> SubscriptionService::heartbeat(std::chrono::steady_clock::time_point now) {
+  (void)expire();
   std::vector<store::OutboxEntry> entries;
   std::vector<std::string> destinations;
   const std::string instant = fhirInstant(std::chrono::system_clock::now());

@@ -10,6 +10,10 @@
 //   $status, $events  from the registry's counter and the stored events.
 // Deliveries: deliveryFailed() (a notification dead-lettered) sets `error` with the reason;
 // deliverySucceeded() brings an `error` one back to `active`.
+// End: a Subscription.end already past is refused at POST and PUT (kInvalidArgument located at
+// Subscription.end -> 400). expire() turns every subscription whose end has passed `off`
+// (reason "ended"): the registry stops numbering events for it and on_changed stops its
+// deliverer; heartbeat() calls it first, so an ended subscription gets no heartbeat either.
 // Heartbeats: heartbeat() enqueues a heartbeat Bundle for each active subscription with a
 // heartbeat_period that had nothing sent for that long (`courier serve` calls it every
 // subscriptions.heartbeat_check); noteSent() is told of every enqueued notification.
@@ -27,6 +31,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/core/clock.h"
 #include "engine/pipeline/subscription_registry.h"
 #include "engine/store/work_store.h"
 #include "engine/subscriptions/subscription_api.h"
@@ -41,7 +46,9 @@ class SubscriptionService final : public subscriptions::SubscriptionApi {
  public:
   using Changed = std::function<void(const std::string& id, const std::optional<subscriptions::SubscriptionSpec>&)>;
 
-  SubscriptionService(store::WorkStore& work, SubscriptionRegistry& registry, HookPost hook, Changed on_changed = {});
+  // `clock` (wall time) decides when a Subscription.end has passed; tests pass a FakeClock.
+  SubscriptionService(store::WorkStore& work, SubscriptionRegistry& registry, HookPost hook, Changed on_changed = {},
+                      const Clock& clock = Clock::system());
 
   Result<subscriptions::CreatedSubscription> create(std::string_view owner, std::string_view body) override;
   Result<std::string> update(std::string_view owner, std::string_view id, std::string_view body) override;
@@ -54,8 +61,10 @@ class SubscriptionService final : public subscriptions::SubscriptionApi {
   void deliveryFailed(const std::string& id, const std::string& reason);
   void deliverySucceeded(const std::string& id);
   void noteSent(const std::string& id, std::chrono::steady_clock::time_point when);
-  // Heartbeats due at `now`; returns the destinations that got one.
+  // Heartbeats due at `now` (after expire()); returns the destinations that got one.
   std::vector<std::string> heartbeat(std::chrono::steady_clock::time_point now);
+  // Subscriptions whose end passed (by the clock) go off; returns their ids.
+  std::vector<std::string> expire();
 
  private:
   Result<store::SubscriptionRecord> owned(std::string_view owner, std::string_view id);
@@ -66,6 +75,7 @@ class SubscriptionService final : public subscriptions::SubscriptionApi {
   SubscriptionRegistry& registry_;
   HookPost hook_;
   Changed on_changed_;
+  const Clock& clock_;
   std::mutex mu_;  // last_sent_, and one status change at a time
   std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> last_sent_;
 };

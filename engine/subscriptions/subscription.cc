@@ -413,6 +413,59 @@ Result<void> parseFilterCriteria(Topic topic, std::string_view text, std::string
   return Ok();
 }
 
+std::optional<std::chrono::system_clock::time_point> parseFhirInstant(std::string_view t) {
+  // YYYY-MM-DDThh:mm:ss[.f+](Z|(+|-)hh:mm)
+  auto digits = [&](std::size_t at, std::size_t n, int& out) {
+    if (at + n > t.size()) return false;
+    out = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (t[i] < '0' || t[i] > '9') return false;
+      out = out * 10 + (t[i] - '0');
+    }
+    return true;
+  };
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  if (!digits(0, 4, y) || t.size() < 20 || t[4] != '-' || !digits(5, 2, mo) || t[7] != '-' || !digits(8, 2, d) ||
+      t[10] != 'T' || !digits(11, 2, h) || t[13] != ':' || !digits(14, 2, mi) || t[16] != ':' || !digits(17, 2, s))
+    return std::nullopt;
+  if (mo < 1 || mo > 12 || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  const std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(static_cast<unsigned>(mo)),
+                                        std::chrono::day(static_cast<unsigned>(d))};
+  if (!ymd.ok()) return std::nullopt;
+  std::size_t at = 19;
+  std::chrono::nanoseconds fraction{0};
+  if (at < t.size() && t[at] == '.') {
+    ++at;
+    const std::size_t begin = at;
+    std::int64_t scale = 100000000;
+    while (at < t.size() && t[at] >= '0' && t[at] <= '9') {
+      fraction += std::chrono::nanoseconds((t[at] - '0') * scale);
+      scale /= 10;
+      ++at;
+    }
+    if (at == begin) return std::nullopt;
+  }
+  std::chrono::minutes offset{0};
+  if (at < t.size() && t[at] == 'Z') {
+    ++at;
+  } else if (at < t.size() && (t[at] == '+' || t[at] == '-')) {
+    int oh = 0, om = 0;
+    if (!digits(at + 1, 2, oh) || at + 3 >= t.size() || t[at + 3] != ':' || !digits(at + 4, 2, om) || oh > 14 ||
+        om > 59)
+      return std::nullopt;
+    offset = std::chrono::hours(oh) + std::chrono::minutes(om);
+    if (t[at] == '-') offset = -offset;
+    at += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (at != t.size()) return std::nullopt;
+  auto tp = std::chrono::sys_days(ymd) + std::chrono::hours(h) + std::chrono::minutes(mi) + std::chrono::seconds(s) -
+            offset;
+  return std::chrono::time_point_cast<std::chrono::system_clock::duration>(tp) +
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(fraction);
+}
+
 Result<SubscriptionSpec> parseSubscription(std::string_view json) {
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseStopWhenDoneFlag>(json.data(), json.size());
@@ -450,6 +503,9 @@ Result<SubscriptionSpec> parseSubscription(std::string_view json) {
 
   if (const Value* end = member(doc, "end")) {
     if (!end->IsString()) return invalid("Subscription.end", "must be a FHIR instant");
+    spec.end_time = parseFhirInstant(view(*end));
+    if (!spec.end_time)
+      return invalid("Subscription.end", "must be a FHIR instant with seconds and a time zone (2026-05-01T12:00:00Z)");
     spec.end.assign(view(*end));
   }
 

@@ -20,7 +20,10 @@
 //                          at all means empty; a payload without the extension means id-only.
 //   channel.extension      backport-heartbeat-period, backport-timeout (unsignedInt seconds),
 //                          backport-max-count (positiveInt)
-//   end, id                kept as sent (id checked against the FHIR id syntax)
+//   end                    a FHIR instant (date, time and zone); kept as sent and as end_time. The
+//                          service refuses one already past and turns the subscription off when
+//                          it passes (engine/pipeline/subscription_service.h)
+//   id                     kept as sent (checked against the FHIR id syntax)
 //
 // Errors: kInvalidArgument whose location is the element path and whose message starts with it
 // ("Subscription.channel.endpoint: must be an https:// URL ..."), ready for an OperationOutcome
@@ -84,6 +87,7 @@ struct SubscriptionSpec {
   SubscriptionStatus status = SubscriptionStatus::kRequested;
   std::string reason;
   std::string end;  // FHIR instant as sent; empty when none
+  std::optional<std::chrono::system_clock::time_point> end_time;  // `end` read; nullopt when none
   Topic topic = Topic::kEncounterStart;
   std::vector<std::string> filter_criteria;  // the strings as sent, for writing back
   std::vector<Filter> filters;               // parsed from filter_criteria, in order
@@ -101,6 +105,10 @@ struct SubscriptionSpec {
 // Header values are written as "[redacted]" unless asked for (they usually hold credentials
 // that a later reader of the resource should not see); the store keeps them in full.
 std::string subscriptionJson(const SubscriptionSpec& spec, bool include_header_values = false);
+
+// A FHIR instant ("2026-05-01T12:00:00Z", "2026-05-01T08:00:00.250-04:00": seconds and a
+// zone required, fractions optional) as a time point; nullopt when it is not one.
+std::optional<std::chrono::system_clock::time_point> parseFhirInstant(std::string_view text);
 
 // The matching form of a code: upper case, without '.' and spaces ("c50.911" -> "C50911").
 std::string normalizeCodeKey(std::string_view code);

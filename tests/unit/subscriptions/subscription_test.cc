@@ -137,5 +137,38 @@ TEST(ParseSubscription, HttpEndpointMessageSaysWhyForFullResource) {
   EXPECT_EQ(s.error().message.find("registry.example"), std::string::npos);  // no input echoed
 }
 
+TEST(FhirInstant, ReadsZonesAndFractions) {
+  using std::chrono::sys_days;
+  using namespace std::chrono;
+  const auto noon = sys_days(year(2026) / 5 / 1) + hours(12);
+  EXPECT_EQ(parseFhirInstant("2026-05-01T12:00:00Z"), noon);
+  EXPECT_EQ(parseFhirInstant("2026-05-01T08:00:00-04:00"), noon);
+  EXPECT_EQ(parseFhirInstant("2026-05-01T14:30:00+02:30"), noon);
+  EXPECT_EQ(parseFhirInstant("2026-05-01T12:00:00.25Z"), noon + milliseconds(250));
+  for (const char* bad : {"2026-05-01", "2026-05-01T12:00Z", "2026-05-01T12:00:00", "2026-02-30T12:00:00Z",
+                          "2026-05-01T24:00:00Z", "2026-05-01T12:00:00.Z", "2026-05-01T12:00:00+0200",
+                          "2026-05-01T12:00:00Zx", ""}) {
+    EXPECT_FALSE(parseFhirInstant(bad)) << bad;
+  }
+}
+
+TEST(Subscription, EndMustBeAnInstant) {
+  std::string j = subscriptionJson("diagnosis");
+  const std::string at = R"("reason":"test",)";
+  auto with = [&](const std::string& end) {
+    std::string s = j;
+    s.insert(s.find(at) + at.size(), R"("end":")" + end + "\",");
+    return parseSubscription(s);
+  };
+  auto ok = with("2030-01-01T00:00:00Z");
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->end, "2030-01-01T00:00:00Z");
+  ASSERT_TRUE(ok->end_time.has_value());
+  EXPECT_NE(subscriptionJson(*ok).find(R"("end":"2030-01-01T00:00:00Z")"), std::string::npos);
+  auto bad = with("2030-01-01");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().location, "Subscription.end");
+}
+
 }  // namespace
 }  // namespace courier::subscriptions
