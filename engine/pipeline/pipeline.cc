@@ -322,9 +322,17 @@ void Pipeline::raise(const store::InboxItem& item, store::ProcessedMessage& out,
   const record::CanonicalRecord& rec = *raised.record;
   const coding::CodedRecord* coded = raised.coded.get();
   bool claim_produced = false;
+  const store::OutboxEntry* claim_entry = nullptr;  // the first claim made (subscriptions' focus)
+  const config::DestinationConfig* claim_dest = nullptr;
   for (const auto& e : out.outbox) {
     const config::DestinationConfig* dest = config_.findDestination(e.destination);
-    if (dest != nullptr && isClaimFormat(dest->format)) claim_produced = true;
+    if (dest != nullptr && isClaimFormat(dest->format)) {
+      claim_produced = true;
+      if (claim_entry == nullptr) {
+        claim_entry = &e;
+        claim_dest = dest;
+      }
+    }
   }
   auto specialties = routing::deriveSpecialties(rec, coded);
   raised.events = subscriptions::eventsFor(rec, coded, specialties, claim_produced);
@@ -337,7 +345,17 @@ void Pipeline::raise(const store::InboxItem& item, store::ProcessedMessage& out,
   }
   if (raised.matches.empty()) return;
   auto focus = subscriptions::FocusResources::fromRecord(rec);
-  if (focus) raised.focus.emplace(std::move(*focus));
+  if (!focus) return;
+  // claim-produced's focus is the Claim itself: the FHIR Claim sent, or for an 837P the
+  // same claim written as FHIR (same claim id, so the same Claim resource id).
+  if (claim_entry != nullptr && coded != nullptr) {
+    auto claim = claim_dest->format == config::PayloadFormat::kFhirClaim
+                     ? Result<std::string>(claim_entry->payload)
+                     : claims::toFhirClaim(claims::ClaimInput{&rec, coded, claim_entry->idempotency_key, item.id},
+                                           claim_dest->claim);
+    if (claim) (void)focus->addResource(*claim);
+  }
+  raised.focus.emplace(std::move(*focus));
 }
 
 // Sequential, in inbox order: numbers, notification Bundles, outbox entries, event rows.
@@ -380,22 +398,18 @@ Result<std::size_t> Pipeline::runOnce() {
   if (items->empty()) return std::size_t{0};
   std::vector<store::ProcessedMessage> done(items->size());
   const std::size_t n = items->size();
-  const std::size_t workers = std::min(options_.workers, n);
   const bool subs = options_.subscriptions != nullptr;
   std::vector<Raised> raised(subs ? n : 0);
-  auto one = [&](std::size_t i) { done[i] = processInto((*items)[i], subs ? &raised[i] : nullptr); };
-  if (workers <= 1) {
-    for (std::size_t i = 0; i < n; ++i) one(i);
+  // Pure computation: any split keeps order, which is fixed at commit (inbox order).
+  // The pool's threads live as long as the pipeline (started by the first batch).
+  if (!pool_ && options_.workers > 1) pool_ = std::make_unique<WorkerPool>(options_.workers, "courier-work");
+  const std::function<void(std::size_t)> one = [&](std::size_t i) {
+    done[i] = processInto((*items)[i], subs ? &raised[i] : nullptr);
+  };
+  if (pool_) {
+    pool_->run(n, one);
   } else {
-    // Pure computation: any split keeps order, which is fixed at commit (inbox order).
-    std::vector<std::thread> pool;
-    pool.reserve(workers - 1);
-    auto work = [&](std::size_t w) {
-      for (std::size_t i = w; i < n; i += workers) one(i);
-    };
-    for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(work, w);
-    work(0);
-    for (auto& t : pool) t.join();
+    for (std::size_t i = 0; i < n; ++i) one(i);
   }
   std::map<std::string, std::uint64_t, std::less<>> counters;
   if (subs) {

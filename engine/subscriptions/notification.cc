@@ -321,6 +321,17 @@ struct NotificationWriter {
         if (content != PayloadContent::kFullResource) continue;
         // The resources the focus refers to, and theirs, so that every reference resolves.
         std::vector<const Resource*> queue{f};
+        // A Claim stands alone (its Patient, payer and Coverage are contained), so it refers
+        // to nothing in the record: its context is the record's Patient and Encounter, as
+        // for the other topics' focus.
+        if (f->type == "Claim") {
+          for (std::string_view type : {"Patient", "Encounter"}) {
+            if (const Resource* r = res.focus(type, -1)) {
+              context[i].push_back(r);
+              queue.push_back(r);
+            }
+          }
+        }
         for (std::size_t q = 0; q < queue.size(); ++q) {
           std::vector<std::string_view> refs;
           collectReferences(*queue[q]->value, refs);

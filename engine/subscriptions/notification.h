@@ -8,7 +8,9 @@
 //   id-only        one entry per focus with fullUrl and request/response, no resource
 //   full-resource  the focus resources and the resources they reference (Patient,
 //                  Encounter, Practitioner, ...), as engine/record/to_fhir wrote them (same
-//                  ids, so references inside them resolve within the Bundle)
+//                  ids, so references inside them resolve within the Bundle). A Claim focus
+//                  (claim-produced; added with FocusResources::addResource) brings the
+//                  record's Patient and Encounter along, its own parties being contained
 // A focus that appeared is `POST <Type>` (response 201); one that changed is
 // `PUT <Type>/<id>` (200); context resources are `GET <Type>/<id>` (200). The Parameters
 // entry is `GET <base>/Subscription/<id>/$status` (200), as the IG's examples have it.

@@ -83,6 +83,28 @@ int main(int argc, char** argv) {
       emit(notificationBundle(sub, PayloadContent::kIdOnly, all, kNow, opts, NotificationType::kQueryEvent));
     }
   }
+  // claim-produced: the focus is the Claim engine/claims wrote for this record (the claims
+  // module's golden file), with the record's Patient and Encounter as context.
+  {
+    record::CanonicalRecord rec =
+        subscriptions::testing::recordFrom(subscriptions::testing::readFile(dir + "/../claims/dft_p03_office.hl7"));
+    auto resources = FocusResources::fromRecord(rec);
+    std::string claim = subscriptions::testing::readFile(dir + "/../claims/dft_p03_office.claim.json");
+    if (!resources || claim.empty() || !resources->addResource(claim)) {
+      std::fprintf(stderr, "FAIL claim-produced: no record or Claim\n");
+      ++failures;
+    } else {
+      for (const Event& e : eventsFor(rec, nullptr, {}, true)) {
+        if (e.topic != Topic::kClaimProduced) continue;
+        NotificationEvent ne{++n, kNow, &e, &*resources};
+        SubscriptionState sub{"sub-3", Topic::kClaimProduced, SubscriptionStatus::kActive, ne.event_number, {}};
+        for (PayloadContent c : {PayloadContent::kEmpty, PayloadContent::kIdOnly, PayloadContent::kFullResource}) {
+          emit(notificationBundle(sub, c, std::span(&ne, 1), kNow, opts));
+          emit(notificationBundle(sub, c, std::span(&ne, 1), kNow, {}));
+        }
+      }
+    }
+  }
   SubscriptionState active{"sub-1", Topic::kDiagnosis, SubscriptionStatus::kActive, n, {}};
   SubscriptionState broken{"sub-2", Topic::kImmunization, SubscriptionStatus::kError, 3, "endpoint unreachable"};
   emit(handshakeBundle(active, kNow, opts));

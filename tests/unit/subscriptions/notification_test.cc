@@ -130,6 +130,58 @@ TEST(Notification, AClaimFromElsewhereCanBeTheFocus) {
   EXPECT_NE(json->find("\"fullUrl\":\"urn:uuid:claim-1\""), std::string::npos);
 }
 
+// claim-produced with the Claim engine/claims writes (its golden file): full-resource
+// carries the Claim itself and the record's Patient and Encounter; id-only its reference.
+TEST(Notification, AClaimProducedCarriesTheClaimAndItsContext) {
+  record::CanonicalRecord rec = testing::recordFrom(
+      testing::readFile(std::string(COURIER_SOURCE_DIR) + "/tests/data/claims/dft_p03_office.hl7"));
+  auto resources = FocusResources::fromRecord(rec);
+  ASSERT_TRUE(resources.has_value());
+  const std::string claim =
+      testing::readFile(std::string(COURIER_SOURCE_DIR) + "/tests/data/claims/dft_p03_office.claim.json");
+  ASSERT_TRUE(resources->addResource(claim).has_value());
+  const std::string claim_id = parse(claim)["id"].GetString();
+  std::vector<Event> events = eventsFor(rec, nullptr, {}, true);
+  const Event* produced = nullptr;
+  for (const Event& e : events)
+    if (e.topic == Topic::kClaimProduced) produced = &e;
+  ASSERT_NE(produced, nullptr);
+  SubscriptionState sub{"payer-1", Topic::kClaimProduced, SubscriptionStatus::kActive, 1, {}};
+  std::vector<NotificationEvent> one{{1, kNow, produced, &*resources}};
+
+  auto full = notificationBundle(sub, PayloadContent::kFullResource, one, kNow, {});
+  ASSERT_TRUE(full.has_value()) << full.error().toString();
+  auto d = parse(*full);
+  // status, Claim, Patient, Encounter, then whom the Encounter names (its Practitioner)
+  ASSERT_GE(d["entry"].Size(), 4u);
+  const auto& focus = d["entry"][1];
+  EXPECT_STREQ(focus["resource"]["resourceType"].GetString(), "Claim");
+  EXPECT_EQ(focus["resource"]["id"].GetString(), claim_id);
+  EXPECT_TRUE(focus["resource"].HasMember("item"));  // the whole Claim, not a stub
+  EXPECT_STREQ(focus["request"]["method"].GetString(), "POST");
+  EXPECT_STREQ(focus["request"]["url"].GetString(), "Claim");
+  EXPECT_STREQ(d["entry"][2]["resource"]["resourceType"].GetString(), "Patient");
+  EXPECT_STREQ(d["entry"][3]["resource"]["resourceType"].GetString(), "Encounter");
+  const auto& ev = d["entry"][0]["resource"]["parameter"][5];
+  EXPECT_EQ(std::string(part(ev, "focus")->operator[]("valueReference")["reference"].GetString()),
+            "urn:uuid:" + claim_id);
+  int context = 0;
+  for (const auto& p : ev["part"].GetArray()) context += std::string(p["name"].GetString()) == "additional-context";
+  EXPECT_EQ(context, static_cast<int>(d["entry"].Size()) - 2);
+  for (rapidjson::SizeType e = 2; e < d["entry"].Size(); ++e) {
+    const std::string type = d["entry"][e]["resource"]["resourceType"].GetString();
+    EXPECT_TRUE(type != "Condition" && type != "Procedure" && type != "Observation") << type;
+    EXPECT_STREQ(d["entry"][e]["request"]["method"].GetString(), "GET");
+  }
+
+  auto ids = notificationBundle(sub, PayloadContent::kIdOnly, one, kNow, {"https://courier.example/fhir"});
+  ASSERT_TRUE(ids.has_value());
+  auto i = parse(*ids);
+  ASSERT_EQ(i["entry"].Size(), 2u);
+  EXPECT_EQ(std::string(i["entry"][1]["fullUrl"].GetString()), "https://courier.example/fhir/Claim/" + claim_id);
+  EXPECT_FALSE(i["entry"][1].HasMember("resource"));
+}
+
 TEST(Notification, MissingFocusIsAnError) {
   Fixture f;
   Event ghost = f.events[2];
