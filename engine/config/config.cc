@@ -185,7 +185,7 @@ class Loader {
       return config;
     }
     checkKeys(root, "", {"data_dir", "log_level", "io_threads", "store", "listeners", "pipeline", "destinations",
-                         "routes", "subscriptions"});
+                         "routes", "subscriptions", "record"});
 
     std::string data_dir = "./var";
     if (auto v = string(root["data_dir"], "data_dir")) data_dir = *v;
@@ -215,6 +215,7 @@ class Loader {
     loadDestinations(root["destinations"], config.destinations);
     loadRoutes(root["routes"], config);
     config.subscriptions = subscriptions(root["subscriptions"], "subscriptions");
+    config.record = record(root["record"], "record");
     return config;
   }
 
@@ -835,6 +836,36 @@ class Loader {
     if (auto v = duration(node["heartbeat_check"], path + ".heartbeat_check", std::chrono::milliseconds(10),
                           std::chrono::hours(1), "heartbeat_check must be between 10ms and 1h.")) {
       c.heartbeat_check = std::chrono::duration_cast<std::chrono::milliseconds>(*v);
+    }
+    return c;
+  }
+
+  RecordConfig record(const YAML::Node& node, const std::string& path) {
+    RecordConfig c;
+    if (!present(node) || !requireMap(node, path)) return c;
+    checkKeys(node, path, {"site_maps"});
+    const YAML::Node list = node["site_maps"];
+    if (!present(list) || list.IsNull()) return c;
+    if (!list.IsSequence()) {
+      error(markOf(list), path + ".site_maps",
+            "expected a list of site maps, each like '- { facility: NORTHSIDE, file: mappings/sites/northside.csv }'.");
+      return c;
+    }
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const YAML::Node item = list[i];
+      std::string at = path + ".site_maps[" + std::to_string(i) + "]";
+      if (!requireMap(item, at)) continue;
+      checkKeys(item, at, {"facility", "application", "file"});
+      SiteMapConfig m;
+      if (auto v = string(item["facility"], at + ".facility")) m.facility = *v;
+      if (auto v = string(item["application"], at + ".application")) m.application = *v;
+      if (!present(item["file"])) {
+        error(markOf(item), at, "this site map has no 'file'; name its CSV file, like mappings/sites/northside.csv.");
+        continue;
+      }
+      std::size_t n = errors_.size();
+      m.file = file(item["file"], at + ".file", "", "site map", false);
+      if (errors_.size() == n) c.site_maps.push_back(std::move(m));
     }
     return c;
   }

@@ -285,6 +285,20 @@ struct SubscriptionsConfig {
   std::chrono::milliseconds heartbeat_check{std::chrono::seconds(1)};  // how often heartbeats are looked at
 };
 
+// engine/record: site maps (record/site_map.h) that map a sender's Z-segments and local
+// fields to record elements. A message takes the first entry whose facility (MSH-4.1)
+// and application (MSH-3.1) match; an empty one matches any sender. The files are read
+// and checked by record::SiteMaps::load, not here.
+struct SiteMapConfig {
+  std::string facility;
+  std::string application;
+  std::filesystem::path file;  // resolved like other files (relative: inside data_dir)
+};
+
+struct RecordConfig {
+  std::vector<SiteMapConfig> site_maps;  // in file order
+};
+
 struct Config {
   std::filesystem::path source_file;   // the YAML file it came from
   std::filesystem::path data_dir;      // resolved; default ./var
@@ -296,6 +310,7 @@ struct Config {
   std::vector<DestinationConfig> destinations;
   std::vector<RouteConfig> routes;  // in file order; every matching route applies
   SubscriptionsConfig subscriptions;
+  RecordConfig record;
 
   const ListenerConfig* findListener(std::string_view name) const;
   const DestinationConfig* findDestination(std::string_view name) const;

@@ -67,6 +67,13 @@ struct Practitioner {
   Sourced given;
 };
 
+// A value a site maps from a Z-segment or local field (site_map.h) that has no
+// element of its own: written to FHIR as an extension with this URL.
+struct Extension {
+  std::string url;
+  Sourced value;
+};
+
 struct Patient {
   std::vector<Identifier> identifiers;
   std::vector<Name> names;
@@ -76,6 +83,7 @@ struct Patient {
   std::vector<Telecom> telecoms;
   Sourced deceased;  // PID-30 (Y/N)
   Sourced death_time;
+  std::vector<Extension> extensions;  // from site maps
   std::string source_segment;  // e.g. "PID"
 };
 
@@ -93,6 +101,7 @@ struct Encounter {
   Sourced discharge_disposition;  // PV1-36
   Sourced admission_type;    // PV1-4
   Sourced reason;            // PV2-3 text
+  std::vector<Extension> extensions;  // from site maps
   std::string source_segment;
 };
 
@@ -117,8 +126,13 @@ struct Procedure {
 struct Observation {
   Code code;
   Sourced value_type;  // HL7 table 0125 (NM, ST, CWE, TX, SN, DT, TS, ...)
-  Sourced value;       // text as sent; for coded values the code
+  Sourced value;       // text as sent; for coded values the code. ST/TX/FT repetitions
+                       // are lines of one text, joined here with "\n".
   Code coded_value;    // filled when value_type is CE/CWE/CNE
+  // OBX-5 repetitions after the first for the other types (NM, CWE, DT, SN, ...), each
+  // with its own source (`OBX[2]-5[3]`); coded_repeats runs beside it for CE/CWE/CNE.
+  std::vector<Sourced> repeats;
+  std::vector<Code> coded_repeats;
   Code units;          // OBX-6: code (e.g. UCUM `mg/dL`), text, system
   Sourced reference_range;
   Sourced abnormal_flag;
@@ -200,6 +214,44 @@ struct Document {
   std::string source_segment;
 };
 
+// A person related to the patient: next of kin or contact (NK1), or the
+// guarantor's person (GT1).
+struct Contact {
+  Name name;
+  Code relationship;     // NK1-3 / GT1-11: HL7 table 0063 (SPO, CHD, MTH, SEL, ...)
+  Sourced role;          // NK1-7: HL7 table 0131 (C emergency contact, N next of kin, E employer, ...)
+  std::vector<Address> addresses;
+  std::vector<Telecom> telecoms;
+  Sourced sex;           // HL7 table 0001
+  Sourced birth_date;
+  Sourced start;         // NK1-8 / GT1-13
+  Sourced end;           // NK1-9 / GT1-14
+  Sourced organization;  // NK1-13.1 / GT1-16 (employer) name
+  std::string source_segment;  // "NK1[2]"
+
+  bool empty() const { return name.family.empty() && name.given.empty() && relationship.empty() && organization.empty(); }
+};
+
+// An allergy or intolerance (AL1).
+struct Allergy {
+  Code allergen;     // AL1-3
+  Sourced type;      // AL1-2: HL7 table 0127 (DA drug, FA food, EA environmental, MA misc, ...)
+  Sourced severity;  // AL1-4: HL7 table 0128 (SV severe, MO moderate, MI mild, U unknown)
+  std::vector<Sourced> reactions;  // AL1-5 (repeats)
+  Sourced onset;     // AL1-6 identification date
+  std::string source_segment;
+};
+
+// Who pays (GT1): the guarantor of the patient's account.
+struct Guarantor {
+  Identifier number;  // GT1-2
+  Contact person;     // GT1-3 name, 5 address, 6/7 phones, 8 birth, 9 sex, 11 relationship, 13/14 dates, 16 employer
+  Sourced type;       // GT1-10 guarantor type
+  // True when the guarantor is the patient (GT1-11 SEL/18/01): FHIR points at the Patient.
+  bool is_patient = false;
+  std::string source_segment;
+};
+
 struct CanonicalRecord {
   Sourced message_id;    // MSH-10
   Sourced message_type;  // MSH-9.1
@@ -225,6 +277,9 @@ struct CanonicalRecord {
   std::vector<Coverage> coverages;
   std::vector<Appointment> appointments;
   std::vector<Document> documents;
+  std::vector<Contact> contacts;     // NK1
+  std::vector<Allergy> allergies;    // AL1
+  std::vector<Guarantor> guarantors; // GT1
   // ADT^A40 and friends: the identifiers of the record merged into this one (MRG-1).
   std::vector<Identifier> merged_identifiers;
 };

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -217,6 +218,8 @@ constexpr std::array<Pair, 5> kRequestStatus = {
     {{"completed", "CM"}, {"revoked", "CA"}, {"on-hold", "HD"}, {"active", "IP"}, {"draft", "P"}}};
 constexpr std::array<Pair, 5> kRelationship = {
     {{"self", "SEL"}, {"spouse", "SPO"}, {"child", "CHD"}, {"parent", "PAR"}, {"other", "OTH"}}};
+constexpr std::array<Pair, 3> kAllergyCategory = {{{"medication", "DA"}, {"food", "FA"}, {"environment", "EA"}}};
+constexpr std::array<Pair, 3> kReactionSeverity = {{{"severe", "SV"}, {"moderate", "MO"}, {"mild", "MI"}}};
 constexpr std::array<Pair, 2> kDocStatus = {{{"final", "AU"}, {"preliminary", "PA"}}};
 
 // Decodes standard base64 (padding optional, whitespace skipped); false on other bytes.
@@ -376,6 +379,7 @@ class Converter {
     for (size_t i = 0; i < entries_.size() && !r_.failed(); ++i) {
       const EntryRef& e = entries_[i];
       if (e.type == "ServiceRequest") readOrder(e, i);
+      else if (e.type == "Account") readAccount(e);  // before RelatedPerson: guarantors are not contacts
     }
     for (size_t i = 0; i < entries_.size() && !r_.failed(); ++i) {
       const EntryRef& e = entries_[i];
@@ -402,6 +406,14 @@ class Converter {
         readChargeItem(e);
       } else if (t == "DocumentReference") {
         readDocument(e);
+      } else if (t == "RelatedPerson") {
+        if (guarantor_entries_.count(i) == 0) {
+          Contact c;
+          readRelatedPerson(e, c);
+          rec_.contacts.push_back(std::move(c));
+        }
+      } else if (t == "AllergyIntolerance") {
+        readAllergy(e);
       }
     }
     // The encounter last: its diagnosis list annotates the conditions read above.
@@ -479,9 +491,157 @@ class Converter {
         out.identifiers.push_back(std::move(id));
       }
     }
-    if (const Value* names = r_.array(p, "name", e.path)) {
+    readNames(p, e.path, out.names);
+    out.birth_date = r_.dateTime(p, "birthDate", e.path);
+    out.sex = r_.string(p, "gender", e.path);
+    mapValue(out.sex, kGender);
+    readAddresses(p, e.path, out.addresses);
+    readTelecoms(p, e.path, out.telecoms);
+    Sourced deceased = r_.string(p, "deceasedBoolean", e.path);
+    if (!deceased.empty()) out.deceased = {deceased.value == "true" ? "Y" : "N", deceased.source};
+    out.death_time = r_.dateTime(p, "deceasedDateTime", e.path);
+    if (!out.death_time.empty() && out.deceased.empty()) out.deceased = {"Y", out.death_time.source};
+    readExtensions(p, e.path, out.extensions);
+  }
+
+  // extension[] entries with a url and a valueString (what site maps write).
+  void readExtensions(const Value& obj, std::string_view path, std::vector<Extension>& out) {
+    const Value* list = r_.array(obj, "extension", path);
+    if (list == nullptr) return;
+    for (size_t i = 0; i < list->Size(); ++i) {
+      // Lenient: extensions Courier does not read may be anything.
+      const Value& ev = (*list)[static_cast<rapidjson::SizeType>(i)];
+      if (!ev.IsObject()) continue;
+      const Value* url_v = Reader::member(ev, "url");
+      const Value* value_v = Reader::member(ev, "valueString");
+      if (url_v == nullptr || !url_v->IsString() || value_v == nullptr || !value_v->IsString()) continue;
+      std::string at = indexed(path, "extension", i);
+      Sourced url = r_.string(ev, "url", at);
+      Sourced value = r_.string(ev, "valueString", at);
+      if (url.empty() || value.empty()) continue;
+      out.push_back({std::move(url.value), std::move(value)});
+    }
+  }
+
+  // RelatedPerson → Contact: relationship codings of table 0063 (or any other system)
+  // and table 0131 (the contact role), name, telecom, address, gender, birth date, period.
+  void readRelatedPerson(const EntryRef& e, Contact& c) {
+    const Value& v = *e.resource;
+    c.source_segment = e.path;
+    if (const Value* rels = r_.array(v, "relationship", e.path)) {
+      for (size_t i = 0; i < rels->Size(); ++i) {
+        std::string at = indexed(e.path, "relationship", i);
+        const Value* rv = r_.objectAt(*rels, i, at);
+        if (rv == nullptr) return;
+        Code code;
+        r_.conceptBody(*rv, at, code, nullptr);
+        if (code.system.value == "http://terminology.hl7.org/CodeSystem/v2-0131") {
+          if (c.role.empty()) c.role = code.code;
+        } else if (c.relationship.empty()) {
+          if (code.system.value == "http://terminology.hl7.org/CodeSystem/v2-0063") code.system = {};
+          c.relationship = std::move(code);
+        }
+      }
+    }
+    std::vector<Name> names;
+    readNames(v, e.path, names);
+    if (!names.empty()) c.name = std::move(names.front());
+    readTelecoms(v, e.path, c.telecoms);
+    readAddresses(v, e.path, c.addresses);
+    c.sex = r_.string(v, "gender", e.path);
+    mapValue(c.sex, kGender);
+    c.birth_date = r_.dateTime(v, "birthDate", e.path);
+    if (const Value* period = r_.object(v, "period", e.path)) {
+      c.start = r_.dateTime(*period, "start", child(e.path, "period"));
+      c.end = r_.dateTime(*period, "end", child(e.path, "period"));
+    }
+  }
+
+  // Account.guarantor[] → guarantors: the party is the Patient (self) or a RelatedPerson.
+  void readAccount(const EntryRef& e) {
+    const Value& v = *e.resource;
+    Identifier number;
+    if (const Value* ids = r_.array(v, "identifier", e.path)) {
+      if (ids->Size() > 0) {
+        std::string at = indexed(e.path, "identifier", 0);
+        if (const Value* idv = r_.objectAt(*ids, 0, at)) {
+          number.value = r_.string(*idv, "value", at);
+          number.type = r_.conceptCode(*idv, "type", at);
+        }
+      }
+    }
+    const Value* list = r_.array(v, "guarantor", e.path);
+    if (list == nullptr) return;
+    for (size_t i = 0; i < list->Size(); ++i) {
+      std::string at = indexed(e.path, "guarantor", i);
+      const Value* gv = r_.objectAt(*list, i, at);
+      if (gv == nullptr) return;
+      Guarantor g;
+      g.source_segment = list->Size() == 1 ? e.path : at;
+      g.number = number;
+      int party = resolve(*gv, "party", at);
+      if (party >= 0 && entries_[static_cast<size_t>(party)].type == "RelatedPerson") {
+        guarantor_entries_.insert(static_cast<size_t>(party));
+        readRelatedPerson(entries_[static_cast<size_t>(party)], g.person);
+      } else if (party >= 0 && entries_[static_cast<size_t>(party)].type == "Patient") {
+        g.is_patient = true;
+        g.person.relationship.code = {"SEL", child(at, "party")};
+      }
+      g.person.source_segment = g.source_segment;
+      if (const Value* period = r_.object(*gv, "period", at)) {
+        g.person.start = r_.dateTime(*period, "start", child(at, "period"));
+        g.person.end = r_.dateTime(*period, "end", child(at, "period"));
+      }
+      rec_.guarantors.push_back(std::move(g));
+    }
+  }
+
+  void readAllergy(const EntryRef& e) {
+    const Value& v = *e.resource;
+    Allergy a;
+    a.source_segment = e.path;
+    a.allergen = r_.codeable(v, "code", e.path);
+    if (a.allergen.empty()) return;
+    if (!a.allergen.system.empty()) a.allergen.system.value.assign(hl7SystemFor(a.allergen.system.value));
+    std::vector<Sourced> categories;
+    stringList(v, "category", e.path, categories);
+    if (!categories.empty()) {
+      a.type = categories.front();
+      mapValue(a.type, kAllergyCategory);
+    }
+    Sourced criticality = r_.string(v, "criticality", e.path);
+    if (criticality.value == "high") a.severity = {"SV", criticality.source};
+    else if (criticality.value == "unable-to-assess") a.severity = {"U", criticality.source};
+    a.onset = r_.dateTime(v, "onsetDateTime", e.path);
+    if (const Value* reactions = r_.array(v, "reaction", e.path)) {
+      for (size_t i = 0; i < reactions->Size(); ++i) {
+        std::string at = indexed(e.path, "reaction", i);
+        const Value* rv = r_.objectAt(*reactions, i, at);
+        if (rv == nullptr) return;
+        Sourced severity = r_.string(*rv, "severity", at);
+        mapValue(severity, kReactionSeverity);
+        if (!severity.empty()) a.severity = std::move(severity);
+        const Value* list = r_.array(*rv, "manifestation", at);
+        if (list == nullptr) continue;
+        for (size_t k = 0; k < list->Size(); ++k) {
+          std::string mat = indexed(at, "manifestation", k);
+          const Value* mv = r_.objectAt(*list, k, mat);
+          if (mv == nullptr) return;
+          Code m;
+          Sourced text;
+          r_.conceptBody(*mv, mat, m, &text);
+          Sourced shown = !text.empty() ? text : !m.display.empty() ? m.display : m.code;
+          if (!shown.empty()) a.reactions.push_back(std::move(shown));
+        }
+      }
+    }
+    rec_.allergies.push_back(std::move(a));
+  }
+
+  void readNames(const Value& obj, std::string_view path, std::vector<Name>& out) {
+    if (const Value* names = r_.array(obj, "name", path)) {
       for (size_t i = 0; i < names->Size(); ++i) {
-        std::string at = indexed(e.path, "name", i);
+        std::string at = indexed(path, "name", i);
         const Value* nv = r_.objectAt(*names, i, at);
         if (nv == nullptr) return;
         Name n;
@@ -496,15 +656,15 @@ class Converter {
         n.use = r_.string(*nv, "use", at);
         mapValue(n.use, kNameUse);
         if (n.family.empty() && n.given.empty()) continue;
-        out.names.push_back(std::move(n));
+        out.push_back(std::move(n));
       }
     }
-    out.birth_date = r_.dateTime(p, "birthDate", e.path);
-    out.sex = r_.string(p, "gender", e.path);
-    mapValue(out.sex, kGender);
-    if (const Value* addrs = r_.array(p, "address", e.path)) {
+  }
+
+  void readAddresses(const Value& obj, std::string_view path, std::vector<Address>& out) {
+    if (const Value* addrs = r_.array(obj, "address", path)) {
       for (size_t i = 0; i < addrs->Size(); ++i) {
-        std::string at = indexed(e.path, "address", i);
+        std::string at = indexed(path, "address", i);
         const Value* av = r_.objectAt(*addrs, i, at);
         if (av == nullptr) return;
         Address a;
@@ -520,12 +680,15 @@ class Converter {
           if (type.value == "postal") a.use = {"M", type.source};
         }
         if (a.lines.empty() && a.city.empty() && a.state.empty() && a.postal_code.empty()) continue;
-        out.addresses.push_back(std::move(a));
+        out.push_back(std::move(a));
       }
     }
-    if (const Value* tels = r_.array(p, "telecom", e.path)) {
+  }
+
+  void readTelecoms(const Value& obj, std::string_view path, std::vector<Telecom>& out) {
+    if (const Value* tels = r_.array(obj, "telecom", path)) {
       for (size_t i = 0; i < tels->Size(); ++i) {
-        std::string at = indexed(e.path, "telecom", i);
+        std::string at = indexed(path, "telecom", i);
         const Value* tv = r_.objectAt(*tels, i, at);
         if (tv == nullptr) return;
         Telecom t;
@@ -536,13 +699,9 @@ class Converter {
         t.use = r_.string(*tv, "use", at);
         if (t.use.value == "mobile") t.equipment = {"CP", t.use.source};
         mapValue(t.use, kTelecomUse);
-        out.telecoms.push_back(std::move(t));
+        out.push_back(std::move(t));
       }
     }
-    Sourced deceased = r_.string(p, "deceasedBoolean", e.path);
-    if (!deceased.empty()) out.deceased = {deceased.value == "true" ? "Y" : "N", deceased.source};
-    out.death_time = r_.dateTime(p, "deceasedDateTime", e.path);
-    if (!out.death_time.empty() && out.deceased.empty()) out.deceased = {"Y", out.death_time.source};
   }
 
   void stringList(const Value& obj, std::string_view key, std::string_view path, std::vector<Sourced>& out) {
@@ -769,6 +928,33 @@ class Converter {
     }
   }
 
+  // True (and `o` filled) when every component has o's code and a value.
+  bool readRepeats(const Value& comps, const std::string& path, Observation& o) {
+    if (comps.Size() < 2 || o.code.code.empty()) return false;
+    std::vector<Observation> values;
+    for (size_t i = 0; i < comps.Size(); ++i) {
+      std::string at = indexed(path, "component", i);
+      const Value* cv = r_.objectAt(comps, i, at);
+      if (cv == nullptr) return false;
+      Code code = r_.codeable(*cv, "code", at);
+      if (code.code.value != o.code.code.value || code.system.value != o.code.system.value) return false;
+      Observation one;
+      readValue(*cv, at, one);
+      if (one.value.empty()) return false;
+      values.push_back(std::move(one));
+    }
+    o.value_type = values.front().value_type;
+    o.value = std::move(values.front().value);
+    o.coded_value = std::move(values.front().coded_value);
+    o.units = std::move(values.front().units);
+    const bool coded = !o.coded_value.empty();
+    for (size_t i = 1; i < values.size(); ++i) {
+      o.repeats.push_back(std::move(values[i].value));
+      if (coded) o.coded_repeats.push_back(std::move(values[i].coded_value));
+    }
+    return true;
+  }
+
   void readObservation(const EntryRef& e) {
     const Value& v = *e.resource;
     Observation o;
@@ -826,6 +1012,12 @@ class Converter {
     if (o.order_index > 0) o.order_code_text = rec_.orders[static_cast<size_t>(o.order_index - 1)].service.display;
     const Value* comps = r_.array(v, "component", e.path);
     bool has_value = !o.value.empty();
+    // Components that all carry the Observation's own code are the repetitions of one
+    // value (how to_fhir.h writes OBX-5 `~`): one observation again.
+    if (comps != nullptr && !has_value && readRepeats(*comps, e.path, o)) {
+      rec_.observations.push_back(std::move(o));
+      return;
+    }
     if (!o.code.empty() || has_value || comps == nullptr) rec_.observations.push_back(o);
     if (comps == nullptr) return;
     for (size_t i = 0; i < comps->Size() && !r_.failed(); ++i) {
@@ -1097,6 +1289,7 @@ class Converter {
   std::unordered_map<std::string, size_t> by_url_;            // fullUrl and Type/id → entry
   std::unordered_map<size_t, size_t> condition_index_;        // entry → diagnoses index
   std::unordered_map<size_t, size_t> order_index_;            // entry → 1-based orders index
+  std::unordered_set<size_t> guarantor_entries_;              // RelatedPersons read as guarantors
   int encounter_entry_ = -1;
 };
 
@@ -1149,7 +1342,7 @@ std::string fhirToHl7DateTime(std::string_view v) {
 }
 
 std::string_view hl7SystemFor(std::string_view uri) {
-  static constexpr std::array<Pair, 11> kNames = {{
+  static constexpr std::array<Pair, 12> kNames = {{
       {"http://loinc.org", "LN"},
       {"http://snomed.info/sct", "SCT"},
       {"http://hl7.org/fhir/sid/icd-10-cm", "I10"},
@@ -1161,6 +1354,7 @@ std::string_view hl7SystemFor(std::string_view uri) {
       {"http://hl7.org/fhir/sid/cvx", "CVX"},
       {"http://terminology.hl7.org/CodeSystem/MVX", "MVX"},
       {"http://unitsofmeasure.org", "UCUM"},
+      {"http://www.nlm.nih.gov/research/umls/rxnorm", "RXNORM"},
   }};
   std::string_view name = lookup(kNames, uri);
   return name.empty() ? uri : name;

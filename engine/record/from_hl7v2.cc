@@ -176,6 +176,59 @@ void readIdentifiers(const SegmentReader& r, int field, std::string_view default
   }
 }
 
+// Reads an XPN name (family, given, middle, suffix, prefix, use) at `field`, repetition `rep`.
+Name readName(const SegmentReader& r, int field, int rep) {
+  Name name;
+  name.family = r.subOrComponent(field, rep, 1);
+  Sourced given = r.get(field, rep, 2);
+  if (!given.empty()) name.given.push_back(std::move(given));
+  Sourced middle = r.get(field, rep, 3);
+  if (!middle.empty()) name.given.push_back(std::move(middle));
+  name.suffix = r.get(field, rep, 4);
+  name.prefix = r.get(field, rep, 5);
+  name.use = r.get(field, rep, 7);
+  return name;
+}
+
+// Reads XAD repetition `rep` of `field` into `out` when it has any part.
+void readAddress(const SegmentReader& r, int field, int rep, std::vector<Address>& out) {
+  Address a;
+  Sourced street = r.subOrComponent(field, rep, 1);
+  if (!street.empty()) a.lines.push_back(std::move(street));
+  Sourced other = r.get(field, rep, 2);
+  if (!other.empty()) a.lines.push_back(std::move(other));
+  a.city = r.get(field, rep, 3);
+  a.state = r.get(field, rep, 4);
+  a.postal_code = r.get(field, rep, 5);
+  a.country = r.get(field, rep, 6);
+  a.use = r.get(field, rep, 7);
+  if (a.lines.empty() && a.city.empty() && a.state.empty() && a.postal_code.empty()) return;
+  out.push_back(std::move(a));
+}
+
+// Every XTN repetition of `field`; `default_use` applies when XTN-2 is empty (work phones).
+void readTelecoms(const SegmentReader& r, int field, std::string_view default_use, std::vector<Telecom>& out) {
+  for (int i = 1, n = r.repetitions(field); i <= n; ++i) {
+    Telecom t;
+    t.use = r.get(field, i, 2);
+    t.equipment = r.get(field, i, 3);
+    Sourced email = r.get(field, i, 4);
+    Sourced local = r.get(field, i, 7);
+    if (!email.empty()) {
+      t.value = std::move(email);
+    } else if (!local.empty()) {
+      Sourced area = r.get(field, i, 6);
+      t.value.source = local.source;
+      t.value.value = area.empty() ? local.value : "(" + area.value + ")" + local.value;
+    } else {
+      t.value = r.get(field, i, 1);
+    }
+    if (t.value.empty()) continue;
+    if (t.use.empty() && !default_use.empty()) t.use = {std::string(default_use), t.value.source};
+    out.push_back(std::move(t));
+  }
+}
+
 void readPatient(const SegmentReader& r, Patient& p) {
   p.source_segment = r.name();
   readIdentifiers(r, 3, "", p.identifiers);
@@ -195,55 +248,15 @@ void readPatient(const SegmentReader& r, Patient& p) {
     p.identifiers.push_back(std::move(dl));
   }
   for (int i = 1, n = r.repetitions(5); i <= n; ++i) {
-    Name name;
-    name.family = r.subOrComponent(5, i, 1);
-    Sourced given = r.get(5, i, 2);
-    if (!given.empty()) name.given.push_back(std::move(given));
-    Sourced middle = r.get(5, i, 3);
-    if (!middle.empty()) name.given.push_back(std::move(middle));
-    name.suffix = r.get(5, i, 4);
-    name.prefix = r.get(5, i, 5);
-    name.use = r.get(5, i, 7);
+    Name name = readName(r, 5, i);
     if (name.family.empty() && name.given.empty()) continue;
     p.names.push_back(std::move(name));
   }
   p.birth_date = r.get(7, 1, 1);
   p.sex = r.get(8, 1, 1);
-  for (int i = 1, n = r.repetitions(11); i <= n; ++i) {
-    Address a;
-    Sourced street = r.subOrComponent(11, i, 1);
-    if (!street.empty()) a.lines.push_back(std::move(street));
-    Sourced other = r.get(11, i, 2);
-    if (!other.empty()) a.lines.push_back(std::move(other));
-    a.city = r.get(11, i, 3);
-    a.state = r.get(11, i, 4);
-    a.postal_code = r.get(11, i, 5);
-    a.country = r.get(11, i, 6);
-    a.use = r.get(11, i, 7);
-    if (a.lines.empty() && a.city.empty() && a.state.empty() && a.postal_code.empty()) continue;
-    p.addresses.push_back(std::move(a));
-  }
-  for (int field : {13, 14}) {
-    for (int i = 1, n = r.repetitions(field); i <= n; ++i) {
-      Telecom t;
-      t.use = r.get(field, i, 2);
-      t.equipment = r.get(field, i, 3);
-      Sourced email = r.get(field, i, 4);
-      Sourced local = r.get(field, i, 7);
-      if (!email.empty()) {
-        t.value = std::move(email);
-      } else if (!local.empty()) {
-        Sourced area = r.get(field, i, 6);
-        t.value.source = local.source;
-        t.value.value = area.empty() ? local.value : "(" + area.value + ")" + local.value;
-      } else {
-        t.value = r.get(field, i, 1);
-      }
-      if (t.value.empty()) continue;
-      if (t.use.empty() && field == 14) t.use = {"WPN", t.value.source};
-      p.telecoms.push_back(std::move(t));
-    }
-  }
+  for (int i = 1, n = r.repetitions(11); i <= n; ++i) readAddress(r, 11, i, p.addresses);
+  readTelecoms(r, 13, "", p.telecoms);
+  readTelecoms(r, 14, "WPN", p.telecoms);
   p.death_time = r.get(29, 1, 1);
   p.deceased = r.get(30);
 }
@@ -303,6 +316,36 @@ void readOrder(const SegmentReader& r, CanonicalRecord& rec, const Sourced& orc_
   rec.orders.push_back(std::move(o));
 }
 
+// OBX-5 repetitions 2..n of a value that is not text (text joins its lines above):
+// each is a value of its own, read the way the first one is.
+void readRepeatedValues(const SegmentReader& r, const std::string& type, Observation& o) {
+  if (type == "TX" || type == "FT" || type == "ST") return;
+  int reps = r.repetitions(5);
+  if (reps < 2) return;
+  const bool coded = type == "CE" || type == "CWE" || type == "CNE";
+  const bool first_component = type == "NM" || type == "TS" || type == "DT" || type == "DTM";
+  for (int i = 2; i <= reps; ++i) {
+    Sourced v;
+    Code c;
+    if (coded) {
+      c = r.code(5, i);
+      v = c.code.empty() ? c.display : c.code;
+    } else if (type == "SN") {
+      v = r.get(5, i);
+      if (!v.empty()) {
+        std::string joined;
+        for (int k = 1; k <= 4; ++k) joined += r.get(5, i, k).value;
+        if (!joined.empty()) v.value = std::move(joined);
+      }
+    } else {
+      v = first_component ? r.get(5, i, 1) : r.get(5, i);
+    }
+    if (v.empty()) continue;
+    o.repeats.push_back(std::move(v));
+    if (coded) o.coded_repeats.push_back(std::move(c));
+  }
+}
+
 void readObservation(const SegmentReader& r, CanonicalRecord& rec) {
   Observation o;
   o.source_segment = r.name();
@@ -318,8 +361,8 @@ void readObservation(const SegmentReader& r, CanonicalRecord& rec) {
     o.value.source = whole.source;
     for (int c = 1; c <= 4; ++c) o.value.value += r.get(5, 1, c).value;
     if (o.value.value.empty()) o.value = whole;
-  } else if (type == "TX" || type == "FT") {
-    // Text results: repetitions are lines.
+  } else if (type == "TX" || type == "FT" || type == "ST") {
+    // Text results: repetitions are lines of one text.
     int reps = r.repetitions(5);
     for (int i = 1; i <= reps; ++i) {
       Sourced line = r.get(5, i);
@@ -331,6 +374,7 @@ void readObservation(const SegmentReader& r, CanonicalRecord& rec) {
     o.value = r.get(5);
     if (type == "NM" || type == "TS" || type == "DT" || type == "DTM") o.value = r.get(5, 1, 1);
   }
+  readRepeatedValues(r, type, o);
   o.units = r.code(6);
   o.reference_range = r.get(7);
   o.abnormal_flag = r.get(8, 1, 1);
@@ -421,6 +465,69 @@ void readDocument(const SegmentReader& r, CanonicalRecord& rec) {
   d.unique_id = r.get(12, 1, 1);
   d.status = r.get(17);
   rec.documents.push_back(std::move(d));
+}
+
+// NK1: next of kin / associated party.
+void readContact(const SegmentReader& r, CanonicalRecord& rec) {
+  Contact c;
+  c.source_segment = r.name();
+  c.name = readName(r, 2, 1);
+  c.relationship = r.code(3);
+  for (int i = 1, n = r.repetitions(4); i <= n; ++i) readAddress(r, 4, i, c.addresses);
+  readTelecoms(r, 5, "", c.telecoms);
+  readTelecoms(r, 6, "WPN", c.telecoms);
+  c.role = r.get(7, 1, 1);
+  c.start = r.get(8, 1, 1);
+  c.end = r.get(9, 1, 1);
+  c.organization = r.get(13, 1, 1);
+  c.sex = r.get(15, 1, 1);
+  c.birth_date = r.get(16, 1, 1);
+  if (c.empty()) return;
+  rec.contacts.push_back(std::move(c));
+}
+
+// AL1: one allergy.
+void readAllergy(const SegmentReader& r, CanonicalRecord& rec) {
+  Allergy a;
+  a.source_segment = r.name();
+  a.allergen = r.code(3);
+  if (a.allergen.empty()) return;
+  a.type = r.get(2, 1, 1);
+  a.severity = r.get(4, 1, 1);
+  for (int i = 1, n = r.repetitions(5); i <= n; ++i) {
+    Sourced reaction = r.get(5, i);
+    if (!reaction.empty()) a.reactions.push_back(std::move(reaction));
+  }
+  a.onset = r.get(6, 1, 1);
+  rec.allergies.push_back(std::move(a));
+}
+
+bool isSelf(std::string_view relationship) {
+  return relationship == "SEL" || relationship == "18" || relationship == "01";
+}
+
+// GT1: the guarantor.
+void readGuarantor(const SegmentReader& r, CanonicalRecord& rec) {
+  Guarantor g;
+  g.source_segment = r.name();
+  g.person.source_segment = r.name();
+  std::vector<Identifier> numbers;
+  readIdentifiers(r, 2, "", numbers);
+  if (!numbers.empty()) g.number = std::move(numbers.front());
+  g.person.name = readName(r, 3, 1);
+  readAddress(r, 5, 1, g.person.addresses);
+  readTelecoms(r, 6, "", g.person.telecoms);
+  readTelecoms(r, 7, "WPN", g.person.telecoms);
+  g.person.birth_date = r.get(8, 1, 1);
+  g.person.sex = r.get(9, 1, 1);
+  g.type = r.get(10, 1, 1);
+  g.person.relationship = r.code(11);
+  g.person.start = r.get(13, 1, 1);
+  g.person.end = r.get(14, 1, 1);
+  g.person.organization = r.subOrComponent(16, 1, 1);
+  g.is_patient = isSelf(g.person.relationship.code.value);
+  if (g.person.empty() && g.number.value.empty()) return;
+  rec.guarantors.push_back(std::move(g));
 }
 
 // Patient identifiers carried outside PID, as the HL7 v2-to-FHIR mapping places
@@ -539,6 +646,12 @@ Result<CanonicalRecord> fromHl7v2(const Message& msg) {
       readDocument(r, rec);
     } else if ((id == "IN2" || id == "DB1") && rec.has_patient) {
       readExtraPatientIdentifiers(r, id, rec.patient);
+    } else if (id == "NK1") {
+      readContact(r, rec);
+    } else if (id == "AL1") {
+      readAllergy(r, rec);
+    } else if (id == "GT1") {
+      readGuarantor(r, rec);
     } else if (id == "MRG") {
       readIdentifiers(r, 1, "", rec.merged_identifiers);
     }

@@ -75,6 +75,76 @@ void putIdentifiers(JsonWriter& w, std::string_view key, const std::vector<Ident
 
 void segment(JsonWriter& w, const std::string& name) { fhir::writeField(w, "segment", name); }
 
+void putNames(JsonWriter& w, std::string_view key, const std::vector<Name>& names) {
+  putList(w, key, names, [&](const Name& n) {
+    w.StartObject();
+    put(w, "family", n.family);
+    putSourcedList(w, "given", n.given);
+    put(w, "prefix", n.prefix);
+    put(w, "suffix", n.suffix);
+    put(w, "use", n.use);
+    w.EndObject();
+  });
+}
+
+void putAddresses(JsonWriter& w, const std::vector<Address>& addresses) {
+  putList(w, "addresses", addresses, [&](const Address& a) {
+    w.StartObject();
+    putSourcedList(w, "lines", a.lines);
+    put(w, "city", a.city);
+    put(w, "state", a.state);
+    put(w, "postal_code", a.postal_code);
+    put(w, "country", a.country);
+    put(w, "use", a.use);
+    w.EndObject();
+  });
+}
+
+void putTelecoms(JsonWriter& w, const std::vector<Telecom>& telecoms) {
+  putList(w, "telecoms", telecoms, [&](const Telecom& t) {
+    w.StartObject();
+    put(w, "value", t.value);
+    put(w, "use", t.use);
+    put(w, "equipment", t.equipment);
+    w.EndObject();
+  });
+}
+
+void putExtensions(JsonWriter& w, const std::vector<Extension>& extensions) {
+  putList(w, "extensions", extensions, [&](const Extension& e) {
+    w.StartObject();
+    fhir::writeField(w, "url", e.url);
+    put(w, "value", e.value);
+    w.EndObject();
+  });
+}
+
+void putCodes(JsonWriter& w, std::string_view key, const std::vector<Code>& codes) {
+  putList(w, key, codes, [&](const Code& d) {
+    w.StartObject();
+    put(w, "code", d.code);
+    put(w, "display", d.display);
+    put(w, "system", d.system);
+    w.EndObject();
+  });
+}
+
+void putContact(JsonWriter& w, const Contact& c) {
+  w.StartObject();
+  segment(w, c.source_segment);
+  if (!c.name.family.empty() || !c.name.given.empty()) putNames(w, "names", std::vector<Name>{c.name});
+  put(w, "relationship", c.relationship);
+  put(w, "role", c.role);
+  putAddresses(w, c.addresses);
+  putTelecoms(w, c.telecoms);
+  put(w, "sex", c.sex);
+  put(w, "birth_date", c.birth_date);
+  put(w, "start", c.start);
+  put(w, "end", c.end);
+  put(w, "organization", c.organization);
+  w.EndObject();
+}
+
 }  // namespace
 
 std::string toRecordJson(const CanonicalRecord& rec) {
@@ -93,36 +163,14 @@ std::string toRecordJson(const CanonicalRecord& rec) {
     w.StartObject();
     segment(w, p.source_segment);
     putIdentifiers(w, "identifiers", p.identifiers);
-    putList(w, "names", p.names, [&](const Name& n) {
-      w.StartObject();
-      put(w, "family", n.family);
-      putSourcedList(w, "given", n.given);
-      put(w, "prefix", n.prefix);
-      put(w, "suffix", n.suffix);
-      put(w, "use", n.use);
-      w.EndObject();
-    });
+    putNames(w, "names", p.names);
     put(w, "birth_date", p.birth_date);
     put(w, "sex", p.sex);
-    putList(w, "addresses", p.addresses, [&](const Address& a) {
-      w.StartObject();
-      putSourcedList(w, "lines", a.lines);
-      put(w, "city", a.city);
-      put(w, "state", a.state);
-      put(w, "postal_code", a.postal_code);
-      put(w, "country", a.country);
-      put(w, "use", a.use);
-      w.EndObject();
-    });
-    putList(w, "telecoms", p.telecoms, [&](const Telecom& t) {
-      w.StartObject();
-      put(w, "value", t.value);
-      put(w, "use", t.use);
-      put(w, "equipment", t.equipment);
-      w.EndObject();
-    });
+    putAddresses(w, p.addresses);
+    putTelecoms(w, p.telecoms);
     put(w, "deceased", p.deceased);
     put(w, "death_time", p.death_time);
+    putExtensions(w, p.extensions);
     w.EndObject();
   }
   if (rec.has_encounter) {
@@ -143,6 +191,7 @@ std::string toRecordJson(const CanonicalRecord& rec) {
     put(w, "discharge_disposition", e.discharge_disposition);
     put(w, "admission_type", e.admission_type);
     put(w, "reason", e.reason);
+    putExtensions(w, e.extensions);
     w.EndObject();
   }
   putList(w, "diagnoses", rec.diagnoses, [&](const Diagnosis& d) {
@@ -182,6 +231,8 @@ std::string toRecordJson(const CanonicalRecord& rec) {
     put(w, "value_type", o.value_type);
     put(w, "value", o.value);
     put(w, "coded_value", o.coded_value);
+    putSourcedList(w, "repeats", o.repeats);
+    putCodes(w, "coded_repeats", o.coded_repeats);
     put(w, "units", o.units);
     put(w, "reference_range", o.reference_range);
     put(w, "abnormal_flag", o.abnormal_flag);
@@ -203,13 +254,7 @@ std::string toRecordJson(const CanonicalRecord& rec) {
     put(w, "amount", c.amount);
     put(w, "hcpcs", c.hcpcs);
     putSourcedList(w, "modifiers", c.modifiers);
-    putList(w, "diagnoses", c.diagnoses, [&](const Code& d) {
-      w.StartObject();
-      put(w, "code", d.code);
-      put(w, "display", d.display);
-      put(w, "system", d.system);
-      w.EndObject();
-    });
+    putCodes(w, "diagnoses", c.diagnoses);
     w.EndObject();
   });
   putList(w, "immunizations", rec.immunizations, [&](const Immunization& im) {
@@ -260,6 +305,37 @@ std::string toRecordJson(const CanonicalRecord& rec) {
     put(w, "time", d.time);
     put(w, "unique_id", d.unique_id);
     put(w, "text", Sourced{d.text, d.text_source});
+    w.EndObject();
+  });
+  putList(w, "contacts", rec.contacts, [&](const Contact& c) { putContact(w, c); });
+  putList(w, "allergies", rec.allergies, [&](const Allergy& a) {
+    w.StartObject();
+    segment(w, a.source_segment);
+    put(w, "allergen", a.allergen);
+    put(w, "type", a.type);
+    put(w, "severity", a.severity);
+    putSourcedList(w, "reactions", a.reactions);
+    put(w, "onset", a.onset);
+    w.EndObject();
+  });
+  putList(w, "guarantors", rec.guarantors, [&](const Guarantor& g) {
+    w.StartObject();
+    segment(w, g.source_segment);
+    if (!g.number.value.empty()) {
+      writeKey(w, "number");
+      w.StartObject();
+      put(w, "value", g.number.value);
+      put(w, "type", g.number.type);
+      put(w, "assigning_authority", g.number.assigning_authority);
+      w.EndObject();
+    }
+    put(w, "type", g.type);
+    if (g.is_patient) {
+      writeKey(w, "is_patient");
+      w.Bool(true);
+    }
+    writeKey(w, "person");
+    putContact(w, g.person);
     w.EndObject();
   });
   putIdentifiers(w, "merged_identifiers", rec.merged_identifiers);

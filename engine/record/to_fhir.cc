@@ -40,6 +40,14 @@ bool looksLikeOid(std::string_view s) {
   return s.front() != '.' && s.back() != '.';
 }
 
+// An absolute http(s) or urn: URI, usable as Identifier.system.
+bool isUri(std::string_view s) {
+  if (s.rfind("http://", 0) != 0 && s.rfind("https://", 0) != 0 && s.rfind("urn:", 0) != 0) return false;
+  for (char c : s)
+    if (static_cast<unsigned char>(c) <= ' ') return false;
+  return true;
+}
+
 struct ParsedDtm {
   std::string_view digits;    // up to 14 digits
   std::string_view fraction;  // digits after '.', may be empty
@@ -235,6 +243,15 @@ class BundleWriter {
   }
 
   void practitioner(const Practitioner& p, const std::string& id);
+  void names(const std::vector<Name>& list);
+  void telecoms(const std::vector<Telecom>& list);
+  void addresses(const std::vector<Address>& list);
+  void extensions(const std::vector<Extension>& list);
+  void observationValue(const Observation& o, const Sourced& value, const Code& coded);
+  void relatedPerson(const Contact& c, const std::string& id);
+  void contacts();
+  void allergies();
+  void guarantors();
   void patient();
   void encounter();
   void conditions();
@@ -303,40 +320,11 @@ std::string_view gender(std::string_view v) {
   return {};
 }
 
-void BundleWriter::patient() {
-  const Patient& p = rec_.patient;
-  beginEntry("Patient", patient_id_);
-  if (!p.identifiers.empty()) {
-    writeKey(w_, "identifier");
-    w_.StartArray();
-    for (const Identifier& id : p.identifiers) {
-      w_.StartObject();
-      if (validCode(id.type.value)) {
-        writeKey(w_, "type");
-        w_.StartObject();
-        writeKey(w_, "coding");
-        w_.StartArray();
-        coding("http://terminology.hl7.org/CodeSystem/v2-0203", id.type.value);
-        w_.EndArray();
-        w_.EndObject();
-      }
-      if (looksLikeOid(id.assigning_authority.value))
-        writeField(w_, "system", "urn:oid:" + id.assigning_authority.value);
-      writeField(w_, "value", id.value.value);
-      if (!id.assigning_authority.empty()) {
-        writeKey(w_, "assigner");
-        w_.StartObject();
-        writeField(w_, "display", id.assigning_authority.value);
-        w_.EndObject();
-      }
-      w_.EndObject();
-    }
-    w_.EndArray();
-  }
-  if (!p.names.empty()) {
+void BundleWriter::names(const std::vector<Name>& list) {
+  if (!list.empty()) {
     writeKey(w_, "name");
     w_.StartArray();
-    for (const Name& n : p.names) {
+    for (const Name& n : list) {
       w_.StartObject();
       writeField(w_, "use", nameUse(n.use.value));
       writeField(w_, "family", n.family.value);
@@ -362,10 +350,13 @@ void BundleWriter::patient() {
     }
     w_.EndArray();
   }
-  if (!p.telecoms.empty()) {
+}
+
+void BundleWriter::telecoms(const std::vector<Telecom>& list) {
+  if (!list.empty()) {
     writeKey(w_, "telecom");
     w_.StartArray();
-    for (const Telecom& t : p.telecoms) {
+    for (const Telecom& t : list) {
       const std::string& eq = t.equipment.value;
       std::string_view system = "phone";
       if (eq == "Internet" || eq == "X.400" || t.value.value.find('@') != std::string::npos) system = "email";
@@ -383,19 +374,13 @@ void BundleWriter::patient() {
     }
     w_.EndArray();
   }
-  writeField(w_, "gender", gender(p.sex.value));
-  writeField(w_, "birthDate", hl7ToFhirDate(p.birth_date.value));
-  std::string death = hl7ToFhirDateTime(p.death_time.value);
-  if (!death.empty()) {
-    writeField(w_, "deceasedDateTime", death);
-  } else if (p.deceased.value == "Y" || p.deceased.value == "N") {
-    writeKey(w_, "deceasedBoolean");
-    w_.Bool(p.deceased.value == "Y");
-  }
-  if (!p.addresses.empty()) {
+}
+
+void BundleWriter::addresses(const std::vector<Address>& list) {
+  if (!list.empty()) {
     writeKey(w_, "address");
     w_.StartArray();
-    for (const Address& a : p.addresses) {
+    for (const Address& a : list) {
       const std::string& u = a.use.value;
       w_.StartObject();
       if (u == "H") writeField(w_, "use", "home");
@@ -416,6 +401,66 @@ void BundleWriter::patient() {
     }
     w_.EndArray();
   }
+}
+
+void BundleWriter::extensions(const std::vector<Extension>& list) {
+  if (list.empty()) return;
+  writeKey(w_, "extension");
+  w_.StartArray();
+  for (const Extension& e : list) {
+    w_.StartObject();
+    writeField(w_, "url", e.url);
+    writeField(w_, "valueString", e.value.value);
+    w_.EndObject();
+  }
+  w_.EndArray();
+}
+
+void BundleWriter::patient() {
+  const Patient& p = rec_.patient;
+  beginEntry("Patient", patient_id_);
+  extensions(p.extensions);
+  if (!p.identifiers.empty()) {
+    writeKey(w_, "identifier");
+    w_.StartArray();
+    for (const Identifier& id : p.identifiers) {
+      w_.StartObject();
+      if (validCode(id.type.value)) {
+        writeKey(w_, "type");
+        w_.StartObject();
+        writeKey(w_, "coding");
+        w_.StartArray();
+        coding("http://terminology.hl7.org/CodeSystem/v2-0203", id.type.value);
+        w_.EndArray();
+        w_.EndObject();
+      }
+      if (looksLikeOid(id.assigning_authority.value))
+        writeField(w_, "system", "urn:oid:" + id.assigning_authority.value);
+      else if (isUri(id.assigning_authority.value))
+        writeField(w_, "system", id.assigning_authority.value);
+      writeField(w_, "value", id.value.value);
+      if (!id.assigning_authority.empty()) {
+        writeKey(w_, "assigner");
+        w_.StartObject();
+        writeField(w_, "display", id.assigning_authority.value);
+        w_.EndObject();
+      }
+      w_.EndObject();
+    }
+    w_.EndArray();
+  }
+  names(p.names);
+  telecoms(p.telecoms);
+  writeField(w_, "gender", gender(p.sex.value));
+  writeField(w_, "birthDate", hl7ToFhirDate(p.birth_date.value));
+  std::string death = hl7ToFhirDateTime(p.death_time.value);
+  if (!death.empty()) {
+    writeField(w_, "deceasedDateTime", death);
+  } else if (p.deceased.value == "Y" || p.deceased.value == "N") {
+    writeKey(w_, "deceasedBoolean");
+    w_.Bool(p.deceased.value == "Y");
+  }
+  addresses(p.addresses);
   if (!rec_.merged_identifiers.empty()) {
     writeKey(w_, "link");
     w_.StartArray();
@@ -458,6 +503,7 @@ void BundleWriter::encounter() {
     practitioner(e.attending, attending_id);
   }
   beginEntry("Encounter", encounter_id_);
+  extensions(e.extensions);
   if (!e.visit_number.empty()) {
     writeKey(w_, "identifier");
     w_.StartArray();
@@ -647,6 +693,45 @@ std::string_view observationStatus(std::string_view v) {
   return "unknown";
 }
 
+// value[x] of one OBX-5 value (the Observation's, or a component's for repetitions).
+void BundleWriter::observationValue(const Observation& o, const Sourced& value, const Code& coded) {
+  const std::string& type = o.value_type.value;
+  const std::string& v = value.value;
+  if (!v.empty()) {
+    std::string_view number = v;
+    std::string_view comparator;
+    if (type == "SN") {
+      for (std::string_view c : {"<=", ">=", "<", ">"}) {
+        if (number.substr(0, c.size()) == c) {
+          comparator = c;
+          number.remove_prefix(c.size());
+          break;
+        }
+      }
+      if (!number.empty() && number.front() == '=') number.remove_prefix(1);
+    }
+    if ((type == "NM" || type == "SN") && fhir::isFhirDecimal(number)) {
+      writeKey(w_, "valueQuantity");
+      w_.StartObject();
+      decimal("value", number);
+      writeField(w_, "comparator", comparator);
+      const Code& u = o.units;
+      writeField(w_, "unit", u.display.empty() ? u.code.value : u.display.value);
+      if (u.system.value == "UCUM" && validCode(u.code.value)) {
+        writeField(w_, "system", "http://unitsofmeasure.org");
+        writeField(w_, "code", u.code.value);
+      }
+      w_.EndObject();
+    } else if ((type == "CE" || type == "CWE" || type == "CNE") && !coded.empty()) {
+      writeConcept("valueCodeableConcept", coded);
+    } else if ((type == "DT" || type == "TS" || type == "DTM") && !hl7ToFhirDateTime(v).empty()) {
+      writeField(w_, "valueDateTime", hl7ToFhirDateTime(v));
+    } else {
+      writeField(w_, "valueString", v);
+    }
+  }
+}
+
 void BundleWriter::observations() {
   for (const Observation& o : rec_.observations) {
     beginEntry("Observation", idFor("Observation", o.source_segment));
@@ -669,41 +754,9 @@ void BundleWriter::observations() {
     writeReference(w_, "subject", patient_id_);
     writeReference(w_, "encounter", encounter_id_);
     dateTime("effectiveDateTime", o.effective_time);
-    const std::string& type = o.value_type.value;
-    const std::string& v = o.value.value;
-    if (!v.empty()) {
-      std::string_view number = v;
-      std::string_view comparator;
-      if (type == "SN") {
-        for (std::string_view c : {"<=", ">=", "<", ">"}) {
-          if (number.substr(0, c.size()) == c) {
-            comparator = c;
-            number.remove_prefix(c.size());
-            break;
-          }
-        }
-        if (!number.empty() && number.front() == '=') number.remove_prefix(1);
-      }
-      if ((type == "NM" || type == "SN") && fhir::isFhirDecimal(number)) {
-        writeKey(w_, "valueQuantity");
-        w_.StartObject();
-        decimal("value", number);
-        writeField(w_, "comparator", comparator);
-        const Code& u = o.units;
-        writeField(w_, "unit", u.display.empty() ? u.code.value : u.display.value);
-        if (u.system.value == "UCUM" && validCode(u.code.value)) {
-          writeField(w_, "system", "http://unitsofmeasure.org");
-          writeField(w_, "code", u.code.value);
-        }
-        w_.EndObject();
-      } else if ((type == "CE" || type == "CWE" || type == "CNE") && !o.coded_value.empty()) {
-        writeConcept("valueCodeableConcept", o.coded_value);
-      } else if ((type == "DT" || type == "TS" || type == "DTM") && !hl7ToFhirDateTime(v).empty()) {
-        writeField(w_, "valueDateTime", hl7ToFhirDateTime(v));
-      } else {
-        writeField(w_, "valueString", v);
-      }
-    }
+    // Repeated values (OBX-5 `~`) become one component each, with the Observation's
+    // code; obs-7 then forbids a value on the Observation itself.
+    if (o.repeats.empty()) observationValue(o, o.value, o.coded_value);
     if (validCode(o.abnormal_flag.value)) {
       writeKey(w_, "interpretation");
       w_.StartArray();
@@ -721,6 +774,26 @@ void BundleWriter::observations() {
       w_.StartObject();
       writeField(w_, "text", o.reference_range.value);
       w_.EndObject();
+      w_.EndArray();
+    }
+    if (!o.repeats.empty()) {
+      writeKey(w_, "component");
+      w_.StartArray();
+      static const Code kNoCode;
+      for (size_t i = 0; i <= o.repeats.size(); ++i) {
+        const Sourced& value = i == 0 ? o.value : o.repeats[i - 1];
+        const Code& coded = i == 0 ? o.coded_value : i - 1 < o.coded_repeats.size() ? o.coded_repeats[i - 1] : kNoCode;
+        if (value.empty()) continue;
+        w_.StartObject();
+        writeKey(w_, "code");
+        if (!writeConceptBody(o.code)) {
+          w_.StartObject();
+          writeField(w_, "text", "unspecified");
+          w_.EndObject();
+        }
+        observationValue(o, value, coded);
+        w_.EndObject();
+      }
       w_.EndArray();
     }
     endEntry();
@@ -995,6 +1068,168 @@ void BundleWriter::documents() {
   }
 }
 
+// NK1-3 / GT1-11 (table 0063) and NK1-7 (table 0131) as RelatedPerson.relationship.
+void BundleWriter::relatedPerson(const Contact& c, const std::string& id) {
+  beginEntry("RelatedPerson", id);
+  writeReference(w_, "patient", patient_id_);
+  bool has_rel = validCode(c.relationship.code.value) || !c.relationship.display.empty();
+  bool has_role = validCode(c.role.value);
+  if (has_rel || has_role) {
+    writeKey(w_, "relationship");
+    w_.StartArray();
+    if (has_rel) {
+      w_.StartObject();
+      if (validCode(c.relationship.code.value)) {
+        writeKey(w_, "coding");
+        w_.StartArray();
+        coding(std::string(kV2Prefix).append("0063"), c.relationship.code.value, c.relationship.display.value);
+        w_.EndArray();
+      } else {
+        writeField(w_, "text", c.relationship.display.value);
+      }
+      w_.EndObject();
+    }
+    if (has_role) {
+      w_.StartObject();
+      writeKey(w_, "coding");
+      w_.StartArray();
+      coding(std::string(kV2Prefix).append("0131"), c.role.value);
+      w_.EndArray();
+      w_.EndObject();
+    }
+    w_.EndArray();
+  }
+  if (!c.name.family.empty() || !c.name.given.empty()) {
+    // One name; names() takes a list.
+    const std::vector<Name> one{c.name};
+    names(one);
+  }
+  telecoms(c.telecoms);
+  writeField(w_, "gender", gender(c.sex.value));
+  writeField(w_, "birthDate", hl7ToFhirDate(c.birth_date.value));
+  addresses(c.addresses);
+  std::string start = hl7ToFhirDateTime(c.start.value);
+  std::string end = hl7ToFhirDateTime(c.end.value);
+  if (!start.empty() || !end.empty()) {
+    writeKey(w_, "period");
+    w_.StartObject();
+    writeField(w_, "start", start);
+    writeField(w_, "end", end);
+    w_.EndObject();
+  }
+  endEntry();
+}
+
+void BundleWriter::contacts() {
+  if (patient_id_.empty()) return;  // RelatedPerson.patient is required
+  for (const Contact& c : rec_.contacts) relatedPerson(c, idFor("RelatedPerson", c.source_segment));
+}
+
+// AL1-2 (table 0127) → AllergyIntolerance.category; empty for kinds FHIR has no category for.
+std::string_view allergyCategory(std::string_view v) {
+  if (v == "DA" || v == "MC") return "medication";
+  if (v == "FA") return "food";
+  if (v == "EA" || v == "AA" || v == "PA" || v == "LA") return "environment";
+  return {};
+}
+
+void BundleWriter::allergies() {
+  if (patient_id_.empty()) return;  // AllergyIntolerance.patient is required
+  for (const Allergy& a : rec_.allergies) {
+    beginEntry("AllergyIntolerance", idFor("AllergyIntolerance", a.source_segment));
+    writeKey(w_, "clinicalStatus");
+    w_.StartObject();
+    writeKey(w_, "coding");
+    w_.StartArray();
+    coding("http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active");
+    w_.EndArray();
+    w_.EndObject();
+    const std::string& t = a.type.value;
+    if (t == "MA" || t == "DA" || t == "FA" || t == "EA" || t == "AA" || t == "PA" || t == "LA" || t == "MC")
+      writeField(w_, "type", "allergy");
+    else if (t == "FI" || t == "DI" || t == "MI")  // food, drug, misc intolerance (v2.5+)
+      writeField(w_, "type", "intolerance");
+    std::string_view category = allergyCategory(t);
+    if (!category.empty()) {
+      writeKey(w_, "category");
+      w_.StartArray();
+      writeString(w_, category);
+      w_.EndArray();
+    }
+    const std::string& sev = a.severity.value;
+    if (sev == "SV") writeField(w_, "criticality", "high");
+    else if (sev == "MO" || sev == "MI") writeField(w_, "criticality", "low");
+    else if (sev == "U") writeField(w_, "criticality", "unable-to-assess");
+    writeConcept("code", a.allergen);
+    writeReference(w_, "patient", patient_id_);
+    writeReference(w_, "encounter", encounter_id_);
+    dateTime("onsetDateTime", a.onset);
+    if (!a.reactions.empty()) {
+      writeKey(w_, "reaction");
+      w_.StartArray();
+      w_.StartObject();
+      writeKey(w_, "manifestation");
+      w_.StartArray();
+      for (const Sourced& r : a.reactions) {
+        w_.StartObject();
+        writeField(w_, "text", r.value);
+        w_.EndObject();
+      }
+      w_.EndArray();
+      if (sev == "SV") writeField(w_, "severity", "severe");
+      else if (sev == "MO") writeField(w_, "severity", "moderate");
+      else if (sev == "MI") writeField(w_, "severity", "mild");
+      w_.EndObject();
+      w_.EndArray();
+    }
+    endEntry();
+  }
+}
+
+// GT1 → Account (subject: the patient) whose guarantor party is the Patient itself (GT1-11
+// SEL) or a RelatedPerson written from the guarantor's name, address and phones.
+void BundleWriter::guarantors() {
+  if (patient_id_.empty()) return;  // the Account and a RelatedPerson need the patient
+  for (const Guarantor& g : rec_.guarantors) {
+    std::string party_id = patient_id_;
+    if (!g.is_patient) {
+      party_id = idFor("RelatedPerson", g.source_segment);
+      relatedPerson(g.person, party_id);
+    }
+    beginEntry("Account", idFor("Account", g.source_segment));
+    if (!g.number.value.empty()) {
+      writeKey(w_, "identifier");
+      w_.StartArray();
+      identifierWithType(g.number.value.value, validCode(g.number.type.value) ? std::string_view(g.number.type.value) : "");
+      w_.EndArray();
+    }
+    writeField(w_, "status", "active");
+    writeKey(w_, "subject");
+    w_.StartArray();
+    w_.StartObject();
+    writeKey(w_, "reference");
+    w_.urnUuid(patient_id_);
+    w_.EndObject();
+    w_.EndArray();
+    writeKey(w_, "guarantor");
+    w_.StartArray();
+    w_.StartObject();
+    writeReference(w_, "party", party_id);
+    std::string start = hl7ToFhirDateTime(g.person.start.value);
+    std::string end = hl7ToFhirDateTime(g.person.end.value);
+    if (!start.empty() || !end.empty()) {
+      writeKey(w_, "period");
+      w_.StartObject();
+      writeField(w_, "start", start);
+      writeField(w_, "end", end);
+      w_.EndObject();
+    }
+    w_.EndObject();
+    w_.EndArray();
+    endEntry();
+  }
+}
+
 std::string BundleWriter::run() {
   // A record read from a FHIR resource without its Patient has no subject to point at.
   if (rec_.has_patient) patient_id_ = idFor("Patient", rec_.patient.source_segment);
@@ -1028,6 +1263,9 @@ std::string BundleWriter::run() {
   coverages();
   appointments();
   documents();
+  contacts();
+  allergies();
+  guarantors();
   w_.EndArray();
   w_.EndObject();
   return std::string(buf_.GetString(), buf_.GetSize());
@@ -1059,7 +1297,7 @@ std::string_view fhirSystemFor(std::string_view s) {
     std::string_view hl7;
     std::string_view uri;
   };
-  static constexpr std::array<Entry, 22> kSystems = {{
+  static constexpr std::array<Entry, 23> kSystems = {{
       {"LN", "http://loinc.org"},
       {"LOINC", "http://loinc.org"},
       {"SCT", "http://snomed.info/sct"},
@@ -1082,6 +1320,7 @@ std::string_view fhirSystemFor(std::string_view s) {
       {"CVX", "http://hl7.org/fhir/sid/cvx"},
       {"MVX", "http://terminology.hl7.org/CodeSystem/MVX"},
       {"UCUM", "http://unitsofmeasure.org"},
+      {"RXNORM", "http://www.nlm.nih.gov/research/umls/rxnorm"},
   }};
   for (const Entry& e : kSystems)
     if (e.hl7 == s) return e.uri;
