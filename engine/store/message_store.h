@@ -54,6 +54,8 @@
 
 namespace courier::store {
 
+class ResourceIndex;
+
 using MessageId = std::int64_t;                                // > 0 once stored
 using TimePoint = std::chrono::system_clock::time_point;       // Clock::SystemTime
 
@@ -77,6 +79,13 @@ AckCode positiveAck(AckMode mode);
 enum class MessageStatus { kReceived, kProcessing, kProcessed, kFailed };
 std::string_view messageStatusName(MessageStatus status);  // "received", ...
 
+// A FHIR resource inside a message, for the resource index (engine/store/resource_index.h).
+struct ResourceRef {
+  std::string type;         // "Patient"
+  std::string id;           // its logical id (the listener assigns one on create)
+  std::int32_t entry = -1;  // -1: the message body is the resource; else its Bundle.entry index
+};
+
 // One message as a source adapter received it. The store owns it once submitted.
 struct InboundMessage {
   std::string raw;                  // exact bytes of the message (MLLP frame payload)
@@ -90,6 +99,10 @@ struct InboundMessage {
   std::string sending_facility;     // MSH-4 (HD, as sent)
   std::string patient_id;           // PID-3 first identifier when present, else empty
   AckMode ack_mode = AckMode::kOriginal;
+  // FHIR resources to index under (type, id), written in the message's own transaction
+  // (ignored by a store whose resourceIndex() is null, and for a duplicate). A later
+  // reference to the same (type, id) in one message replaces an earlier one.
+  std::vector<ResourceRef> resources{};
 };
 
 // What the store says once the message is durable (or was already).
@@ -97,6 +110,10 @@ struct StoreReceipt {
   MessageId id = 0;            // the stored message (for a duplicate: the first one)
   bool duplicate = false;      // true: (facility, control id) was already stored
   AckCode previous_ack = AckCode::kAA;  // duplicate only: the code to answer again
+  // Per InboundMessage::resources, in order: true when (type, id) had a version before
+  // this message (an update), false when this message created it. Empty for a duplicate
+  // and for stores without a resource index.
+  std::vector<bool> resource_existed{};
 };
 
 using SubmitCallback = std::function<void(Result<StoreReceipt>)>;
@@ -155,6 +172,10 @@ class MessageStore {
   [[nodiscard]] virtual Result<StoredMessage> get(MessageId id) = 0;
   // Total duplicates received over the life of the store (persisted).
   [[nodiscard]] virtual Result<std::int64_t> duplicateCount() = 0;
+
+  // FHIR resources by type and id (resource_index.h), or nullptr when this store does not
+  // index them (then InboundMessage::resources is ignored). Lives as long as the store.
+  virtual ResourceIndex* resourceIndex() { return nullptr; }
 
   // Phase two of shutdown: commits everything already submitted, runs those callbacks,
   // stops the writer. Idempotent; blocks until drained. Later submits get kUnavailable.

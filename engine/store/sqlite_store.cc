@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "engine/core/log.h"
+#include "engine/store/resource_index.h"
 #include "engine/store/sqlite_util.h"
 
 namespace courier::store {
@@ -166,6 +167,33 @@ CREATE TABLE subscription_events (
   PRIMARY KEY (subscription_id, event_number)
 );
 )sql",
+    // 6: FHIR read/vread (resource_index.h): one row per version of a resource, pointing at
+    // the message that carried it (the message id is the version id). IF NOT EXISTS / OR
+    // IGNORE: safe to run again over a file whose version rows were edited by hand. The
+    // FHIR messages stored before it are indexed here from their JSON (top-level resources
+    // and Bundle entries that have an id; malformed JSON is skipped), so they read back.
+    R"sql(
+CREATE TABLE IF NOT EXISTS resource_index (
+  resource_type TEXT    NOT NULL,
+  resource_id   TEXT    NOT NULL,
+  message_id    INTEGER NOT NULL,   -- messages.id, also the version id
+  entry         INTEGER NOT NULL,   -- -1: the message body is the resource; else its Bundle.entry index
+  PRIMARY KEY (resource_type, resource_id, message_id)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO resource_index(resource_type, resource_id, message_id, entry)
+  SELECT json_extract(j, '$.resourceType'), json_extract(j, '$.id'), id, -1
+  FROM (SELECT id, CAST(raw AS TEXT) AS j FROM messages
+        WHERE message_type = 'FHIR' AND trigger_event <> 'Bundle' AND json_valid(CAST(raw AS TEXT)))
+  WHERE json_type(j, '$.id') = 'text' AND json_type(j, '$.resourceType') = 'text';
+INSERT OR IGNORE INTO resource_index(resource_type, resource_id, message_id, entry)
+  SELECT json_extract(e.value, '$.resource.resourceType'), json_extract(e.value, '$.resource.id'), m.id,
+         CAST(e.key AS INTEGER)
+  FROM (SELECT id, CASE WHEN json_valid(CAST(raw AS TEXT)) AND json_type(CAST(raw AS TEXT), '$.entry') = 'array'
+                        THEN CAST(raw AS TEXT) ELSE '{"entry":[]}' END AS j
+        FROM messages WHERE message_type = 'FHIR' AND trigger_event = 'Bundle') AS m,
+       json_each(m.j, '$.entry') AS e
+  WHERE json_type(e.value, '$.resource.id') = 'text' AND json_type(e.value, '$.resource.resourceType') = 'text';
+)sql",
 };
 constexpr int kLatestVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
 static_assert(kLatestVersion == SqliteStore::kSchemaVersion);
@@ -208,7 +236,7 @@ constexpr std::int64_t kIndexChunkIds = 262144;
 
 std::string patientIndexPath(const std::filesystem::path& db) { return db.string() + "-patient-index"; }
 
-class SqliteStoreImpl final : public SqliteStore {
+class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
  public:
   explicit SqliteStoreImpl(SqliteStoreOptions options) : options_(std::move(options)), log_(logger("store")) {}
 
@@ -396,6 +424,34 @@ class SqliteStoreImpl final : public SqliteStore {
     return Unexpected(sqliteError(*db, rc, "count duplicates"));
   }
 
+  ResourceIndex* resourceIndex() override { return this; }
+
+  Result<ResourceVersion> findResource(std::string_view type, std::string_view id,
+                                       std::optional<MessageId> version) override {
+    std::lock_guard lock(read_mu_);
+    auto db = readConnection();
+    if (!db) return Unexpected(db.error());
+    // Newest first: the primary key (type, id, message_id) answers it without sorting.
+    auto stmt = Statement::prepare(
+        *db,
+        "SELECT r.message_id, r.entry, m.received_at, m.raw FROM resource_index r JOIN messages m ON m.id = r.message_id "
+        "WHERE r.resource_type = ?1 AND r.resource_id = ?2 AND (?3 IS NULL OR r.message_id = ?3) "
+        "ORDER BY r.message_id DESC LIMIT 1");
+    if (!stmt) return Unexpected(stmt.error());
+    stmt->bindText(1, type);
+    stmt->bindText(2, id);
+    if (version) stmt->bindInt(3, *version);
+    int rc = sqlite3_step(stmt->get());
+    if (rc == SQLITE_DONE) return Unexpected(Error(ErrorCode::kNotFound, "no such resource or version"));
+    if (rc != SQLITE_ROW) return Unexpected(sqliteError(*db, rc, "read resource"));
+    ResourceVersion v;
+    v.message_id = stmt->integer(0);
+    v.entry = static_cast<std::int32_t>(stmt->integer(1));
+    v.received_at = fromMicros(stmt->integer(2));
+    v.raw = stmt->blob(3);
+    return v;
+  }
+
   void close() override {
     {
       std::lock_guard lock(mu_);
@@ -453,6 +509,8 @@ class SqliteStoreImpl final : public SqliteStore {
     kBumpDuplicate,
     kBumpCounter,
     kRecordGroup,
+    kResourceExists,
+    kIndexResource,
     kStatementCount
   };
   static constexpr std::size_t kInsertRows[] = {1, 8, 32};
@@ -566,6 +624,8 @@ class SqliteStoreImpl final : public SqliteStore {
         "UPDATE messages SET duplicates = duplicates + 1 WHERE id = ?1",
         "UPDATE store_counters SET value = value + ?1 WHERE name = 'duplicates'",
         "INSERT INTO commit_groups(first_id, last_id, min_received_at, max_received_at) VALUES (?1, ?2, ?3, ?4)",
+        "SELECT 1 FROM resource_index WHERE resource_type = ?1 AND resource_id = ?2 LIMIT 1",
+        "INSERT OR REPLACE INTO resource_index(resource_type, resource_id, message_id, entry) VALUES (?1, ?2, ?3, ?4)",
     };
     if (checkpoint_db_ != nullptr) sqlite3_wal_hook(writer_, &SqliteStoreImpl::walHook, this);
     writer_statements_.clear();
@@ -971,14 +1031,18 @@ class SqliteStoreImpl final : public SqliteStore {
       const bool all_new = static_cast<std::size_t>(sqlite3_changes(writer_)) == rows;
       for (std::size_t r = 0; r < rows; ++r) {
         const MessageId id = next_id + static_cast<MessageId>(r);
-        if (all_new) {
-          results.push_back(StoreReceipt{id, false, AckCode::kAA});
-          continue;
+        bool stored_new = all_new;
+        if (!stored_new) {
+          auto stored = idExists(id, rc);
+          if (!stored) return Unexpected(stored.error());
+          stored_new = *stored;
         }
-        auto stored = idExists(id, rc);
-        if (!stored) return Unexpected(stored.error());
-        if (*stored) {
+        if (stored_new) {
           results.push_back(StoreReceipt{id, false, AckCode::kAA});
+          const InboundMessage& m = batch[done + r].msg;
+          if (!m.resources.empty()) {
+            if (auto indexed = indexResources(m, id, *results.back(), rc); !indexed) return indexed;
+          }
           continue;
         }
         auto receipt = countDuplicate(batch[done + r].msg, rc);
@@ -1035,6 +1099,31 @@ class SqliteStoreImpl final : public SqliteStore {
     insert.bindText(base + 12, ackCodeName(positiveAck(m.ack_mode)));
     insert.bindInt(base + 13, static_cast<std::int64_t>(m.raw.size()));
     insert.bindBlob(base + 14, m.raw);
+  }
+
+  // The resource index entries of a new message (migration 6), in its transaction. OR
+  // REPLACE: a second reference to the same resource in one message replaces the first
+  // instead of failing the group.
+  Result<void> indexResources(const InboundMessage& m, MessageId id, StoreReceipt& receipt, int& rc) {
+    Statement& exists = writer_statements_[kResourceExists];
+    Statement& insert = writer_statements_[kIndexResource];
+    receipt.resource_existed.reserve(m.resources.size());
+    for (const ResourceRef& ref : m.resources) {
+      exists.bindText(1, ref.type);
+      exists.bindText(2, ref.id);
+      rc = sqlite3_step(exists.get());
+      exists.reset();
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Unexpected(sqliteError(writer_, rc, "find resource"));
+      receipt.resource_existed.push_back(rc == SQLITE_ROW);
+      insert.bindText(1, ref.type);
+      insert.bindText(2, ref.id);
+      insert.bindInt(3, id);
+      insert.bindInt(4, ref.entry);
+      rc = sqlite3_step(insert.get());
+      insert.reset();
+      if (rc != SQLITE_DONE) return Unexpected(sqliteError(writer_, rc, "index resource"));
+    }
+    return Ok();
   }
 
   // Whether the row `id` was written (false: its message was a duplicate, skipped).

@@ -26,6 +26,10 @@
 //
 // Schema: versioned through the `schema_version` table; open() migrates forward and
 // refuses a file written by a newer Courier.
+//
+// Resource index (resource_index.h, resourceIndex() is the store itself): the entries of
+// InboundMessage::resources are written by the writer in the message's own transaction
+// (a lookup and an insert per resource; HL7 v2 messages carry none and pay nothing).
 #pragma once
 
 #include <chrono>
@@ -91,7 +95,7 @@ class SqliteStore : public MessageStore {
 
   virtual SqliteStoreStats stats() const = 0;
 
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 };
 
 }  // namespace courier::store
