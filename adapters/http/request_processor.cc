@@ -3,10 +3,14 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstdio>
 #include <ctime>
 
+#include <openssl/rand.h>
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -163,29 +167,251 @@ std::optional<Invalid> checkBundle(const Value& b) {
     const std::string ep = "Bundle.entry[" + std::to_string(i) + "]";
     const Value& e = (*entries)[i];
     if (!e.IsObject()) return Invalid{400, "structure", "a Bundle entry must be an object", ep};
+    if (t == "transaction" || t == "batch") continue;  // entry by entry: planEntry()
     const Value* res = member(e, "resource");
-    if (res != nullptr) {
-      if (auto err = checkResource(*res, ep + ".resource", nullptr)) return err;
-    }
-    if (t == "transaction" || t == "batch") {
-      const Value* req = member(e, "request");
-      if (req == nullptr || !req->IsObject()) {
-        return Invalid{400, "required", "transaction and batch entries need a request", ep + ".request"};
-      }
-      const Value* method = member(*req, "method");
-      if (method == nullptr || !method->IsString()) {
-        return Invalid{400, "required", "request.method is required", ep + ".request.method"};
-      }
-      const Value* url = member(*req, "url");
-      if (url == nullptr || !url->IsString()) {
-        return Invalid{400, "required", "request.url is required", ep + ".request.url"};
-      }
-    } else if (res == nullptr) {
-      return Invalid{400, "required", "this entry has no resource", ep + ".resource"};
-    }
+    if (res == nullptr) return Invalid{400, "required", "this entry has no resource", ep + ".resource"};
+    if (auto err = checkResource(*res, ep + ".resource", nullptr)) return err;
   }
   return std::nullopt;
 }
+
+bool supportedType(std::string_view type) {
+  const auto& types = supportedResourceTypes();
+  return std::find(types.begin(), types.end(), type) != types.end();
+}
+
+// A new logical id: a random (version 4) UUID, from OpenSSL's CSPRNG.
+std::optional<std::string> newResourceId() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) return std::nullopt;
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[b[i] >> 4];
+    out += kHex[b[i] & 0x0f];
+  }
+  return out;
+}
+
+// One entry of a transaction or batch: what Courier does with it (POST or PUT of a
+// supported type, a valid resource matching the URL), or why not. `ref` receives the
+// resource to index (its id is empty for a create; the caller assigns it).
+std::optional<Invalid> planEntry(const Value& e, const std::string& ep, store::ResourceRef& ref, bool& create) {
+  const Value* req = member(e, "request");
+  if (req == nullptr || !req->IsObject()) {
+    return Invalid{400, "required", "transaction and batch entries need a request", ep + ".request"};
+  }
+  const Value* method = member(*req, "method");
+  if (method == nullptr || !method->IsString()) {
+    return Invalid{400, "required", "request.method is required", ep + ".request.method"};
+  }
+  const Value* url = member(*req, "url");
+  if (url == nullptr || !url->IsString()) {
+    return Invalid{400, "required", "request.url is required", ep + ".request.url"};
+  }
+  const std::string m = sv(*method);
+  if (m != "POST" && m != "PUT") {
+    return Invalid{422, "not-supported", "Courier takes POST (create) and PUT (update) entries only",
+                   ep + ".request.method"};
+  }
+  create = m == "POST";
+  std::string_view u(url->GetString(), url->GetStringLength());
+  if (u.find('?') != std::string_view::npos) {
+    return Invalid{422, "not-supported", "conditional requests are not supported", ep + ".request.url"};
+  }
+  const std::size_t slash = u.find('/');
+  std::string_view type = u.substr(0, slash);
+  std::string_view id = slash == std::string_view::npos ? std::string_view() : u.substr(slash + 1);
+  if (!isResourceTypeName(type)) {
+    return Invalid{400, "value", "request.url must be relative: {type} for POST, {type}/{id} for PUT",
+                   ep + ".request.url"};
+  }
+  if (!supportedType(type)) {
+    return Invalid{422, "not-supported", "Courier does not accept this resource type", ep + ".request.url"};
+  }
+  if (create ? slash != std::string_view::npos : !isFhirId(id)) {
+    return Invalid{400, "value",
+                   create ? "a POST entry's request.url is the type alone" : "a PUT entry's request.url is {type}/{id}",
+                   ep + ".request.url"};
+  }
+  const Value* res = member(e, "resource");
+  if (res == nullptr) return Invalid{400, "required", "a POST or PUT entry needs a resource", ep + ".resource"};
+  std::string rtype;
+  if (auto err = checkResource(*res, ep + ".resource", &rtype)) return err;
+  if (rtype != type) {
+    return Invalid{400, "invalid", "resourceType does not match request.url", ep + ".resource.resourceType"};
+  }
+  if (!create) {
+    const Value* rid = member(*res, "id");
+    if (rid == nullptr || sv(*rid) != id) {
+      return Invalid{400, "invalid", "the resource's id must equal the id in request.url", ep + ".resource.id"};
+    }
+  }
+  ref.type = std::string(type);
+  ref.id = std::string(id);
+  return std::nullopt;
+}
+
+const char* reasonPhrase(unsigned status) {
+  switch (status) {
+    case 200: return "200 OK";
+    case 201: return "201 Created";
+    case 400: return "400 Bad Request";
+    case 422: return "422 Unprocessable Entity";
+    default: return "500 Internal Server Error";
+  }
+}
+
+// Copies one resource of a stored message through RapidJSON's SAX reader: the root
+// (entry -1) or Bundle.entry[entry].resource, with `id` and meta.versionId/lastUpdated set
+// and everything else as stored. Numbers are copied as their text (kParseNumbersAsStrings
+// + RawValue), so 1.50 stays 1.50.
+class ResourceCopier : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, ResourceCopier> {
+ public:
+  ResourceCopier(Writer& w, int entry, std::string id, std::string version, std::string last_updated)
+      : w_(w), entry_(entry), id_(std::move(id)), version_(std::move(version)), updated_(std::move(last_updated)) {}
+
+  bool found() const { return done_; }
+
+  bool Null() { return value([&] { return w_.Null(); }); }
+  bool Bool(bool b) { return value([&] { return w_.Bool(b); }); }
+  bool Int(int i) { return value([&] { return w_.Int(i); }); }
+  bool Uint(unsigned u) { return value([&] { return w_.Uint(u); }); }
+  bool Int64(std::int64_t i) { return value([&] { return w_.Int64(i); }); }
+  bool Uint64(std::uint64_t u) { return value([&] { return w_.Uint64(u); }); }
+  bool Double(double d) { return value([&] { return w_.Double(d); }); }
+  // Writer::RawNumber quotes (RapidJSON 1.1); RawValue writes the digits as they came.
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+    return value([&] { return w_.RawValue(s, n, rapidjson::kNumberType); });
+  }
+  bool String(const char* s, rapidjson::SizeType n, bool) { return value([&] { return w_.String(s, n); }); }
+
+  bool Key(const char* s, rapidjson::SizeType n, bool) {
+    Frame& f = stack_.back();
+    f.key.assign(s, n);
+    if (skip_ > 0 || !copying()) return true;
+    const std::size_t rel = stack_.size() - target_depth_;  // 0: a member of the resource
+    if (rel == 0 && (f.key == "id" || f.key == "_id")) return skipNext();
+    if (rel == 1 && f.meta && (f.key == "versionId" || f.key == "lastUpdated" || f.key == "_versionId" ||
+                                 f.key == "_lastUpdated")) {
+      return skipNext();
+    }
+    return w_.Key(s, n);
+  }
+
+  bool StartObject() { return start(false); }
+  bool StartArray() { return start(true); }
+  bool EndObject(rapidjson::SizeType) { return end(); }
+  bool EndArray(rapidjson::SizeType) { return end(); }
+
+ private:
+  struct Frame {
+    explicit Frame(bool is_array) : array(is_array) {}
+    bool array = false;
+    std::string key;   // objects: the current member's name
+    int index = -1;    // arrays: the current element's index
+    bool meta = false;  // this object is the resource's meta
+  };
+
+  bool copying() const { return target_depth_ > 0 && !done_; }
+
+  bool skipNext() {
+    skip_next_ = true;
+    return true;
+  }
+
+  // Before any value: advance the array index of the enclosing frame.
+  void advance() {
+    if (!stack_.empty() && stack_.back().array) ++stack_.back().index;
+  }
+
+  template <typename F>
+  bool value(F&& write) {
+    advance();
+    if (skip_ > 0) return true;
+    if (skip_next_) {
+      skip_next_ = false;
+      return true;
+    }
+    return copying() ? write() : true;
+  }
+
+  // Whether a container starting now (stack_ holds its parents) is the target resource.
+  bool isTarget() const {
+    if (entry_ < 0) return stack_.empty();
+    return stack_.size() == 3 && stack_[0].key == "entry" && stack_[1].array && stack_[1].index == entry_ &&
+           stack_[2].key == "resource";
+  }
+
+  bool start(bool array) {
+    advance();
+    if (skip_ > 0 || skip_next_) {
+      skip_next_ = false;
+      ++skip_;
+      stack_.emplace_back(array);
+      return true;
+    }
+    if (!copying() && !done_ && !array && isTarget()) {
+      stack_.emplace_back(false);
+      target_depth_ = stack_.size();
+      return w_.StartObject();
+    }
+    const bool meta = copying() && !array && stack_.size() == target_depth_ && stack_.back().key == "meta";
+    stack_.emplace_back(array);
+    stack_.back().meta = meta;
+    if (meta) saw_meta_ = true;
+    if (!copying()) return true;
+    return array ? w_.StartArray() : w_.StartObject();
+  }
+
+  bool end() {
+    const bool was_array = stack_.back().array, was_meta = stack_.back().meta;
+    stack_.pop_back();
+    if (skip_ > 0) {
+      --skip_;
+      return true;
+    }
+    if (!copying()) return true;
+    if (was_meta) {
+      writeVersion();
+      return w_.EndObject();
+    }
+    if (stack_.size() + 1 == target_depth_) {  // the resource ends
+      key(w_, "id");
+      str(w_, id_);
+      if (!saw_meta_) {
+        key(w_, "meta");
+        w_.StartObject();
+        writeVersion();
+        w_.EndObject();
+      }
+      done_ = true;
+      return w_.EndObject();
+    }
+    return was_array ? w_.EndArray() : w_.EndObject();
+  }
+
+  void writeVersion() {
+    key(w_, "versionId");
+    str(w_, version_);
+    key(w_, "lastUpdated");
+    str(w_, updated_);
+  }
+
+  Writer& w_;
+  const int entry_;
+  const std::string id_, version_, updated_;
+  std::vector<Frame> stack_;
+  std::size_t target_depth_ = 0;  // stack size inside the resource object; 0: not reached
+  int skip_ = 0;                  // depth of a skipped container
+  bool skip_next_ = false;        // the next value is skipped (its key was)
+  bool saw_meta_ = false;
+  bool done_ = false;
+};
 
 Response fromInvalid(const Invalid& inv) { return errorResponse(inv.status, inv.code, inv.message, inv.expression); }
 
@@ -195,7 +421,7 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::string buildCapabilityStatement(const config::ListenerConfig& config) {
+std::string buildCapabilityStatement(const config::ListenerConfig& config, bool reads) {
   rapidjson::StringBuffer sb;
   Writer w(sb);
   w.StartObject();
@@ -219,8 +445,12 @@ std::string buildCapabilityStatement(const config::ListenerConfig& config) {
   key(w, "rest"); w.StartArray(); w.StartObject();
   key(w, "mode"); str(w, "server");
   key(w, "documentation");
-  str(w, "Write-only: every accepted body is stored durably (the answer comes after the commit) and processed "
-         "asynchronously; there is no read or search. Answers are OperationOutcomes.");
+  str(w, reads ? "Every accepted body is stored durably (the answer comes after the commit) and processed "
+                 "asynchronously. read and vread return a resource as Courier last stored it (from a create, an "
+                 "update or a Bundle entry); the version id is the id of the stored message. No search, history "
+                 "listing or delete."
+               : "Write-only: every accepted body is stored durably (the answer comes after the commit) and "
+                 "processed asynchronously; this store keeps no resource index, so there is no read or search.");
   key(w, "security"); w.StartObject();
   key(w, "cors"); w.Bool(false);
   key(w, "service"); w.StartArray(); w.StartObject();
@@ -237,12 +467,13 @@ std::string buildCapabilityStatement(const config::ListenerConfig& config) {
     w.StartObject();
     key(w, "type"); str(w, type);
     key(w, "interaction"); w.StartArray();
-    for (std::string_view code : {"create", "update"}) {
+    for (std::string_view code : {"read", "vread", "update", "create"}) {
+      if (!reads && (code == "read" || code == "vread")) continue;
       w.StartObject(); key(w, "code"); str(w, code); w.EndObject();
     }
     w.EndArray();
-    key(w, "versioning"); str(w, "no-version");
-    key(w, "readHistory"); w.Bool(false);
+    key(w, "versioning"); str(w, reads ? "versioned" : "no-version");
+    key(w, "readHistory"); w.Bool(reads);
     key(w, "updateCreate"); w.Bool(true);
     w.EndObject();
   }
@@ -250,8 +481,13 @@ std::string buildCapabilityStatement(const config::ListenerConfig& config) {
   key(w, "interaction"); w.StartArray();
   for (std::string_view code : {"transaction", "batch"}) {
     w.StartObject(); key(w, "code"); str(w, code);
-    key(w, "documentation"); str(w, "POST /fhir: the Bundle is stored as one message; the answer is an "
-                                    "OperationOutcome, not a response Bundle");
+    key(w, "documentation");
+    str(w, code == "transaction"
+               ? "POST /fhir: POST and PUT entries of the supported types; all or nothing (400/422 for the whole "
+                 "Bundle), stored as one message; answered with a transaction-response Bundle"
+               : "POST /fhir: POST and PUT entries of the supported types; each entry succeeds or fails on its "
+                 "own (response.outcome); the Bundle is stored as one message and answered with a batch-response "
+                 "Bundle");
     w.EndObject();
   }
   w.EndArray();
@@ -347,23 +583,31 @@ Target parseTarget(std::string_view target) {
   else if (target == "/fhir") t.route = Route::kBundle;
   else if (target == "/fhir/$process-message" || target == "/fhir/%24process-message") t.route = Route::kProcessMessage;
   else if (target.substr(0, 6) == "/fhir/") {
+    // {type}, {type}/{id} or {type}/{id}/_history/{vid}
     std::string_view rest = target.substr(6);
     std::size_t slash = rest.find('/');
     std::string_view type = rest.substr(0, slash);
     std::string_view id = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-    const auto& types = supportedResourceTypes();
-    if (std::find(types.begin(), types.end(), type) != types.end() && id.find('/') == std::string_view::npos &&
-        (slash == std::string_view::npos || isFhirId(id))) {
+    std::string_view version;
+    if (std::size_t h = id.find('/'); h != std::string_view::npos) {
+      constexpr std::string_view kHistory = "/_history/";
+      if (id.substr(h, kHistory.size()) != kHistory) return t;
+      version = id.substr(h + kHistory.size());
+      id = id.substr(0, h);
+      if (!isFhirId(version)) return t;
+    }
+    if (supportedType(type) && (slash == std::string_view::npos || isFhirId(id))) {
       t.route = Route::kResource;
       t.type = std::string(type);
       t.id = std::string(id);
+      t.version = std::string(version);
     }
   }
   return t;
 }
 
-RequestProcessor::RequestProcessor(const config::ListenerConfig& config, TokenFile tokens)
-    : config_(config), tokens_(std::move(tokens)), capability_(buildCapabilityStatement(config)) {}
+RequestProcessor::RequestProcessor(const config::ListenerConfig& config, TokenFile tokens, bool reads)
+    : config_(config), tokens_(std::move(tokens)), reads_(reads), capability_(buildCapabilityStatement(config, reads)) {}
 
 Result<std::string, Response> RequestProcessor::authenticate(std::string_view authorization,
                                                             const std::vector<std::string>& cert_names) const {
@@ -417,8 +661,16 @@ std::optional<Response> RequestProcessor::checkRequest(std::string_view method, 
       if (method != "POST") return notAllowed("POST");
       break;
     case Route::kResource:
-      if (target.id.empty() && method != "POST") return notAllowed("POST");
-      if (!target.id.empty() && method != "PUT") return notAllowed("PUT");
+      if (target.id.empty()) {
+        if (method != "POST") return notAllowed("POST");
+        break;
+      }
+      if (!target.version.empty()) {
+        if (reads_ && (method == "GET" || method == "HEAD")) return std::nullopt;
+        return notAllowed(reads_ ? "GET, HEAD" : "");
+      }
+      if (reads_ && (method == "GET" || method == "HEAD")) return std::nullopt;
+      if (method != "PUT") return notAllowed(reads_ ? "GET, HEAD, PUT" : "PUT");
       break;
     case Route::kSubscriptionTopic:
       if (method != "GET" && method != "HEAD") return notAllowed("GET, HEAD");
@@ -517,7 +769,196 @@ Result<Submission, Response> RequestProcessor::prepare(std::string_view method, 
     s.message.control_id = bid ? sv(*bid) : sv(*hid);
     s.success_status = 200;
   }
+  s.received_at = received_at;
+  if (auto refused = planResources(doc, target, type, s)) return Unexpected(std::move(*refused));
+  s.resources = s.message.resources;
   return s;
+}
+
+std::optional<Response> RequestProcessor::planResources(const rapidjson::Document& doc, const Target& target,
+                                                        const std::string& type, Submission& s) const {
+  auto fresh = [] { return newResourceId(); };
+  const Response no_id = errorResponse(503, "transient", "no resource id could be made; send it again");
+  if (target.route == Route::kResource) {
+    s.answer = Answer::kResource;
+    s.create = target.id.empty();
+    std::string id = target.id;
+    if (s.create) {
+      auto made = fresh();
+      if (!made) return no_id;
+      id = std::move(*made);
+    }
+    s.resource_type = type;
+    s.resource_id = id;
+    s.message.resources.push_back(store::ResourceRef{type, std::move(id), -1});
+    return std::nullopt;
+  }
+  const Value* entries = member(doc, "entry");
+  const std::string bundle_type = sv(*member(doc, "type"));
+  const bool plan = target.route == Route::kBundle && (bundle_type == "transaction" || bundle_type == "batch");
+  if (plan) {
+    s.answer = Answer::kBundle;
+    s.response_type = bundle_type + "-response";
+    s.success_status = 200;
+  }
+  if (entries == nullptr) return std::nullopt;  // checkBundle: otherwise an array
+  const bool transaction = bundle_type == "transaction";
+  std::vector<std::string> seen;  // "type/id" of a transaction's updates
+  for (rapidjson::SizeType i = 0; i < entries->Size(); ++i) {
+    const Value& e = (*entries)[i];
+    if (!plan) {
+      // message/collection: whatever has an id is readable under it.
+      const Value* res = member(e, "resource");
+      const Value* rt = res ? member(*res, "resourceType") : nullptr;
+      const Value* id = res ? member(*res, "id") : nullptr;
+      if (rt && id && rt->IsString() && id->IsString() && supportedType(sv(*rt))) {
+        s.message.resources.push_back(store::ResourceRef{sv(*rt), sv(*id), static_cast<std::int32_t>(i)});
+      }
+      continue;
+    }
+    const std::string ep = "Bundle.entry[" + std::to_string(i) + "]";
+    store::ResourceRef ref;
+    bool create = false;
+    auto refused = planEntry(e, ep, ref, create);
+    if (!refused && transaction && !create) {
+      std::string key = ref.type + "/" + ref.id;
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+        refused = Invalid{400, "invalid", "a transaction names the same resource twice", ep + ".request.url"};
+      }
+      seen.push_back(std::move(key));
+    }
+    if (refused) {
+      if (transaction) return fromInvalid(*refused);  // all or nothing
+      EntryPlan p;
+      p.status = refused->status;
+      p.outcome = operationOutcome("error", refused->code, refused->message, refused->expression);
+      s.entries.push_back(std::move(p));
+      continue;
+    }
+    if (create) {
+      auto made = fresh();
+      if (!made) return no_id;
+      ref.id = std::move(*made);
+    }
+    ref.entry = static_cast<std::int32_t>(i);
+    EntryPlan p;
+    p.resource = static_cast<int>(s.message.resources.size());
+    p.create = create;
+    s.entries.push_back(std::move(p));
+    s.message.resources.push_back(std::move(ref));
+  }
+  return std::nullopt;
+}
+
+std::string httpDate(store::TimePoint t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char out[64];
+  std::strftime(out, sizeof out, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return out;
+}
+
+std::string fhirInstant(store::TimePoint t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char out[64];
+  std::size_t n = std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(out + n, sizeof out - n, ".%03dZ", static_cast<int>(ms % 1000));
+  return out;
+}
+
+Response storedResponse(const Submission& s, const store::StoreReceipt& receipt, std::string_view base) {
+  Response resp;
+  resp.status = s.success_status;
+  resp.headers.emplace_back("X-Courier-Message-Id", std::to_string(receipt.id));
+  if (s.answer == Answer::kOutcome || receipt.duplicate) {
+    resp.body = operationOutcome("information", "informational",
+                                 receipt.duplicate ? "already received; stored once as message " + std::to_string(receipt.id)
+                                                   : "stored as message " + std::to_string(receipt.id));
+    if (receipt.duplicate) resp.headers.emplace_back("X-Courier-Duplicate", "true");
+    return resp;
+  }
+  const std::string vid = std::to_string(receipt.id);
+  const std::string etag = "W/\"" + vid + "\"";
+  // A store without a resource index cannot tell a created resource from an updated one.
+  auto created = [&](std::size_t i, bool create) {
+    if (create) return true;
+    return i < receipt.resource_existed.size() && !receipt.resource_existed[i];
+  };
+  auto url = [&](const store::ResourceRef& r) { return std::string(base) + "/fhir/" + r.type + "/" + r.id; };
+  if (s.answer == Answer::kResource) {
+    const bool made = created(0, s.create);
+    resp.status = made ? 201 : 200;
+    resp.headers.emplace_back("Location", url(s.resources.at(0)) + "/_history/" + vid);
+    resp.headers.emplace_back("ETag", etag);
+    resp.headers.emplace_back("Last-Modified", httpDate(s.received_at));
+    resp.body = operationOutcome("information", "informational",
+                                 std::string(made ? "created" : "updated") + "; stored as message " + vid);
+    return resp;
+  }
+  const std::string updated = fhirInstant(s.received_at);
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  key(w, "resourceType"); str(w, "Bundle");
+  key(w, "type"); str(w, s.response_type);
+  if (!s.entries.empty()) {
+    key(w, "entry"); w.StartArray();
+    for (const EntryPlan& p : s.entries) {
+      w.StartObject();
+      if (p.resource >= 0) {
+        const auto i = static_cast<std::size_t>(p.resource);
+        const store::ResourceRef& r = s.resources.at(i);
+        key(w, "fullUrl"); str(w, url(r));
+        key(w, "response"); w.StartObject();
+        key(w, "status"); str(w, reasonPhrase(created(i, p.create) ? 201 : 200));
+        key(w, "location"); str(w, url(r) + "/_history/" + vid);
+        key(w, "etag"); str(w, etag);
+        key(w, "lastModified"); str(w, updated);
+        w.EndObject();
+      } else {
+        key(w, "response"); w.StartObject();
+        key(w, "status"); str(w, reasonPhrase(p.status));
+        key(w, "outcome"); w.RawValue(p.outcome.data(), p.outcome.size(), rapidjson::kObjectType);
+        w.EndObject();
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+  resp.body = sb.GetString();
+  return resp;
+}
+
+Response readResponse(const Target& target, const Result<store::ResourceVersion>& found) {
+  if (!found) {
+    if (found.error().code == ErrorCode::kNotFound) {
+      return errorResponse(404, "not-found", target.version.empty() ? "no resource with this type and id"
+                                                                    : "no such version of this resource");
+    }
+    Response r = errorResponse(503, "transient", "the store could not be read; try again later");
+    r.headers.emplace_back("Retry-After", "5");
+    return r;
+  }
+  const std::string vid = std::to_string(found->message_id);
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  ResourceCopier copier(w, found->entry, target.id, vid, fhirInstant(found->received_at));
+  rapidjson::Reader reader;
+  rapidjson::MemoryStream ms(found->raw.data(), found->raw.size());
+  reader.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag>(ms, copier);
+  if (reader.HasParseError() || !copier.found()) {
+    return errorResponse(500, "exception", "the stored message does not hold this resource");
+  }
+  Response r;
+  r.body = sb.GetString();
+  r.headers.emplace_back("ETag", "W/\"" + vid + "\"");
+  r.headers.emplace_back("Last-Modified", httpDate(found->received_at));
+  return r;
 }
 
 }  // namespace courier::http

@@ -1,6 +1,9 @@
 #include "adapters/http/server.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <limits>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -305,6 +308,9 @@ class Connection final : public std::enable_shared_from_this<Connection> {
         return respond(std::move(r), true);
       }
       case Route::kSubscription: return handleSubscription(std::move(parser_->release().body()));
+      case Route::kResource:
+        if (method_ == "GET" || method_ == "HEAD") return handleRead();
+        break;
       default: break;
     }
     auto prepared = listener_.processor->prepare(method_, target_, std::move(parser_->release().body()), identity_,
@@ -313,11 +319,12 @@ class Connection final : public std::enable_shared_from_this<Connection> {
       return reject(std::move(prepared).error(), /*body_read=*/true);
     }
     submission_type_ = prepared->type_label;
-    success_status_ = prepared->success_status;
+    store::InboundMessage message = std::move(prepared->message);
+    plan_ = std::move(*prepared);  // what to answer once stored (its message moved out)
     shared_.metrics->received(listener_.config.name, submission_type_);
     shared_.add(shared_.callbacks_pending, 1);
     const auto submitted = SteadyClock::now();
-    shared_.store.submit(std::move(prepared->message),
+    shared_.store.submit(std::move(message),
                          [self = shared_from_this(), submitted](Result<store::StoreReceipt> r) {
                            // Store thread: measure, then only post back to our io_context.
                            self->shared_.metrics->observeStoreLatency(SteadyClock::now() - submitted);
@@ -341,14 +348,51 @@ class Connection final : public std::enable_shared_from_this<Connection> {
     if (r->duplicate) shared_.metrics->duplicate(listener, submission_type_);
     else shared_.metrics->stored(listener, submission_type_);
     shared_.metrics->observeAckLatency(listener, SteadyClock::now() - request_start_);
-    Response resp;
-    resp.status = success_status_;
-    resp.body = operationOutcome("information", "informational",
-                                 r->duplicate ? "already received; stored once as message " + std::to_string(r->id)
-                                              : "stored as message " + std::to_string(r->id));
-    resp.headers.emplace_back("X-Courier-Message-Id", std::to_string(r->id));
-    if (r->duplicate) resp.headers.emplace_back("X-Courier-Duplicate", "true");
+    Response resp = storedResponse(plan_, *r, baseUrl());
+    plan_ = {};
     respond(std::move(resp), true);
+  }
+
+  // Where Location URLs point: https:// + the Host the client used (when it is a plain
+  // host[:port]), else the address and port this listener is bound to.
+  std::string baseUrl() const {
+    std::string_view host = parser_ ? parser_->get()[bhttp::field::host] : std::string_view();
+    const bool plain = !host.empty() && host.size() <= 255 && std::all_of(host.begin(), host.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+    });
+    if (plain) return "https://" + std::string(host);
+    return "https://" + listener_.config.address + ":" + std::to_string(listener_.bound_port);
+  }
+
+  // GET/HEAD /fhir/{type}/{id}[/_history/{vid}]: the resource index is read on the
+  // blocking pool (SQLite), the answer posted back to this connection's io_context.
+  void handleRead() {
+    store::ResourceIndex* index = shared_.store.resourceIndex();
+    if (index == nullptr) {  // checkRequest refuses reads then; kept for safety
+      return respond(errorResponse(405, "not-supported", "this store keeps no resource index"), true);
+    }
+    shared_.add(shared_.callbacks_pending, 1);
+    asio::post(shared_.blocking, [self = shared_from_this(), index] {
+      const Target& t = self->target_;
+      const auto version = versionOf(t.version);
+      Response r = !t.version.empty() && !version
+                       ? errorResponse(404, "not-found", "no such version of this resource")
+                       : readResponse(t, index->findResource(t.type, t.id, version));
+      Shared& shared = self->shared_;
+      auto ex = self->executor();
+      asio::post(ex, [self = std::move(self), r = std::move(r)]() mutable {
+        if (self->closed_) return;
+        self->respond(std::move(r), true);
+      });
+      shared.add(shared.callbacks_pending, -1);
+    });
+  }
+
+  // A version id is a stored message's id: digits. Anything else names no version.
+  static std::optional<store::MessageId> versionOf(const std::string& vid) {
+    auto n = number(vid);
+    if (!n || *n > static_cast<std::uint64_t>(std::numeric_limits<store::MessageId>::max())) return std::nullopt;
+    return static_cast<store::MessageId>(*n);
   }
 
   // /fhir/Subscription...: the SubscriptionApi decides (blocking: store, handshake), on the
@@ -485,7 +529,7 @@ class Connection final : public std::enable_shared_from_this<Connection> {
   Target target_;
   std::string identity_;
   std::string submission_type_;
-  unsigned success_status_ = 201;
+  Submission plan_;
   SteadyClock::time_point request_start_{};
   bool first_request_ = true;
   bool body_unread_ = false;
@@ -525,7 +569,8 @@ class ServerImpl final : public Server {
         if (!t) return fail(t.error().toString());
         tokens = std::move(*t);
       }
-      l->processor = std::make_unique<RequestProcessor>(l->config, std::move(tokens));
+      l->processor = std::make_unique<RequestProcessor>(l->config, std::move(tokens),
+                                                        shared_.store.resourceIndex() != nullptr);
       listeners_.push_back(std::move(l));
     }
     return Ok();
