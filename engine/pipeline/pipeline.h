@@ -1,8 +1,9 @@
 // Pipeline: stored inbox messages -> record -> code -> route -> transform -> outboxes.
 //
 // One thread takes a batch from the inbox (store::WorkStore::nextInbox), works every
-// message out on `workers` threads (pure computation: parse, CanonicalRecord, coding,
-// specialties, routing, one payload per destination), then writes all of the batch's
+// message out on `workers` threads (a WorkerPool kept for the pipeline's life; pure
+// computation: parse, CanonicalRecord, coding, specialties, routing, one payload per
+// destination), then writes all of the batch's
 // results in ONE transaction (WorkStore::completeInbox) in inbox order. So per patient,
 // and per destination, the outbox holds messages in the order they were received; a
 // crash before the commit repeats the batch, after it never; the outbox's idempotency
@@ -42,6 +43,7 @@
 #include "engine/core/result.h"
 #include "engine/routing/router.h"
 #include "engine/pipeline/subscription_registry.h"
+#include "engine/pipeline/worker_pool.h"
 #include "engine/store/work_store.h"
 
 namespace courier::pipeline {
@@ -99,6 +101,7 @@ class Pipeline {
   const routing::Router& router_;
   const coding::RecordCoder* coder_;
   PipelineOptions options_;
+  std::unique_ptr<WorkerPool> pool_;  // workers > 1: made by the first runOnce()
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
