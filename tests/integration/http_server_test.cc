@@ -221,16 +221,176 @@ TEST_F(HttpServerTest, GoodTokenStoresTheResourceBeforeAnswering201) {
   EXPECT_EQ(full->raw, kPatient);
 }
 
-TEST_F(HttpServerTest, PutWithMatchingIdAnswers200) {
+TEST_F(HttpServerTest, PutCreatesWith201ThenUpdatesWith200) {
   start(listener());
   Call c = post("/fhir/Patient/p1", kPatient);
   c.method = "PUT";
   Reply r = send(port_, c);
+  EXPECT_EQ(r.status, 201u) << r.error << r.body;  // it did not exist: created
+  const std::string base = "https://127.0.0.1:" + std::to_string(port_) + "/fhir/Patient/p1/_history/";
+  EXPECT_EQ(r.headers["Location"], base + r.headers["X-Courier-Message-Id"]);
+  r = send(port_, c);
   EXPECT_EQ(r.status, 200u) << r.error << r.body;
+  EXPECT_EQ(r.headers["Location"], base + r.headers["X-Courier-Message-Id"]);
+  EXPECT_EQ(r.headers["ETag"], "W/\"" + r.headers["X-Courier-Message-Id"] + "\"");
   c.target = "/fhir/Patient/other";
   r = send(port_, c);
   EXPECT_EQ(r.status, 400u);
   EXPECT_EQ(outcome(r.body).expression, "Patient.id");
+}
+
+Call get(std::string target) {
+  Call c;
+  c.target = std::move(target);
+  c.authorization = std::string("Bearer ") + kToken;
+  return c;
+}
+
+// The path of an absolute Location ("https://host:port/fhir/...").
+std::string pathOf(const std::string& url) {
+  std::size_t scheme = url.find("://");
+  std::size_t slash = scheme == std::string::npos ? std::string::npos : url.find('/', scheme + 3);
+  return slash == std::string::npos ? std::string() : url.substr(slash);
+}
+
+std::string memberOf(const std::string& body, const char* name) {
+  rapidjson::Document d;
+  d.Parse(body.c_str());
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember(name) || !d[name].IsString()) return {};
+  return d[name].GetString();
+}
+
+TEST_F(HttpServerTest, CreateLocatesTheResourceAndReadReturnsItAsStored) {
+  start(listener());
+  const std::string body = R"({"resourceType":"Observation","status":"final","code":{"text":"k"},)"
+                           R"("valueQuantity":{"value":4.10,"unit":"mmol/L"}})";
+  Reply created = send(port_, post("/fhir/Observation", body));
+  ASSERT_EQ(created.status, 201u) << created.error << created.body;
+  const std::string location = created.headers["Location"];
+  const std::string vid = created.headers["X-Courier-Message-Id"];
+  ASSERT_EQ(location.rfind("https://127.0.0.1:", 0), 0u) << location;
+  const std::string path = pathOf(location);
+  ASSERT_EQ(path.rfind("/fhir/Observation/", 0), 0u);
+  ASSERT_EQ(path.substr(path.size() - vid.size() - 10), "/_history/" + vid);
+  EXPECT_EQ(created.headers["ETag"], "W/\"" + vid + "\"");
+  EXPECT_NE(created.headers["Last-Modified"].find(" GMT"), std::string::npos);
+  const std::string id = path.substr(18, path.size() - 18 - vid.size() - 10);
+
+  // vread at the Location, read at the resource: the same, as stored, with id and meta.
+  Reply vread = send(port_, get(path));
+  ASSERT_EQ(vread.status, 200u) << vread.body;
+  Reply read = send(port_, get("/fhir/Observation/" + id));
+  ASSERT_EQ(read.status, 200u) << read.body;
+  EXPECT_EQ(read.body, vread.body);
+  EXPECT_EQ(memberOf(read.body, "id"), id);
+  EXPECT_NE(read.body.find(R"("valueQuantity":{"value":4.10,"unit":"mmol/L"})"), std::string::npos) << read.body;
+  EXPECT_NE(read.body.find(R"("versionId":")" + vid + "\""), std::string::npos) << read.body;
+  EXPECT_EQ(read.headers["ETag"], created.headers["ETag"]);
+  EXPECT_EQ(read.headers["Last-Modified"], created.headers["Last-Modified"]);
+
+  // Another create is another resource.
+  Reply other = send(port_, post("/fhir/Observation", body));
+  ASSERT_EQ(other.status, 201u);
+  EXPECT_NE(pathOf(other.headers["Location"]).substr(0, 54), path.substr(0, 54));
+
+  // Unknown: 404 OperationOutcomes; HEAD has the headers and no body.
+  Reply missing = send(port_, get("/fhir/Observation/nope"));
+  EXPECT_EQ(missing.status, 404u);
+  EXPECT_EQ(outcome(missing.body).code, "not-found");
+  EXPECT_EQ(send(port_, get("/fhir/Observation/" + id + "/_history/999999")).status, 404u);
+  EXPECT_EQ(send(port_, get("/fhir/Observation/" + id + "/_history/abc")).status, 404u);
+  EXPECT_EQ(send(port_, get("/fhir/Patient/" + id)).status, 404u);
+  Call head = get("/fhir/Observation/" + id);
+  head.method = "HEAD";
+  Reply h = send(port_, head);
+  EXPECT_EQ(h.status, 200u);
+  EXPECT_EQ(h.headers["ETag"], created.headers["ETag"]);
+  // Reads need authentication too.
+  Call anonymous = get("/fhir/Observation/" + id);
+  anonymous.authorization.clear();
+  EXPECT_EQ(send(port_, anonymous).status, 401u);
+}
+
+TEST_F(HttpServerTest, ReadFollowsUpdatesAndVreadKeepsOldVersions) {
+  start(listener());
+  Call put = post("/fhir/Patient/p1", R"({"resourceType":"Patient","id":"p1","active":false})");
+  put.method = "PUT";
+  Reply v1 = send(port_, put);
+  ASSERT_EQ(v1.status, 201u);
+  put.body = R"({"resourceType":"Patient","id":"p1","active":true})";
+  Reply v2 = send(port_, put);
+  ASSERT_EQ(v2.status, 200u);
+  Reply now = send(port_, get("/fhir/Patient/p1"));
+  ASSERT_EQ(now.status, 200u);
+  EXPECT_NE(now.body.find(R"("active":true)"), std::string::npos);
+  EXPECT_EQ(now.headers["ETag"], v2.headers["ETag"]);
+  Reply then = send(port_, get(pathOf(v1.headers["Location"])));
+  ASSERT_EQ(then.status, 200u);
+  EXPECT_NE(then.body.find(R"("active":false)"), std::string::npos);
+  // A message Bundle's entries are readable too (the Patient of messageBundle()).
+  ASSERT_EQ(send(port_, post("/fhir/$process-message", messageBundle("msg-r"))).status, 200u);
+  Reply p2 = send(port_, get("/fhir/Patient/p2"));
+  ASSERT_EQ(p2.status, 200u) << p2.body;
+  EXPECT_EQ(memberOf(p2.body, "resourceType"), "Patient");
+}
+
+TEST_F(HttpServerTest, TransactionAnswersATransactionResponseAndIsAllOrNothing) {
+  start(listener());
+  const std::string tx = R"({"resourceType":"Bundle","type":"transaction","entry":[)"
+                         R"({"resource":{"resourceType":"Patient","name":[{"family":"Tx"}]},)"
+                         R"("request":{"method":"POST","url":"Patient"}},)"
+                         R"({"resource":{"resourceType":"Encounter","id":"e1","status":"finished","class":{"code":"AMB"}},)"
+                         R"("request":{"method":"PUT","url":"Encounter/e1"}}]})";
+  Reply r = send(port_, post("/fhir", tx));
+  ASSERT_EQ(r.status, 200u) << r.error << r.body;
+  rapidjson::Document d;
+  d.Parse(r.body.c_str());
+  ASSERT_FALSE(d.HasParseError());
+  EXPECT_STREQ(d["type"].GetString(), "transaction-response");
+  ASSERT_EQ(d["entry"].Size(), 2u);
+  EXPECT_STREQ(d["entry"][0]["response"]["status"].GetString(), "201 Created");
+  EXPECT_STREQ(d["entry"][1]["response"]["status"].GetString(), "201 Created");
+  for (rapidjson::SizeType i = 0; i < 2; ++i) {
+    Reply read = send(port_, get(pathOf(d["entry"][i]["response"]["location"].GetString())));
+    EXPECT_EQ(read.status, 200u) << i;
+  }
+  EXPECT_EQ(memberOf(send(port_, get("/fhir/Encounter/e1")).body, "status"), "finished");
+  // The same transaction again updates e1 (200) and creates another Patient.
+  Reply again = send(port_, post("/fhir", tx));
+  ASSERT_EQ(again.status, 200u);
+  d.Parse(again.body.c_str());
+  EXPECT_STREQ(d["entry"][1]["response"]["status"].GetString(), "200 OK");
+  const std::size_t before = stored().size();
+  // One bad entry: the whole transaction is refused and nothing is stored.
+  std::string bad = tx;
+  bad.replace(bad.find(R"("status":"finished",)"), 20, "");
+  Reply refused = send(port_, post("/fhir", bad));
+  EXPECT_EQ(refused.status, 400u);
+  EXPECT_EQ(outcome(refused.body).expression, "Bundle.entry[1].resource.status");
+  EXPECT_EQ(stored().size(), before);
+}
+
+TEST_F(HttpServerTest, BatchEntriesSucceedOrFailOnTheirOwn) {
+  start(listener());
+  const std::string batch = R"({"resourceType":"Bundle","type":"batch","entry":[)"
+                            R"({"resource":{"resourceType":"Patient","id":"b1"},"request":{"method":"PUT","url":"Patient/b1"}},)"
+                            R"({"resource":{"resourceType":"Observation","code":{"text":"x"}},)"
+                            R"("request":{"method":"POST","url":"Observation"}},)"
+                            R"({"request":{"method":"DELETE","url":"Patient/b1"}}]})";
+  Reply r = send(port_, post("/fhir", batch));
+  ASSERT_EQ(r.status, 200u) << r.error << r.body;
+  rapidjson::Document d;
+  d.Parse(r.body.c_str());
+  ASSERT_FALSE(d.HasParseError());
+  EXPECT_STREQ(d["type"].GetString(), "batch-response");
+  ASSERT_EQ(d["entry"].Size(), 3u);
+  EXPECT_STREQ(d["entry"][0]["response"]["status"].GetString(), "201 Created");
+  EXPECT_STREQ(d["entry"][1]["response"]["status"].GetString(), "400 Bad Request");
+  EXPECT_STREQ(d["entry"][1]["response"]["outcome"]["issue"][0]["expression"][0].GetString(),
+               "Bundle.entry[1].resource.status");
+  EXPECT_STREQ(d["entry"][2]["response"]["status"].GetString(), "422 Unprocessable Entity");
+  EXPECT_EQ(send(port_, get("/fhir/Patient/b1")).status, 200u);
+  EXPECT_EQ(stored().size(), 1u);
 }
 
 TEST_F(HttpServerTest, MissingOrBadTokenIs401WithOperationOutcome) {
@@ -383,6 +543,12 @@ TEST_F(HttpServerTest, MetadataIsACapabilityStatement) {
   EXPECT_STREQ(d["kind"].GetString(), "instance");
   ASSERT_TRUE(d["rest"].IsArray());
   EXPECT_EQ(d["rest"][0]["resource"].Size(), 10u);
+  // Exactly what works: read, vread, update, create; no search, history or delete.
+  const auto& interactions = d["rest"][0]["resource"][0]["interaction"];
+  std::vector<std::string> codes;
+  for (const auto& i : interactions.GetArray()) codes.emplace_back(i["code"].GetString());
+  EXPECT_EQ(codes, (std::vector<std::string>{"read", "vread", "update", "create"}));
+  EXPECT_FALSE(d["rest"][0].HasMember("searchParam"));
   EXPECT_STREQ(d["rest"][0]["operation"][0]["name"].GetString(), "process-message");
 }
 
