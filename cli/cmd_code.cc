@@ -26,10 +26,7 @@
 #include "engine/coding/code_translator.h"
 #include "engine/coding/record_coder.h"
 #include "engine/coding/text_coder.h"
-#include "engine/hl7v2/batch.h"
-#include "engine/hl7v2/message.h"
-#include "engine/record/from_fhir.h"
-#include "engine/record/from_hl7v2.h"
+#include "engine/record/from_bytes.h"
 
 namespace courier::cli {
 namespace {
@@ -271,43 +268,10 @@ int runRecord(const CodeOptions& o, const std::string& dir) {
     return 1;
   }
   std::vector<record::CanonicalRecord> records;
-  std::string_view rest = *data;
-  while (!rest.empty() && std::isspace(static_cast<unsigned char>(rest.front()))) rest.remove_prefix(1);
-  if (!rest.empty() && rest.front() == '{') {
-    while (!rest.empty()) {
-      size_t used = 0;
-      auto rec = record::fromFhirJson(rest, &used);
-      if (!rec) {
-        std::fprintf(stderr, "courier code: %s: %s\n", o.record.c_str(), rec.error().toString().c_str());
-        return 1;
-      }
-      records.push_back(std::move(*rec));
-      rest.remove_prefix(used);
-      while (!rest.empty() && std::isspace(static_cast<unsigned char>(rest.front()))) rest.remove_prefix(1);
-    }
-  } else {
-    auto batch = hl7v2::splitBatch(*data);
-    if (!batch) {
-      std::fprintf(stderr, "courier code: %s: %s\n", o.record.c_str(), batch.error().toError().toString().c_str());
-      return 1;
-    }
-    int n = 0;
-    for (std::string_view bytes : batch->messages) {
-      ++n;
-      auto msg = hl7v2::Message::parse(bytes);
-      if (!msg) {
-        std::fprintf(stderr, "courier code: %s: message %d: %s\n", o.record.c_str(), n,
-                     msg.error().toError().toString().c_str());
-        return 1;
-      }
-      auto rec = record::fromHl7v2(*msg);
-      if (!rec) {
-        std::fprintf(stderr, "courier code: %s: message %d: %s\n", o.record.c_str(), n,
-                     rec.error().toString().c_str());
-        return 1;
-      }
-      records.push_back(std::move(*rec));
-    }
+  auto read = record::recordsFromBytes(*data, {}, [&](record::DecodedRecord& d) { records.push_back(std::move(d.record)); });
+  if (!read) {
+    std::fprintf(stderr, "courier code: %s: %s\n", o.record.c_str(), read.error().toString().c_str());
+    return 1;
   }
   RecordCoderOptions options;
   if (!o.crosswalk.empty()) options.crosswalk_files = std::vector<std::string>{o.crosswalk};

@@ -240,6 +240,17 @@ class BundleWriter {
     }
     writeField(w_, "value", value);
     w_.EndObject();
+  // "period": {start, end} when either is a valid time.
+  void period(const Sourced& start, const Sourced& end) {
+    std::string from = hl7ToFhirDateTime(start.value);
+    std::string to = hl7ToFhirDateTime(end.value);
+    if (from.empty() && to.empty()) return;
+    writeKey(w_, "period");
+    w_.StartObject();
+    writeField(w_, "start", from);
+    writeField(w_, "end", to);
+    w_.EndObject();
+  }
   }
 
   void practitioner(const Practitioner& p, const std::string& id);
@@ -539,15 +550,7 @@ void BundleWriter::encounter() {
     w_.EndObject();
     w_.EndArray();
   }
-  std::string start = hl7ToFhirDateTime(e.admit_time.value);
-  std::string end = hl7ToFhirDateTime(e.discharge_time.value);
-  if (!start.empty() || !end.empty()) {
-    writeKey(w_, "period");
-    w_.StartObject();
-    writeField(w_, "start", start);
-    writeField(w_, "end", end);
-    w_.EndObject();
-  }
+  period(e.admit_time, e.discharge_time);
   if (!e.reason.empty()) {
     writeKey(w_, "reasonCode");
     w_.StartArray();
@@ -930,15 +933,7 @@ void BundleWriter::coverages() {
       w_.EndArray();
       w_.EndObject();
     }
-    std::string start = hl7ToFhirDateTime(c.start.value);
-    std::string end = hl7ToFhirDateTime(c.end.value);
-    if (!start.empty() || !end.empty()) {
-      writeKey(w_, "period");
-      w_.StartObject();
-      writeField(w_, "start", start);
-      writeField(w_, "end", end);
-      w_.EndObject();
-    }
+    period(c.start, c.end);
     writeKey(w_, "payor");
     w_.StartArray();
     w_.StartObject();
@@ -1108,15 +1103,7 @@ void BundleWriter::relatedPerson(const Contact& c, const std::string& id) {
   writeField(w_, "gender", gender(c.sex.value));
   writeField(w_, "birthDate", hl7ToFhirDate(c.birth_date.value));
   addresses(c.addresses);
-  std::string start = hl7ToFhirDateTime(c.start.value);
-  std::string end = hl7ToFhirDateTime(c.end.value);
-  if (!start.empty() || !end.empty()) {
-    writeKey(w_, "period");
-    w_.StartObject();
-    writeField(w_, "start", start);
-    writeField(w_, "end", end);
-    w_.EndObject();
-  }
+  period(c.start, c.end);
   endEntry();
 }
 
@@ -1215,15 +1202,7 @@ void BundleWriter::guarantors() {
     w_.StartArray();
     w_.StartObject();
     writeReference(w_, "party", party_id);
-    std::string start = hl7ToFhirDateTime(g.person.start.value);
-    std::string end = hl7ToFhirDateTime(g.person.end.value);
-    if (!start.empty() || !end.empty()) {
-      writeKey(w_, "period");
-      w_.StartObject();
-      writeField(w_, "start", start);
-      writeField(w_, "end", end);
-      w_.EndObject();
-    }
+    period(g.person.start, g.person.end);
     w_.EndObject();
     w_.EndArray();
     endEntry();
