@@ -219,6 +219,17 @@ class BundleWriter {
     writeKey(w_, key);
     writeConceptBody(c, text);
   }
+  // "period": {start, end} when either is a valid time.
+  void period(const Sourced& start, const Sourced& end) {
+    std::string from = hl7ToFhirDateTime(start.value);
+    std::string to = hl7ToFhirDateTime(end.value);
+    if (from.empty() && to.empty()) return;
+    writeKey(w_, "period");
+    w_.StartObject();
+    writeField(w_, "start", from);
+    writeField(w_, "end", to);
+    w_.EndObject();
+  }
   void dateTime(std::string_view key, const Sourced& v) {
     writeField(w_, key, hl7ToFhirDateTime(v.value));
   }
@@ -240,17 +251,6 @@ class BundleWriter {
     }
     writeField(w_, "value", value);
     w_.EndObject();
-  // "period": {start, end} when either is a valid time.
-  void period(const Sourced& start, const Sourced& end) {
-    std::string from = hl7ToFhirDateTime(start.value);
-    std::string to = hl7ToFhirDateTime(end.value);
-    if (from.empty() && to.empty()) return;
-    writeKey(w_, "period");
-    w_.StartObject();
-    writeField(w_, "start", from);
-    writeField(w_, "end", to);
-    w_.EndObject();
-  }
   }
 
   void practitioner(const Practitioner& p, const std::string& id);
