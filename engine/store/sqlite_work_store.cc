@@ -664,8 +664,11 @@ Result<std::unique_ptr<WorkStore>> openSqliteWorkStore(const WorkStoreOptions& o
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count()));
   // As the inbox writer: WAL, every commit fsynced (an enqueued delivery or a recorded
-  // attempt is a promise too), a cache big enough for the queue indexes.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA cache_size=-16384",
+  // attempt is a promise too). The page cache is 4 MiB, not 16: each connection's cache
+  // fills up to its size as the outboxes grow and serve opens one connection per
+  // destination, while the queue reads touch only the head of an index and the newest
+  // pages (issue 6: memory flat under a long backlog).
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA cache_size=-4096",
                              "PRAGMA secure_delete=OFF"}) {
     if (auto r = exec(db, pragma); !r) {
       sqlite3_close_v2(db);
