@@ -32,7 +32,7 @@
 namespace courier::pipeline {
 
 struct DelivererOptions {
-  std::size_t batch = 64;                               // items per sink call
+  std::size_t batch = 512;                              // items per sink call, one commit
   std::chrono::milliseconds idle_poll{250};             // look again this often when idle
   std::chrono::milliseconds store_retry{1000};          // after a store error
   // Told, on the deliverer's thread after the round was recorded, of each item that was
