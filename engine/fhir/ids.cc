@@ -14,41 +14,55 @@ uint64_t mix(uint64_t k) {
   return k;
 }
 
-}  // namespace
-
-Hash128 hash128(std::string_view data) {
-  // Two FNV-1a lanes with different offsets and primes, cross-mixed at the end.
-  uint64_t a = 0xcbf29ce484222325ULL;
-  uint64_t b = 0x84222325cbf29ce4ULL;
-  for (unsigned char c : data) {
-    a = (a ^ c) * 0x100000001b3ULL;
-    b = (b ^ c) * 0x100000001b5ULL;
-  }
-  uint64_t n = data.size();
-  Hash128 h;
-  h.hi = mix(a ^ mix(b + n));
-  h.lo = mix(b ^ mix(a ^ (n << 1)));
-  return h;
-}
-
-std::string deterministicUuid(std::string_view seed) {
-  Hash128 h = hash128(seed);
+std::string formatUuid(Hash128 h) {
   // Version 8 (custom) and the RFC 4122/9562 variant bits.
   h.hi = (h.hi & 0xffffffffffff0fffULL) | 0x0000000000008000ULL;
   h.lo = (h.lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(36, '-');
-  int pos = 0;
-  auto put = [&](uint64_t word, int nibbles_from, int count) {
-    for (int i = 0; i < count; ++i) {
-      if (pos == 8 || pos == 13 || pos == 18 || pos == 23) ++pos;
-      int shift = 60 - 4 * (nibbles_from + i);
-      out[pos++] = kHex[(word >> shift) & 0xf];
-    }
-  };
-  put(h.hi, 0, 16);
-  put(h.lo, 0, 16);
-  return out;
+  // Where each of the 32 nibbles goes, most significant first (8-4-4-4-12).
+  static constexpr unsigned char kAt[32] = {0,  1,  2,  3,  4,  5,  6,  7,  9,  10, 11,
+                                            12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25,
+                                            26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
+  char out[36];
+  out[8] = out[13] = out[18] = out[23] = '-';
+  uint64_t hi = h.hi;
+  uint64_t lo = h.lo;
+  for (int i = 15; i >= 0; --i) {  // least significant nibble first
+    out[kAt[i]] = kHex[hi & 0xf];
+    out[kAt[16 + i]] = kHex[lo & 0xf];
+    hi >>= 4;
+    lo >>= 4;
+  }
+  return std::string(out, sizeof out);
 }
+
+}  // namespace
+
+Hasher& Hasher::add(std::string_view part) {
+  // Two FNV-1a lanes with different offsets and primes, cross-mixed in finish().
+  uint64_t a = a_;
+  uint64_t b = b_;
+  for (unsigned char c : part) {
+    a = (a ^ c) * 0x100000001b3ULL;
+    b = (b ^ c) * 0x100000001b5ULL;
+  }
+  a_ = a;
+  b_ = b;
+  size_ += part.size();
+  return *this;
+}
+
+Hash128 Hasher::finish() const {
+  Hash128 h;
+  h.hi = mix(a_ ^ mix(b_ + size_));
+  h.lo = mix(b_ ^ mix(a_ ^ (size_ << 1)));
+  return h;
+}
+
+Hash128 hash128(std::string_view data) { return Hasher().add(data).finish(); }
+
+std::string deterministicUuid(std::string_view seed) { return formatUuid(hash128(seed)); }
+
+std::string deterministicUuid(const Hasher& seed) { return formatUuid(seed.finish()); }
 
 }  // namespace courier::fhir

@@ -21,7 +21,23 @@ struct Hash128 {
 };
 Hash128 hash128(std::string_view data);
 
+// hash128 of text given in parts: Hasher().add(a).add(b).finish() == hash128(a + b).
+// A value type, so a prefix many ids share (a message's identity) is hashed once
+// and each id continues from a copy.
+class Hasher {
+ public:
+  Hasher& add(std::string_view part);
+  Hash128 finish() const;
+
+ private:
+  uint64_t a_ = 0xcbf29ce484222325ULL;
+  uint64_t b_ = 0x84222325cbf29ce4ULL;
+  uint64_t size_ = 0;
+};
+
 // Formats hash128(seed) as "xxxxxxxx-xxxx-8xxx-yxxx-xxxxxxxxxxxx".
 std::string deterministicUuid(std::string_view seed);
+// The same for a seed given in parts (the UUID of the concatenated text).
+std::string deterministicUuid(const Hasher& seed);
 
 }  // namespace courier::fhir

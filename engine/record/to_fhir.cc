@@ -95,20 +95,42 @@ ParsedDtm parseDtm(std::string_view v) {
   return p;
 }
 
-std::string datePart(const ParsedDtm& p) {
-  std::string out(p.digits.substr(0, 4));
-  if (p.digits.size() >= 6) out.append("-").append(p.digits.substr(4, 2));
-  if (p.digits.size() >= 8) out.append("-").append(p.digits.substr(6, 2));
-  return out;
+// Writes YYYY[-MM[-DD]] (the parts `digits` has, at least the year) at p; returns the end.
+char* putDate(char* p, std::string_view digits) {
+  std::memcpy(p, digits.data(), 4);
+  p += 4;
+  for (size_t at = 4; at <= 6 && digits.size() >= at + 2; at += 2) {
+    *p++ = '-';
+    *p++ = digits[at];
+    *p++ = digits[at + 1];
+  }
+  return p;
 }
 
+std::string datePart(const ParsedDtm& p) {
+  char buf[10];
+  return std::string(buf, static_cast<size_t>(putDate(buf, p.digits) - buf));
+}
+
+// YYYY-MM-DDThh:mm:ss[.fff]+hh:mm, for at least 10 digits and an offset. Built in
+// one buffer: a dateTime is longer than std::string's small buffer.
 std::string withTime(const ParsedDtm& p) {
-  std::string out = datePart(p);
-  out.append("T").append(p.digits.substr(8, 2)).append(":");
-  out.append(p.digits.size() >= 12 ? p.digits.substr(10, 2) : "00").append(":");
-  out.append(p.digits.size() >= 14 ? p.digits.substr(12, 2) : "00");
-  if (!p.fraction.empty() && p.digits.size() == 14) out.append(".").append(p.fraction);
-  out.append(p.offset.substr(0, 3)).append(":").append(p.offset.substr(3, 2));
+  const std::string_view d = p.digits;
+  const bool fraction = !p.fraction.empty() && d.size() == 14;
+  char head[19];  // YYYY-MM-DDThh:mm:ss
+  char* h = putDate(head, d);
+  *h++ = 'T';
+  for (size_t at = 8; at <= 12; at += 2) {
+    if (at > 8) *h++ = ':';
+    *h++ = d.size() >= at + 2 ? d[at] : '0';
+    *h++ = d.size() >= at + 2 ? d[at + 1] : '0';
+  }
+  const char tail[6] = {p.offset[0], p.offset[1], p.offset[2], ':', p.offset[3], p.offset[4]};
+  std::string out;
+  out.reserve(sizeof head + (fraction ? 1 + p.fraction.size() : 0) + sizeof tail);
+  out.append(head, static_cast<size_t>(h - head));
+  if (fraction) out.append(1, '.').append(p.fraction);
+  out.append(tail, sizeof tail);
   return out;
 }
 
@@ -152,18 +174,17 @@ class BundleWriter {
   // `buf` is reused from Bundle to Bundle (cleared here), so its capacity stays.
   BundleWriter(const CanonicalRecord& rec, rapidjson::StringBuffer& buf) : rec_(rec), buf_(buf), w_(buf_) {
     buf_.Clear();
-    seed_.reserve(128);
-    seed_.append(rec.sending_facility.value).append("|").append(rec.sending_application.value);
-    seed_.append("|").append(rec.message_id.value).append("|").append(rec.sent_time.value).append("|");
-    if (!rec.content_hash.empty()) seed_.append(rec.content_hash).append("|");
+    // The message's identity is hashed once; each id continues from a copy.
+    seed_.add(rec.sending_facility.value).add("|").add(rec.sending_application.value);
+    seed_.add("|").add(rec.message_id.value).add("|").add(rec.sent_time.value).add("|");
+    if (!rec.content_hash.empty()) seed_.add(rec.content_hash).add("|");
   }
 
   std::string run();
 
  private:
   std::string idFor(std::string_view type, std::string_view key) {
-    scratch_.assign(seed_).append(type).append("|").append(key);  // reuses its capacity
-    return fhir::deterministicUuid(scratch_);
+    return fhir::deterministicUuid(fhir::Hasher(seed_).add(type).add("|").add(key));
   }
 
   void beginEntry(std::string_view type, const std::string& id) {
@@ -278,8 +299,7 @@ class BundleWriter {
   const CanonicalRecord& rec_;
   rapidjson::StringBuffer& buf_;
   JsonWriter w_;
-  std::string seed_;
-  std::string scratch_;
+  fhir::Hasher seed_;  // facility|application|control id|MSH-7|[content hash|]
   std::string patient_id_;
   std::string encounter_id_;
   std::vector<std::string> condition_ids_;
