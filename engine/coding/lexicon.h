@@ -37,6 +37,18 @@ using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
 template <typename V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
+// What tokenize() decides about one lower-case word on its own (its canonical
+// form and the lists it is in). A caller that tokenizes many titles with one
+// thread (the text coder's build) passes one cache, so each distinct word is
+// looked up once instead of four or five hash lookups per occurrence.
+struct LexWord {
+  std::string canonical;
+  bool stop = false;
+  bool is_default = false;  // of the canonical form
+  bool strong = false;      // of the canonical form
+};
+using LexWordCache = StringMap<LexWord>;
+
 class Lexicon {
  public:
   // Reads abbreviations.tsv, synonyms.tsv and text_rules.tsv from `dir`.
@@ -50,8 +62,10 @@ class Lexicon {
   // Canonical, de-pluralized form of one lower-case word.
   std::string canonical(std::string_view word) const;
 
-  // Appends the tokens of `text` (a title, or words joined by spaces).
-  void tokenize(std::string_view text, std::vector<WordToken>& out, uint8_t extra_flags = 0) const;
+  // Appends the tokens of `text` (a title, or words joined by spaces). `cache`,
+  // if given, remembers per-word lookups; the tokens are the same with or without.
+  void tokenize(std::string_view text, std::vector<WordToken>& out, uint8_t extra_flags = 0,
+                LexWordCache* cache = nullptr) const;
 
   // Length in words of the cue starting at words[at], or 0.
   size_t negationAt(const std::vector<std::string>& words, size_t at) const;
