@@ -37,6 +37,18 @@ void eachLine(std::string_view t, Fn&& fn) {
   }
 }
 
+// Whether `title`, lower-cased, is `part` or starts with `part` followed by ' '
+// or ',' (no copy: resolveSee tries every child of a term).
+bool namesPart(std::string_view title, std::string_view part) {
+  if (title.size() < part.size()) return false;
+  for (size_t i = 0; i < part.size(); ++i) {
+    char c = title[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != part[i]) return false;
+  }
+  return title.size() == part.size() || title[part.size()] == ' ' || title[part.size()] == ',';
+}
+
 std::string_view firstGroup(std::string_view title) {
   size_t comma = title.find(',');
   return trim(comma == std::string_view::npos ? title : title.substr(0, comma));
@@ -114,8 +126,27 @@ void AlphabeticIndex::finish() {
   for (uint32_t i = 0; i < nodes_.size(); ++i) {
     if (nodes_[i].level == 0) main_terms_[lowerCopy(firstGroup(nodes_[i].title))].push_back(i);
   }
+  // Path hashes in pre-order (a parent comes before its children), over the
+  // exact bytes of pathKey(): lower-case titles, '|' between non-empty prefixes.
+  constexpr uint64_t kBasis = 1469598103934665603ULL, kPrime = 1099511628211ULL;
+  path_hash_.assign(nodes_.size(), kBasis);
+  std::vector<uint8_t> empty_key(nodes_.size(), 1);
   for (uint32_t i = 0; i < nodes_.size(); ++i) {
-    if (nodes_[i].source == 17 && !nodes_[i].manif.empty()) manif_by_path_[pathKey(i)] = nodes_[i].manif;
+    const IndexNode& n = nodes_[i];
+    uint64_t h = kBasis;
+    bool empty = true;
+    if (n.parent != IndexNode::kNone) {
+      h = path_hash_[n.parent];
+      empty = empty_key[n.parent] != 0;
+      if (!empty) h = (h ^ static_cast<unsigned char>('|')) * kPrime;
+    }
+    for (char c : n.title) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      h = (h ^ static_cast<unsigned char>(c)) * kPrime;
+    }
+    path_hash_[i] = h;
+    empty_key[i] = empty && n.title.empty();
+    if (n.source == 17 && !n.manif.empty()) manif_nodes_[h].push_back(i);
   }
 }
 
@@ -132,8 +163,14 @@ std::string AlphabeticIndex::pathKey(uint32_t id) const {
 
 std::string_view AlphabeticIndex::manifFor(uint32_t id) const {
   if (!nodes_[id].manif.empty()) return nodes_[id].manif;
-  auto it = manif_by_path_.find(pathKey(id));
-  return it == manif_by_path_.end() ? std::string_view() : std::string_view(it->second);
+  auto it = manif_nodes_.find(path_hash_[id]);
+  if (it == manif_nodes_.end()) return {};
+  const std::string key = pathKey(id);
+  for (size_t k = it->second.size(); k-- > 0;) {
+    const uint32_t other = it->second[k];
+    if (pathKey(other) == key) return nodes_[other].manif;
+  }
+  return {};
 }
 
 uint32_t AlphabeticIndex::resolveSee(std::string_view see) const {
@@ -162,8 +199,7 @@ uint32_t AlphabeticIndex::resolveSee(std::string_view see) const {
     for (; k < parts.size(); ++k) {
       uint32_t found = IndexNode::kNone;
       for (uint32_t c = cur + 1; c < nodes_[cur].end; c = nodes_[c].end) {
-        std::string t = lowerCopy(nodes_[c].title);
-        if (t == parts[k] || t.rfind(parts[k] + " ", 0) == 0 || t.rfind(parts[k] + ",", 0) == 0) {
+        if (namesPart(nodes_[c].title, parts[k])) {
           found = c;
           break;
         }

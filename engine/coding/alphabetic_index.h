@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/coding/lexicon.h"
@@ -56,7 +57,12 @@ class AlphabeticIndex {
 
   std::vector<IndexNode> nodes_;
   StringMap<std::vector<uint32_t>> main_terms_;  // first word group of the title, lower case
-  StringMap<std::string> manif_by_path_;
+  // FNV-1a of each node's pathKey() (the same bytes, no string built), so that
+  // manifFor(), on the text coder's hot path, hashes nothing and allocates nothing.
+  std::vector<uint64_t> path_hash_;
+  // Path hash -> FY2017 nodes that print a manifestation code, in node order
+  // (the last one with an equal path wins; equality is checked on the paths).
+  std::unordered_map<uint64_t, std::vector<uint32_t>> manif_nodes_;
 };
 
 }  // namespace courier::coding

@@ -1,5 +1,7 @@
 #include "engine/coding/tabular_notes.h"
 
+#include <map>
+
 #include "engine/coding/code_key.h"
 #include "engine/coding/gzip_file.h"
 
@@ -90,6 +92,7 @@ Result<TabularNotes> TabularNotes::load(const std::string& path) {
   if (pos == std::string_view::npos) return Unexpected(Error(ErrorCode::kParse, "empty notes file", path));
   ++pos;
   PlainCode code;
+  std::map<std::pair<uint64_t, NoteKind>, std::vector<uint32_t>> by_code;  // in file order per key
   while (pos < t.size()) {
     size_t end = t.find('\n', pos);
     if (end == std::string_view::npos) end = t.size();
@@ -106,9 +109,23 @@ Result<TabularNotes> TabularNotes::load(const std::string& path) {
     n.kind = kind;
     n.text = std::string(line.substr(b + 1));
     if (kind != NoteKind::kInclusionTerm) n.ranges = parseReferences(n.text);
-    notes.by_code_[n.code_key].push_back(static_cast<uint32_t>(notes.notes_.size()));
+    by_code[{n.code_key, kind}].push_back(static_cast<uint32_t>(notes.notes_.size()));
     notes.kinds_ |= uint64_t{1} << static_cast<unsigned>(kind);
     notes.notes_.push_back(std::move(n));
+  }
+  size_t cap = 16;
+  while (cap < by_code.size() * 2) cap <<= 1;
+  notes.slots_.assign(cap, Slot{});
+  notes.mask_ = cap - 1;
+  notes.note_ids_.reserve(notes.notes_.size());
+  for (const auto& [key_kind, ids] : by_code) {
+    const auto [key, kind] = key_kind;
+    if (ids.size() > 0xFFFF) return Unexpected(Error(ErrorCode::kParse, "too many notes on one code", path));
+    uint64_t h = mix(key + static_cast<uint64_t>(kind)) & notes.mask_;
+    while (notes.slots_[h].count != 0) h = (h + 1) & notes.mask_;
+    notes.slots_[h] =
+        Slot{key, static_cast<uint32_t>(notes.note_ids_.size()), static_cast<uint16_t>(ids.size()), kind};
+    notes.note_ids_.insert(notes.note_ids_.end(), ids.begin(), ids.end());
   }
   return notes;
 }

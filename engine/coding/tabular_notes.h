@@ -11,7 +11,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "engine/coding/code_key.h"
@@ -61,20 +60,46 @@ class TabularNotes {
   static std::vector<CodeRange> parseReferences(std::string_view text);
 
  private:
+  // The notes of one kind on one code: note_ids_[first, first + count), in file order.
+  struct Slot {
+    uint64_t key = 0;
+    uint32_t first = 0;
+    uint16_t count = 0;  // 0 = empty slot
+    NoteKind kind = NoteKind::kOther;
+  };
+  const Slot* slotFor(uint64_t key, NoteKind kind) const;
+  static uint64_t mix(uint64_t key) {
+    key ^= key >> 29;
+    key *= 0x9E3779B97F4A7C15ULL;
+    return key ^ (key >> 32);
+  }
+
   std::vector<TabularNote> notes_;
-  std::unordered_map<uint64_t, std::vector<uint32_t>> by_code_;
+  // Open addressing (linear probing) over (packed code, kind): the text coder
+  // looks up every prefix of a code for each note kind, dozens of lookups per
+  // phrase, and wants only the notes of that kind.
+  std::vector<Slot> slots_;
+  uint64_t mask_ = 0;
+  std::vector<uint32_t> note_ids_;
   uint64_t kinds_ = 0;  // bit per NoteKind present at all, so absent kinds cost no lookups
 };
+
+inline const TabularNotes::Slot* TabularNotes::slotFor(uint64_t key, NoteKind kind) const {
+  if (slots_.empty()) return nullptr;
+  for (uint64_t h = mix(key + static_cast<uint64_t>(kind)) & mask_;; h = (h + 1) & mask_) {
+    const Slot& s = slots_[h];
+    if (s.count == 0) return nullptr;
+    if (s.key == key && s.kind == kind) return &s;
+  }
+}
 
 template <typename Fn>
 void TabularNotes::forEachNote(std::string_view undotted, NoteKind kind, Fn&& fn) const {
   if ((kinds_ >> static_cast<unsigned>(kind) & 1) == 0) return;
   for (size_t n = undotted.size(); n >= 3; --n) {
-    auto it = by_code_.find(packCode(undotted.substr(0, n)));
-    if (it == by_code_.end()) continue;
-    for (uint32_t idx : it->second) {
-      if (notes_[idx].kind == kind) fn(notes_[idx]);
-    }
+    const Slot* s = slotFor(packCode(undotted.substr(0, n)), kind);
+    if (s == nullptr) continue;
+    for (uint32_t k = s->first; k < s->first + s->count; ++k) fn(notes_[note_ids_[k]]);
   }
 }
 

@@ -47,6 +47,11 @@ inline double extraFactor(uint32_t token) {
   if (token & WordToken::kDefault) return kDefaultExtraWeight;
   return kExtraWeight;
 }
+// extraFactor() of every flag combination, so docScore() looks it up without branches.
+constexpr double kExtraFactorOf[kFlagMask + 1] = {
+    kExtraWeight,     kOptionalExtraWeight, kDefaultExtraWeight, kOptionalExtraWeight,
+    kMainExtraWeight, kMainExtraWeight,     kMainExtraWeight,    kMainExtraWeight};
+static_assert(WordToken::kOptional == 1 && WordToken::kDefault == 2 && WordToken::kMain == 4);
 constexpr size_t kShortlist = 128;  // at most this many documents are fully scored
 constexpr size_t kMaxMerged = 32;   // posting lists read per query, at most
 constexpr uint32_t kBlockDocs = 4096;  // doc ids accumulated at a time (power of two)
@@ -118,6 +123,7 @@ struct DocBuilder {
   std::unordered_map<uint64_t, uint32_t> seen;  // content hash -> doc, to drop duplicates
   std::vector<WordToken> scratch;
   std::vector<uint32_t> ids;
+  LexWordCache word_cache;  // this builder's thread only
 
   uint32_t intern(const std::string& w) {
     auto it = vocab.find(w);
@@ -230,19 +236,24 @@ struct TextCoder::Impl {
   std::vector<float> post_extra;  // doc_extra of each posting, beside post_docs
   std::vector<uint8_t> post_flags;  // the word's WordToken flags in that doc, beside post_docs
   uint32_t unspecified_id = kNoToken;
+  // Per word id: negated ("~...") or a default word, i.e. a title word that
+  // leaves an axis open rather than naming something the text must say.
+  std::vector<uint8_t> leaves_axis_open;
 
   // ---- building ----
-  void tokenizeTitle(const IndexNode& n, std::vector<WordToken>& out) const {
+  void tokenizeTitle(const IndexNode& n, std::vector<WordToken>& out, LexWordCache& cache) const {
     std::string_view title = n.title;
     if (n.level == 0) {
       // "Gout, gouty" / "Disease, diseased": the first group is the term, the rest variants.
       size_t comma = title.find(',');
-      lexicon.tokenize(title.substr(0, comma), out, WordToken::kMain);
-      if (comma != std::string_view::npos) lexicon.tokenize(title.substr(comma + 1), out, WordToken::kOptional);
+      lexicon.tokenize(title.substr(0, comma), out, WordToken::kMain, &cache);
+      if (comma != std::string_view::npos) {
+        lexicon.tokenize(title.substr(comma + 1), out, WordToken::kOptional, &cache);
+      }
     } else {
-      lexicon.tokenize(title, out);
+      lexicon.tokenize(title, out, 0, &cache);
     }
-    if (!n.nemod.empty()) lexicon.tokenize(n.nemod, out, WordToken::kOptional);
+    if (!n.nemod.empty()) lexicon.tokenize(n.nemod, out, WordToken::kOptional, &cache);
   }
 
   // Titles of every billable code (newest official release first, then codes
@@ -256,7 +267,7 @@ struct TextCoder::Impl {
       for (const CodeEntry& e : set->entries()) {
         if (!e.billable() || b.title_doc.count(e.key) != 0) continue;
         b.scratch.clear();
-        lexicon.tokenize(set->description(e), b.scratch);
+        lexicon.tokenize(set->description(e), b.scratch, 0, &b.word_cache);
         b.ids.clear();
         b.appendTokens(b.scratch, b.ids);
         PlainCode pc = unpackCode(e.key);
@@ -272,7 +283,7 @@ struct TextCoder::Impl {
     for (const TabularNote& n : notes.all()) {
       if (n.kind != NoteKind::kInclusionTerm) continue;
       b.scratch.clear();
-      lexicon.tokenize(n.text, b.scratch);
+      lexicon.tokenize(n.text, b.scratch, 0, &b.word_cache);
       b.ids.clear();
       b.appendTokens(b.scratch, b.ids);
       b.addDoc(b.ids, unpackCode(n.code_key).view(), DocKind::kInclusion, IndexNode::kNone);
@@ -284,7 +295,7 @@ struct TextCoder::Impl {
     node_ids.reserve(nodes.size() * 4);
     for (uint32_t i = 0; i < nodes.size(); ++i) {
       b.scratch.clear();
-      tokenizeTitle(nodes[i], b.scratch);
+      tokenizeTitle(nodes[i], b.scratch, b.word_cache);
       b.appendTokens(b.scratch, node_ids);
       node_off[i + 1] = static_cast<uint32_t>(node_ids.size());
     }
@@ -321,7 +332,7 @@ struct TextCoder::Impl {
         b.addDoc(all, n.code, DocKind::kIndex, i);
         continue;
       }
-      bool to_condition = n.see == "condition" || n.see == "Condition" ||
+      bool to_condition = n.see == std::string_view("condition") || n.see == std::string_view("Condition") ||
                           n.title.find("code to condition") != std::string::npos;
       if (to_condition) {
         all = path;
@@ -421,7 +432,7 @@ struct TextCoder::Impl {
         matched += q[j].weight;
         ++i, ++j;
       } else if (tid < qid) {
-        extra += idf[tid] * extraFactor(t[i]);
+        extra += idf[tid] * kExtraFactorOf[t[i] & kFlagMask];
         ++i;
       } else {
         miss += q[j].weight;
@@ -574,7 +585,11 @@ struct TextCoder::Impl {
     float* ext = block->extra;
     uint16_t* seen = block->seen;
     uint32_t* hist = block->hist;
-    uint64_t key_min = ~uint64_t{0}, key_max = 0;  // bound the histogram buckets in use
+    // One bit per 64 histogram buckets holding a touched doc: the walk below
+    // skips the empty run between positive and negative scores in a step, and
+    // only those groups are cleared afterwards.
+    static_assert(kHistBuckets == 64 * 64);
+    uint64_t groups = 0;
     const uint32_t* pd = post_docs.data();
     const uint8_t* pf = post_flags.data();
     const float* pe = post_extra.data();
@@ -608,8 +623,7 @@ struct TextCoder::Impl {
         const uint64_t key = static_cast<uint64_t>(orderedBits(acc[i] - ext[i] - miss_total)) << 32 | ~(base + i);
         *out_key++ = key;
         ++hist[key >> (64 - kHistBits)];
-        key_min = std::min(key_min, key);
-        key_max = std::max(key_max, key);
+        groups |= uint64_t{1} << (key >> 58);
         acc[i] = 0.0f;
       }
     }
@@ -621,17 +635,20 @@ struct TextCoder::Impl {
     if (n_touched > shortlist) {
       // Only the keys in the histogram buckets that hold the best `shortlist`
       // can be among them: keep those, select and sort among them alone.
-      size_t bucket = (key_max >> (64 - kHistBits)) + 1, above = 0;
-      while (above < shortlist) above += hist[--bucket];
+      // The highest bucket with at least `shortlist` keys at or above it.
+      size_t bucket = 0, above = 0;
+      for (uint64_t g = groups; g != 0 && above < shortlist; g &= ~(uint64_t{1} << bucket / 64)) {
+        const size_t group = 63 - static_cast<size_t>(__builtin_clzll(g));
+        for (bucket = group * 64 + 64; bucket > group * 64 && above < shortlist;) above += hist[--bucket];
+      }
       size_t m = 0;
       for (size_t k = 0; k < n_touched; ++k) {
         if ((keys[k] >> (64 - kHistBits)) >= bucket) keys[m++] = keys[k];
       }
       n_touched = m;
     }
-    if (key_min <= key_max) {
-      const size_t lo = key_min >> (64 - kHistBits), hi = key_max >> (64 - kHistBits);
-      std::memset(hist + lo, 0, sizeof(uint32_t) * (hi - lo + 1));
+    for (uint64_t g = groups; g != 0; g &= g - 1) {
+      std::memset(hist + static_cast<size_t>(__builtin_ctzll(g)) * 64, 0, sizeof(uint32_t) * 64);
     }
     // Sorted a chunk at a time: full scoring usually stops long before the
     // end of the shortlist.
@@ -744,7 +761,7 @@ struct TextCoder::Impl {
             if (!(flags & (WordToken::kOptional | WordToken::kDefault))) ++required;
           } else if (!(flags & WordToken::kOptional) &&
                      (!(flags & WordToken::kDefault) ||
-                      (words[tid][0] != '~' && !lexicon.isDefaultWord(words[tid])))) {
+                      !leaves_axis_open[tid])) {
             ok = false;  // a word the text does not support ("unspecified asthma" needs asthma)
           } else if (!(flags & WordToken::kOptional)) {
             extra += idf[tid] * kDefaultExtraWeight;
@@ -917,7 +934,7 @@ CodingResult TextCoder::Impl::code(std::string_view phrase, const TextCodingOpti
   std::vector<std::string> words = lexicon.expand(phrase);
   std::vector<std::vector<std::string>> clauses(1);
   for (auto& w : words) {
-    if (w == "," || w == ";" || w == ":") {
+    if (w.size() == 1 && (w[0] == ',' || w[0] == ';' || w[0] == ':')) {
       if (!clauses.back().empty()) clauses.emplace_back();
     } else {
       clauses.back().push_back(std::move(w));
@@ -960,7 +977,7 @@ CodingResult TextCoder::Impl::code(std::string_view phrase, const TextCodingOpti
   {
     std::string plain;
     for (const auto& w : kept) {
-      if (w == "," || lexicon.isStop(w)) continue;
+      if ((w.size() == 1 && w[0] == ',') || lexicon.isStop(w)) continue;
       if (!plain.empty()) plain.push_back(' ');
       plain += w;
     }
@@ -1135,6 +1152,11 @@ Result<std::unique_ptr<TextCoder>> TextCoder::build(const CodeSets& sets, const 
   impl->doc_tokens = std::move(titles.doc_tokens);
   impl->title_doc = std::move(titles.title_doc);
   if (auto it = impl->vocab.find("unspecified"); it != impl->vocab.end()) impl->unspecified_id = it->second;
+  impl->leaves_axis_open.resize(impl->words.size());
+  for (size_t i = 0; i < impl->words.size(); ++i) {
+    const std::string& w = impl->words[i];
+    impl->leaves_axis_open[i] = w[0] == '~' || impl->lexicon.isDefaultWord(w);
+  }
   for (const auto& rel : sets.icd10cmReleases()) {
     impl->release_sets.push_back(rel.get());
     std::vector<uint32_t> ids(rel->size(), kNoToken);
@@ -1160,7 +1182,7 @@ size_t TextCoder::documentCount() const { return impl_->docs.size(); }
 size_t TextCoder::memoryBytes() const {
   const Impl& m = *impl_;
   size_t n = m.docs.capacity() * sizeof(Doc) + m.doc_tokens.capacity() * 4 + m.post_docs.capacity() * 4 +
-             m.post_off.capacity() * 4 + m.post_extra.capacity() * 4 + m.post_flags.capacity() + m.doc_extra.capacity() * 4 + m.idf.capacity() * 4 + m.title_doc.size() * 32 +
+             m.post_off.capacity() * 4 + m.post_extra.capacity() * 4 + m.post_flags.capacity() + m.doc_extra.capacity() * 4 + m.idf.capacity() * 4 + m.title_doc.size() * 32 + m.leaves_axis_open.capacity() +
              m.release_title_doc.size() * m.sets->latestOfficialIcd10cm().size() * 4;
   for (const auto& w : m.words) n += w.capacity() + 48;
   for (const auto& node : m.index.nodes()) {
