@@ -19,30 +19,53 @@ inline uint64_t needsEscape(uint64_t w) {
 }  // namespace
 
 void JsonWriter::appendQuoted(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  rapidjson::StringBuffer& out = *os_;
   // Worst case: every byte becomes \u00XX.
-  char* p = out.Push(s.size() * 6 + 2);
-  char* const start = p;
+  char* const start = os_->Push(s.size() * 6 + 2);
+  char* p = putQuoted(start, s);
+  os_->Pop(s.size() * 6 + 2 - static_cast<size_t>(p - start));
+}
+
+void JsonWriter::keyAndString(std::string_view key, std::string_view value) {
+  // What Prefix() does for a key and then for its value: a ',' unless the key is
+  // the object's first member, a ':' between them, two more values in the level.
+  Level* level = level_stack_.Top<Level>();
+  const size_t reserved = 1 + key.size() + 3 + value.size() * 6 + 2;
+  char* const start = os_->Push(reserved);
+  char* p = start;
+  if (level->valueCount > 0) *p++ = ',';
+  *p++ = '"';
+  std::memcpy(p, key.data(), key.size());
+  p += key.size();
+  *p++ = '"';
+  *p++ = ':';
+  p = putQuoted(p, value);
+  level->valueCount += 2;
+  os_->Pop(reserved - static_cast<size_t>(p - start));
+}
+
+char* JsonWriter::putQuoted(char* p, std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
   *p++ = '"';
   const char* in = s.data();
   const char* const end = in + s.size();
   while (in < end) {
-    // Copy the run of bytes that need no escape, eight at a time while possible.
-    const char* run = in;
+    // Copy the bytes that need no escape, eight at a time while possible (each word
+    // is stored as it is checked: no separate copy of the run, which for the short
+    // strings of a Bundle would be a library call each).
     while (end - in >= 8) {
       uint64_t w;
       std::memcpy(&w, in, 8);
       if (needsEscape(w) != 0) break;
+      std::memcpy(p, &w, 8);
       in += 8;
+      p += 8;
     }
     while (in < end) {
       unsigned char c = static_cast<unsigned char>(*in);
       if (c < 0x20 || c == '"' || c == '\\') break;
+      *p++ = static_cast<char>(c);
       ++in;
     }
-    std::memcpy(p, run, static_cast<size_t>(in - run));
-    p += in - run;
     if (in == end) break;
     unsigned char c = static_cast<unsigned char>(*in++);
     *p++ = '\\';
@@ -63,7 +86,7 @@ void JsonWriter::appendQuoted(std::string_view s) {
     }
   }
   *p++ = '"';
-  out.Pop(s.size() * 6 + 2 - static_cast<size_t>(p - start));
+  return p;
 }
 
 bool isFhirDecimal(std::string_view s) {
