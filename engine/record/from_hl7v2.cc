@@ -60,26 +60,23 @@ class SegmentReader {
   }
 
   Sourced get(int field, int rep = 1, int component = 0, int sub = 0) const {
-    Sourced out;
     std::string_view raw = seg_.field(field);
-    if (raw.empty()) return out;
+    if (raw.empty()) return {};
     if (!(is_msh_ && field <= 2)) {
       raw = nthPart(raw, delims_.repetition, rep);
       if (component > 0) raw = nthPart(raw, delims_.component, component);
       if (sub > 0) raw = nthPart(raw, delims_.subcomponent, sub);
     }
-    if (raw.empty()) return out;
-    if (needsDecoding(raw, delims_)) {
-      out.value = hl7v2::decode(raw, delims_);
-    } else {
-      out.value.assign(raw);
-    }
+    if (raw.empty()) return {};
+    // Value and path are constructed, never assigned into empty strings (assigning
+    // takes std::string's general replace path, among the largest profile entries).
+    std::string value = needsDecoding(raw, delims_) ? hl7v2::decode(raw, delims_) : std::string(raw);
     if (msg_.charset() == hl7v2::Charset::kLatin1) {
       std::string utf8;
-      hl7v2::appendLatin1AsUtf8(out.value, utf8);
-      out.value.swap(utf8);
+      hl7v2::appendLatin1AsUtf8(value, utf8);
+      value.swap(utf8);
     }
-    if (out.value.empty()) return out;
+    if (value.empty()) return {};
     // The path is built on the stack and assigned once (it fits the string's
     // small buffer for all but long segment prefixes).
     char buf[64];
@@ -101,8 +98,7 @@ class SegmentReader {
       *p++ = '.';
       p = putNumber(p, sub);
     }
-    out.source.assign(buf, static_cast<size_t>(p - buf));
-    return out;
+    return Sourced{std::move(value), std::string(buf, static_cast<size_t>(p - buf))};
   }
 
   // get(field, rep, component, 1), or the whole component when that is empty:
