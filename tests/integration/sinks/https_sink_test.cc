@@ -1,6 +1,7 @@
 // HttpsSink and httpsRequest against a scripted Beast HTTPS receiver on 127.0.0.1; the
 // request path says how it answers (/ok 201, /busy 503 + Retry-After: 2, /limit 429,
-// /bad 400 + OperationOutcome, /slow never, anything else 200).
+// /bad 400 + OperationOutcome, /slow never, anything else 200), except that a request
+// whose Idempotency-Key starts with "busy" is answered 503 on any path.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -128,7 +129,10 @@ class HttpsReceiver {
       res.version(11);
       res.keep_alive(req.keep_alive());
       res.set(bhttp::field::content_type, "application/fhir+json");
-      if (path == "/fhir/ok") {
+      if (seen.headers["idempotency-key"].rfind("busy", 0) == 0) {
+        res.result(503);
+        res.set(bhttp::field::retry_after, "2");
+      } else if (path == "/fhir/ok") {
         res.result(201);
         res.body() = R"({"resourceType":"Claim","id":"1"})";
       } else if (path == "/fhir/busy") {
@@ -228,6 +232,41 @@ TEST(HttpsSinkTest, PostDeliversWithKeyTokenAndConfiguredHeaders) {
   EXPECT_EQ(seen[0].headers["x-partner"], "acme");
   EXPECT_EQ(seen[0].body, R"({"resourceType":"Claim","id":"c1"})");
   EXPECT_EQ(seen[1].headers["idempotency-key"], "key-2");
+}
+
+TEST(HttpsSinkTest, BatchIsPipelinedInOrderOnOneConnection) {
+  HttpsReceiver receiver;
+  auto sink = sinkFor(destination(receiver.url("/fhir/ok")));
+  std::vector<Delivery> batch;
+  for (int i = 0; i < 300; ++i) batch.push_back(item("key-" + std::to_string(i)));  // several windows
+  auto results = sink->deliverBatch(batch);
+  ASSERT_EQ(results.size(), batch.size());
+  for (const auto& r : results) EXPECT_EQ(r.status, DeliveryStatus::kDelivered) << r.detail;
+  EXPECT_EQ(results.back().response, R"({"resourceType":"Claim","id":"1"})");
+  EXPECT_EQ(receiver.connections(), 1);
+  auto seen = receiver.requests();
+  ASSERT_EQ(seen.size(), batch.size());
+  for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i].headers["idempotency-key"], batch[i].idempotency_key);
+}
+
+TEST(HttpsSinkTest, BatchStopsAtTheFirstAnswerThatIsNotDelivered) {
+  HttpsReceiver receiver;
+  auto sink = sinkFor(destination(receiver.url("/fhir/ok")));
+  std::vector<Delivery> batch{item("k0"), item("k1"), item("busy-2"), item("k3"), item("k4")};
+  auto results = sink->deliverBatch(batch);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0].status, DeliveryStatus::kDelivered);
+  EXPECT_EQ(results[1].status, DeliveryStatus::kDelivered);
+  EXPECT_EQ(results[2].status, DeliveryStatus::kRetry);
+  EXPECT_EQ(results[2].retry_after, std::chrono::milliseconds(2000));
+  // The next batch starts again at the refused item, on a new connection (the answers
+  // to k3 and k4 were left unread on the old one).
+  batch.erase(batch.begin(), batch.begin() + 2);
+  batch[0] = item("k2");
+  results = sink->deliverBatch(batch);
+  ASSERT_EQ(results.size(), 3u);
+  for (const auto& r : results) EXPECT_EQ(r.status, DeliveryStatus::kDelivered) << r.detail;
+  EXPECT_EQ(receiver.connections(), 2);
 }
 
 TEST(HttpsSinkTest, RotatedTokenIsPickedUp) {
