@@ -122,7 +122,8 @@ Result<CodeSet> CodeSet::loadHcpcsTsv(ReleaseInfo release, std::string_view text
 Result<void> CodeSet::finish() {
   // The order files list codes in tabular order, which is key order but for a
   // few dozen blocks (C4A after C43, ...): merge those ascending runs instead of
-  // sorting from scratch (sorting was the largest part of loading a code set).
+  // sorting from scratch (a small saving: ~30 M of the ~1.3 G instructions of
+  // CodeSets::load; inflating the files is the largest part).
   // Keys are unique (checked below), so the order is the same as std::sort's.
   auto by_key = [](const CodeEntry& a, const CodeEntry& b) { return a.key < b.key; };
   std::vector<size_t> runs = {0};
