@@ -129,6 +129,14 @@ TEST(SubscriptionsServe, RegistryReceivesOncologyNotificationsInOrderAcrossAnOut
   EXPECT_EQ(plain->status, 400);
   EXPECT_NE(plain->body.find("OperationOutcome"), std::string::npos);
   EXPECT_NE(plain->body.find("Subscription.channel.endpoint"), std::string::npos);
+  // An end already past: 400 naming Subscription.end, and no handshake is tried.
+  std::string ended = subscriptionBody(endpoint);
+  ended.insert(ended.find(R"("criteria")"), R"("end":"2020-01-01T00:00:00Z",)");
+  auto past = fhir.call("POST", "/fhir/Subscription", kRegistryToken, ended);
+  ASSERT_TRUE(past);
+  EXPECT_EQ(past->status, 400);
+  EXPECT_NE(past->body.find("OperationOutcome"), std::string::npos);
+  EXPECT_NE(past->body.find("Subscription.end"), std::string::npos);
 
   // Create: handshake -> active.
   auto created = fhir.call("POST", "/fhir/Subscription", kRegistryToken, subscriptionBody(endpoint));
