@@ -84,6 +84,7 @@ struct Options {
   std::string payload = "id-only";
   std::string store = "shared";
   bool sink_only = false;
+  int batch = 64;  // DelivererOptions::batch: items per round (the sink pipelines them)
   std::string work_dir = "/tmp/courier-bench-subscriptions";
 };
 
@@ -310,6 +311,7 @@ int run(const Options& o) {
     if (!sink) return finish(1);
     pipeline::DelivererOptions d;
     d.idle_poll = std::chrono::milliseconds(250);
+    d.batch = static_cast<std::size_t>(o.batch);
     d.on_settled = [&service, &settled_ok, &settled_dead, id = s.id](store::OutboxState state,
                                                                      const std::string& detail) {
       if (state == store::OutboxState::kDead) {
@@ -418,6 +420,8 @@ int main(int argc, char** argv) {
   app.add_option("--payload", o.payload, "id-only | full-resource")->check(CLI::IsMember({"id-only", "full-resource", "empty"}));
   app.add_option("--store", o.store, "shared (as courier serve) | own connection per deliverer")
       ->check(CLI::IsMember({"shared", "own"}));
+  app.add_option("--batch", o.batch, "deliverer batch (64 as in courier serve; 1: one request in flight)")
+      ->check(CLI::Range(1, 1024));
   app.add_flag("--sink-only", o.sink_only, "baseline: the HTTPS sinks called back to back, no store, no deliverer");
   app.add_option("--work-dir", o.work_dir, "certificates and the SQLite store");
   CLI11_PARSE(app, argc, argv);
