@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/site_maps.h"
 #include "engine/config/config.h"
 #include "engine/routing/router.h"
 
@@ -34,6 +35,13 @@ int runCheckConfig(const CheckConfigOptions& o) {
   // The routes as the pipeline compiles them (specialty names, HL7 paths of field tests).
   if (auto router = routing::Router::build(c); !router) {
     std::fprintf(stderr, "%s\n%s: 1 problem found.\n", router.error().toString().c_str(), o.file.c_str());
+    return 1;
+  }
+  // The site maps' files, read and checked the way serve reads them.
+  if (auto maps = loadSiteMaps(c); !maps) {
+    for (const auto& e : maps.error()) std::fprintf(stderr, "%s\n", e.toString().c_str());
+    std::fprintf(stderr, "%s: %zu problem%s found.\n", o.file.c_str(), maps.error().size(),
+                 maps.error().size() == 1 ? "" : "s");
     return 1;
   }
   std::printf("%s: OK. Data directory %s, store %s, %zu listener%s", o.file.c_str(), c.data_dir.c_str(),

@@ -46,6 +46,7 @@
 #include "adapters/mllp/mllp_sink.h"
 #include "adapters/mllp/server.h"
 #include "cli/commands.h"
+#include "cli/site_maps.h"
 #include "engine/coding/mappings_dir.h"
 #include "engine/coding/record_coder.h"
 #include "engine/config/config.h"
@@ -240,6 +241,7 @@ struct Processing {
   std::vector<std::unique_ptr<store::WorkStore>> delivery_work;
   std::unique_ptr<coding::RecordCoder> coder;
   std::optional<routing::Router> router;
+  const record::SiteMaps* site_maps = nullptr;  // owned by runServe
   std::vector<std::unique_ptr<pipeline::Deliverer>> deliverers;
   std::unique_ptr<pipeline::Pipeline> pipeline;
   // Subscriptions: the registry the pipeline matches against, the service the HTTP
@@ -405,6 +407,7 @@ Result<void> startProcessing(const config::Config& cfg, Processing& p) {
   options.idle_poll = std::chrono::milliseconds(20);
   options.on_enqueued = [&p](const std::vector<std::string>& names) { p.wake(names); };
   options.subscriptions = p.registry.get();
+  options.site_maps = p.site_maps;
   p.pipeline = std::make_unique<pipeline::Pipeline>(*p.work, cfg, *p.router, p.coder.get(), options);
   for (auto& d : p.deliverers) d->start();
   for (const auto& spec : p.registry->all()) p.subscriptionChanged(spec.id, spec);
@@ -461,6 +464,12 @@ int runServe(const ServeOptions& o) {
     printErrors(cfg.error());
     return 1;
   }
+  // The site maps are part of the config: a bad one is refused before anything listens.
+  auto site_maps = loadSiteMaps(*cfg);
+  if (!site_maps) {
+    for (const auto& e : site_maps.error()) std::fprintf(stderr, "%s\n", e.toString().c_str());
+    return 1;
+  }
   const fs::path ports_file = cfg->data_dir / "courier.ports";
   fs::remove(ports_file, ec);
 
@@ -470,6 +479,7 @@ int runServe(const ServeOptions& o) {
     return 1;
   }
   Processing processing;
+  processing.site_maps = &*site_maps;
   std::vector<config::ListenerConfig> mllp_listeners, http_listeners;
   for (const auto& l : cfg->listeners) {
     (l.kind == config::ListenerKind::kHttp ? http_listeners : mllp_listeners).push_back(l);

@@ -14,8 +14,7 @@
 #include "engine/claims/claims.h"
 #include "engine/core/log.h"
 #include "engine/hl7v2/message.h"
-#include "engine/record/from_fhir.h"
-#include "engine/record/from_hl7v2.h"
+#include "engine/record/from_bytes.h"
 #include "engine/record/record_json.h"
 #include "engine/record/to_fhir.h"
 #include "engine/routing/specialty.h"
@@ -178,36 +177,20 @@ store::ProcessedMessage Pipeline::processInto(const store::InboxItem& item, Rais
   out.id = item.id;
   out.requeued = item.requeued;
 
-  // 1. Parse into the canonical record.
-  std::optional<hl7v2::Message> message;
-  record::CanonicalRecord rec;
-  std::string_view raw = item.raw;
-  std::size_t first = raw.find_first_not_of(" \t\r\n");
-  if (first != std::string_view::npos && raw[first] == '{') {
-    auto r = record::fromFhirJson(raw);
-    if (!r) {
-      out.outcome = "failed";
-      out.detail = "FHIR: " + r.error().message;
-      return out;
-    }
-    rec = std::move(*r);
-  } else {
-    auto m = hl7v2::Message::parse(raw);
-    if (!m) {
-      out.outcome = "failed";
-      out.detail = "HL7 v2 " + m.error().location.toPath() + ": " + m.error().message;
-      return out;
-    }
-    message.emplace(std::move(*m));
-    auto r = record::fromHl7v2(*message);
-    if (!r) {
-      out.outcome = "failed";
-      out.detail = r.error().message;
-      if (!r.error().location.empty()) out.detail = r.error().location + ": " + out.detail;
-      return out;
-    }
-    rec = std::move(*r);
+  // 1. Parse into the canonical record (HL7 v2 or FHIR JSON, then the site's maps).
+  record::DecodeOptions decode;
+  decode.site_maps = options_.site_maps;
+  auto decoded = record::recordFromBytes(item.raw, decode);
+  if (!decoded) {
+    out.outcome = "failed";
+    const bool fhir = record::detectFormat(item.raw) == record::InputFormat::kFhirJson;
+    out.detail = std::string(fhir ? "FHIR" : "HL7 v2");
+    if (!decoded.error().location.empty()) out.detail += " " + decoded.error().location;
+    out.detail += ": " + decoded.error().message;
+    return out;
   }
+  record::CanonicalRecord rec = std::move(decoded->record);
+  std::optional<hl7v2::Message>& message = decoded->message;
 
   // 2. Code, with a reviewer's decisions when the message comes back from review.
   coding::CodedRecord coded;

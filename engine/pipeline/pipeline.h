@@ -41,6 +41,7 @@
 #include "engine/coding/record_coder.h"
 #include "engine/config/config.h"
 #include "engine/core/result.h"
+#include "engine/record/site_map.h"
 #include "engine/routing/router.h"
 #include "engine/pipeline/subscription_registry.h"
 #include "engine/pipeline/worker_pool.h"
@@ -68,6 +69,9 @@ struct PipelineOptions {
   std::function<void(const std::vector<std::string>& destinations)> on_enqueued;
   // Subscriptions to notify; null: none. Must outlive the pipeline.
   SubscriptionRegistry* subscriptions = nullptr;
+  // The site's Z-segment/local-field maps (record/site_map.h) applied to HL7 v2 messages;
+  // null: none. Must outlive the pipeline.
+  const record::SiteMaps* site_maps = nullptr;
 };
 
 class Pipeline {

@@ -191,5 +191,42 @@ TEST_F(PipelineTest, ARouteForBillableCodesHoldsTheMessageInTheWorklist) {
   EXPECT_EQ(outbox("insurer").size(), 1u);
 }
 
+// The site's map (mappings/sites/example_zpi.csv) is applied before routing: this sender
+// puts its service in PV1-52, so a route on hospital service CAR matches only with it.
+TEST_F(PipelineTest, SiteMapsApplyBeforeRouting) {
+  auto cfg = config::parseConfig(std::string(kConfig) + R"(
+  - name: cardiology
+    match: {hospital_services: [CAR]}
+    destinations: [registry]
+)",
+                                 "pipeline-test.yaml", config::processEnv(), [] {
+                                   config::LoadOptions load;
+                                   load.check_files = false;
+                                   return load;
+                                 }());
+  ASSERT_TRUE(cfg.has_value()) << (cfg ? "" : cfg.error().front().toString());
+  auto router = routing::Router::build(*cfg);
+  ASSERT_TRUE(router.has_value()) << router.error().toString();
+  auto map = record::SiteMap::load(std::string(COURIER_SOURCE_DIR) + "/mappings/sites/example_zpi.csv");
+  ASSERT_TRUE(map.has_value());
+  record::SiteMaps maps;
+  maps.add("NORTHSIDE", "", std::move(*map));
+
+  std::string pv1(52, '|');
+  const auto adt = [&](const std::string& facility, const std::string& control) {
+    return "MSH|^~\\&|REGSYS|" + facility + "|||20260210||ADT^A01|" + control + "|P|2.5.1\rPID|1||MRN7^^^F^MR||DOE^J\rPV1|1|I" +
+           pv1.substr(2) + "CAR\r";
+  };
+  auto ids = store({adt("NORTHSIDE", "S1"), adt("SOUTHSIDE", "S2")});
+  PipelineOptions o;
+  o.site_maps = &maps;
+  Pipeline p(*work_, *cfg, *router, coder_, o);
+  auto n = p.runOnce();
+  ASSERT_TRUE(n.has_value()) << n.error().toString();
+  EXPECT_EQ((*work_->outcome(ids[0]))->outcome, "routed") << "NORTHSIDE's PV1-52 is its hospital service";
+  EXPECT_EQ((*work_->outcome(ids[1]))->outcome, "no-route") << "no map for SOUTHSIDE: PV1-52 means nothing";
+  EXPECT_EQ(outbox("registry").size(), 1u);
+}
+
 }  // namespace
 }  // namespace courier::pipeline
