@@ -158,16 +158,11 @@ std::string subscriptionJson(const std::string& endpoint, const std::string& pay
          payload + R"("}]}}})";
 }
 
+// What serve makes of a subscription, trusting the receivers' CA.
 config::DestinationConfig destinationFor(const sub::SubscriptionSpec& s, const fs::path& ca) {
-  config::DestinationConfig d;
-  d.name = pipeline::subscriptionDestination(s.id);
-  d.kind = config::DestinationKind::kHttps;
-  d.format = config::PayloadFormat::kFhirBundle;
-  d.url = s.channel.endpoint;
-  d.method = "POST";
-  d.tls.ca_files = {ca};
-  d.response_timeout = std::chrono::seconds(10);
-  return d;
+  config::SubscriptionsConfig cfg;
+  cfg.ca_files = {ca};
+  return pipeline::subscriptionDestinationConfig(cfg, s);
 }
 
 int run(const Options& o) {

@@ -183,38 +183,6 @@ Result<std::unique_ptr<delivery::Sink>> makeSink(const config::DestinationConfig
   return Unexpected(Error(ErrorCode::kConfig, "unknown destination kind", d.name));
 }
 
-// "Name: value" headers of a rest-hook channel, as HTTP header pairs.
-http::HttpHeaders channelHeaders(const subscriptions::Channel& channel) {
-  http::HttpHeaders out;
-  for (const auto& h : channel.headers) {
-    std::size_t colon = h.find(':');
-    if (colon == std::string::npos) continue;
-    std::size_t v = h.find_first_not_of(' ', colon + 1);
-    out.emplace_back(h.substr(0, colon), v == std::string::npos ? std::string() : h.substr(v));
-  }
-  return out;
-}
-
-std::chrono::milliseconds channelTimeout(const subscriptions::Channel& channel) {
-  return channel.timeout ? std::chrono::duration_cast<std::chrono::milliseconds>(*channel.timeout)
-                         : std::chrono::milliseconds(std::chrono::seconds(10));
-}
-
-// The https destination a subscription's notifications go to.
-config::DestinationConfig subscriptionDestination(const config::Config& cfg, const subscriptions::SubscriptionSpec& s) {
-  config::DestinationConfig d;
-  d.name = pipeline::subscriptionDestination(s.id);
-  d.kind = config::DestinationKind::kHttps;
-  d.format = config::PayloadFormat::kFhirBundle;
-  d.url = s.channel.endpoint;
-  d.method = "POST";
-  d.headers = channelHeaders(s.channel);
-  d.tls.ca_files = cfg.subscriptions.ca_files;
-  d.response_timeout = channelTimeout(s.channel);
-  d.retry = cfg.subscriptions.retry;
-  return d;
-}
-
 // The handshake: one POST to the endpoint, trusting the system CAs and subscriptions.ca_files.
 Result<int> postHandshake(const config::Config& cfg, const subscriptions::Channel& channel, const std::string& body) {
   auto url = http::parseHttpsUrl(channel.endpoint);
@@ -223,9 +191,9 @@ Result<int> postHandshake(const config::Config& cfg, const subscriptions::Channe
   target.host = url->host;
   target.port = url->port;
   target.tls.ca_files = cfg.subscriptions.ca_files;
-  auto headers = channelHeaders(channel);
+  auto headers = pipeline::channelHeaders(channel);
   headers.emplace_back("Content-Type", "application/fhir+json");
-  auto r = http::httpsRequest(target, "POST", url->path, headers, body, channelTimeout(channel));
+  auto r = http::httpsRequest(target, "POST", url->path, headers, body, pipeline::channelTimeout(channel));
   if (!r) return Unexpected(r.error());
   return r->status;
 }
@@ -288,18 +256,20 @@ struct Processing {
           sub_deliverers.erase(it);
         }
       } else if (it == sub_deliverers.end() && !subs_stopped) {
-        auto sink = http::makeHttpsSink(subscriptionDestination(*cfg, *spec));
+        auto sink = http::makeHttpsSink(pipeline::subscriptionDestinationConfig(cfg->subscriptions, *spec));
         if (!sink) {
           courier::logger("serve")->warn("subscription {}: {}", id, sink.error().toString());
         } else {
           pipeline::DelivererOptions o;
           o.idle_poll = std::chrono::milliseconds(250);
           o.on_settled = [this, id](store::OutboxState state, const std::string& detail) {
-            if (state == store::OutboxState::kDead) service->deliveryFailed(id, detail);
-            else service->deliverySucceeded(id);
+            if (state == store::OutboxState::kDead)
+              service->deliveryFailed(id, detail);
+            else
+              service->deliverySucceeded(id);
           };
-          auto d = std::make_unique<pipeline::Deliverer>(*work, subscriptionDestination(*cfg, *spec),
-                                                         std::move(*sink), o);
+          auto d = std::make_unique<pipeline::Deliverer>(
+              *work, pipeline::subscriptionDestinationConfig(cfg->subscriptions, *spec), std::move(*sink), o);
           d->start();
           sub_deliverers.emplace(id, std::move(d));
         }

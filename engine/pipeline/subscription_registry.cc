@@ -29,6 +29,37 @@ std::string_view subscriptionIdOf(std::string_view destination) {
   return destination.substr(kPrefix.size());
 }
 
+std::vector<std::pair<std::string, std::string>> channelHeaders(const subscriptions::Channel& channel) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& h : channel.headers) {
+    std::size_t colon = h.find(':');
+    if (colon == std::string::npos) continue;
+    std::size_t v = h.find_first_not_of(' ', colon + 1);
+    out.emplace_back(h.substr(0, colon), v == std::string::npos ? std::string() : h.substr(v));
+  }
+  return out;
+}
+
+std::chrono::milliseconds channelTimeout(const subscriptions::Channel& channel) {
+  return channel.timeout ? std::chrono::duration_cast<std::chrono::milliseconds>(*channel.timeout)
+                         : std::chrono::milliseconds(std::chrono::seconds(10));
+}
+
+config::DestinationConfig subscriptionDestinationConfig(const config::SubscriptionsConfig& cfg,
+                                                        const subscriptions::SubscriptionSpec& s) {
+  config::DestinationConfig d;
+  d.name = subscriptionDestination(s.id);
+  d.kind = config::DestinationKind::kHttps;
+  d.format = config::PayloadFormat::kFhirBundle;
+  d.url = s.channel.endpoint;
+  d.method = "POST";
+  d.headers = channelHeaders(s.channel);
+  d.tls.ca_files = cfg.ca_files;
+  d.response_timeout = channelTimeout(s.channel);
+  d.retry = cfg.retry;
+  return d;
+}
+
 std::optional<sub::SubscriptionStatus> subscriptionStatusFromName(std::string_view name) {
   for (auto s : {sub::SubscriptionStatus::kRequested, sub::SubscriptionStatus::kActive, sub::SubscriptionStatus::kError,
                  sub::SubscriptionStatus::kOff}) {

@@ -29,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/config/config.h"
 #include "engine/core/clock.h"
 #include "engine/core/result.h"
 #include "engine/store/work_store.h"
@@ -46,6 +47,15 @@ std::string fhirInstant(std::chrono::system_clock::time_point t);
 std::string subscriptionDestination(std::string_view id);  // "subscription/<id>"
 // The id from such a destination, or empty when it is not one.
 std::string_view subscriptionIdOf(std::string_view destination);
+
+// "Name: value" headers of a rest-hook channel as header pairs (malformed ones skipped).
+std::vector<std::pair<std::string, std::string>> channelHeaders(const subscriptions::Channel& channel);
+// The channel's timeout, 10 s when it names none.
+std::chrono::milliseconds channelTimeout(const subscriptions::Channel& channel);
+// The https destination a subscription's notifications go to: its endpoint and headers,
+// trusting the system CAs plus subscriptions.ca_files, retried per subscriptions.retry.
+config::DestinationConfig subscriptionDestinationConfig(const config::SubscriptionsConfig& cfg,
+                                                        const subscriptions::SubscriptionSpec& s);
 
 class SubscriptionRegistry {
  public:

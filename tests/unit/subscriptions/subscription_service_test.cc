@@ -49,6 +49,30 @@ sub::Event diagnosis(const std::string& code) {
 
 // ---- SubscriptionRegistry ----------------------------------------------------------
 
+TEST(SubscriptionDestination, IsTheChannelsEndpointHeadersAndTimeoutWithTheConfiguredTrust) {
+  sub::SubscriptionSpec s;
+  s.id = "abc";
+  s.channel.endpoint = "https://registry.example/notify";
+  s.channel.headers = {"Authorization: Bearer t0k", "X-Site:  north", "no colon here"};
+  s.channel.timeout = std::chrono::seconds(3);
+  config::SubscriptionsConfig cfg;
+  cfg.ca_files = {"/etc/courier/ca.crt"};
+  cfg.retry.max_attempts = 7;
+  auto d = subscriptionDestinationConfig(cfg, s);
+  EXPECT_EQ(d.name, "subscription/abc");
+  EXPECT_EQ(d.kind, config::DestinationKind::kHttps);
+  EXPECT_EQ(d.url, "https://registry.example/notify");
+  EXPECT_EQ(d.method, "POST");
+  ASSERT_EQ(d.headers.size(), 2u) << "a header without a colon is skipped";
+  EXPECT_EQ(d.headers[0], (std::pair<std::string, std::string>{"Authorization", "Bearer t0k"}));
+  EXPECT_EQ(d.headers[1], (std::pair<std::string, std::string>{"X-Site", "north"}));
+  EXPECT_EQ(d.response_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(d.tls.ca_files, cfg.ca_files);
+  EXPECT_EQ(d.retry.max_attempts, 7u);
+  s.channel.timeout.reset();
+  EXPECT_EQ(channelTimeout(s.channel), std::chrono::seconds(10));
+}
+
 TEST(SubscriptionRegistry, PutMatchesAndRemoveForgets) {
   SubscriptionRegistry reg;
   auto cancer = sub::testing::spec("sub-cancer", "diagnosis", {"Condition?code=" + kIcd + "|C00-D49"});
