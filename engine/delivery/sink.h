@@ -24,6 +24,11 @@ struct Delivery {
   std::string content_type;     // "application/fhir+json", "x-application/hl7-v2+er7", "application/edi-x12"
   std::string payload;
   std::string file_name;        // file sinks: the name to write (unique per item)
+  // The outbox's patient key; empty: none known. A sink that has several items in flight
+  // before reading answers (MLLP windows) never has two of one patient, or one without a
+  // key, in flight together: a receiver that refuses one and accepts the next would
+  // otherwise get that patient's messages out of order.
+  std::string patient_key;
   std::uint32_t attempt = 1;    // 1 for the first try
 };
 

@@ -68,6 +68,7 @@ Result<std::size_t> Deliverer::runOnce(std::optional<store::TimePoint>* next_due
     d.content_type = item.content_type;
     d.payload = std::move(item.payload);
     d.file_name = item.file_name;
+    d.patient_key = item.patient_key;
     d.attempt = item.attempts + 1;
     batch.push_back(std::move(d));
   }

@@ -175,9 +175,12 @@ config::DestinationConfig destination(std::uint16_t port) {
   return d;
 }
 
-Delivery item(std::string_view control_id) {
+// Each item its own patient unless `patient` says otherwise (windows pipeline only
+// different patients' messages).
+Delivery item(std::string_view control_id, std::string_view patient = {}) {
   Delivery d;
   d.destination = "mllp-test";
+  d.patient_key = std::string(patient.empty() ? control_id : patient);
   d.idempotency_key = std::string(control_id);
   d.content_type = "x-application/hl7-v2+er7";
   d.payload = makeMessage(control_id);
@@ -305,6 +308,26 @@ TEST(MllpSinkTest, BatchStopsAtTheFirstItemNotDelivered) {
   auto timed_out = sink->deliverBatch({item("AA-6"), item("SILENT-7"), item("AA-8")});
   ASSERT_EQ(timed_out.size(), 2u);
   EXPECT_EQ(timed_out[1].status, DeliveryStatus::kRetry);
+}
+
+TEST(MllpSinkTest, AWindowNeverHoldsTwoMessagesOfOnePatient) {
+  MllpReceiver receiver;
+  auto sink = sinkFor(destination(receiver.port()));
+  // P1's second message is refused (AE: retry). Had its third been in the same window,
+  // the receiver would have taken it before the second's retry: out of order.
+  auto results = sink->deliverBatch({item("AA-1", "P1"), item("AA-2", "P2"), item("AE-3", "P1"),
+                                     item("AA-4", "P1"), item("AA-5", "P3")});
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[2].status, DeliveryStatus::kRetry);
+  EXPECT_EQ(receiver.received(), (std::vector<std::string>{"AA-1", "AA-2", "AE-3"}));
+
+  // A message without a patient key goes alone; the others still share windows.
+  Delivery no_patient = item("AA-7");
+  no_patient.patient_key.clear();
+  auto more = sink->deliverBatch({item("AA-6", "P4"), no_patient, item("AA-8", "P4")});
+  ASSERT_EQ(more.size(), 3u);
+  for (const auto& r : more) EXPECT_EQ(r.status, DeliveryStatus::kDelivered) << r.detail;
+  EXPECT_EQ(receiver.connections(), 1);
 }
 
 TEST(MllpSinkTest, ReceiverWithAnUntrustedCertificateIsRefused) {
