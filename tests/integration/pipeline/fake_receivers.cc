@@ -44,6 +44,17 @@ struct Loop {
     acceptor.listen(asio::socket_base::max_listen_connections);
     port = acceptor.local_endpoint().port();
   }
+  // Accepts connections until stopped, each into a new Session(owner, socket), started.
+  template <class Session, class Owner>
+  void accept(Owner* owner) {
+    acceptor.async_accept([this, owner](const error_code& ec, tcp::socket s) {
+      if (ec) return;
+      error_code ignored;
+      s.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<Session>(owner, std::move(s))->start();
+      accept<Session>(owner);
+    });
+  }
   void run() { thread = std::thread([this] { ioc.run(); }); }
   void stop() {
     ioc.stop();
@@ -111,16 +122,6 @@ struct FakeInsurer::Impl {
     }
   };
 
-  void doAccept() {
-    loop.acceptor.async_accept([this](const error_code& ec, tcp::socket s) {
-      if (ec) return;
-      error_code ignored;
-      s.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Session>(this, std::move(s))->start();
-      doAccept();
-    });
-  }
-
   FakeInsurer* owner;
   Loop loop;
   bool record_bodies;
@@ -131,7 +132,7 @@ struct FakeInsurer::Impl {
 
 FakeInsurer::FakeInsurer(const std::filesystem::path& cert_dir, bool record_bodies)
     : impl_(std::make_unique<Impl>(this, cert_dir, record_bodies)) {
-  impl_->doAccept();
+  impl_->loop.accept<Impl::Session>(impl_.get());
   impl_->loop.run();
 }
 
@@ -200,16 +201,6 @@ struct FakeRegistry::Impl {
     }
   };
 
-  void doAccept() {
-    loop.acceptor.async_accept([this](const error_code& ec, tcp::socket s) {
-      if (ec) return;
-      error_code ignored;
-      s.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Session>(this, std::move(s))->start();
-      doAccept();
-    });
-  }
-
   FakeRegistry* owner;
   Loop loop;
   bool record_messages;
@@ -219,7 +210,7 @@ struct FakeRegistry::Impl {
 
 FakeRegistry::FakeRegistry(const std::filesystem::path& cert_dir, bool record_messages)
     : impl_(std::make_unique<Impl>(this, cert_dir, record_messages)) {
-  impl_->doAccept();
+  impl_->loop.accept<Impl::Session>(impl_.get());
   impl_->loop.run();
 }
 
