@@ -52,7 +52,11 @@ constexpr double kExtraFactorOf[kFlagMask + 1] = {
     kExtraWeight,     kOptionalExtraWeight, kDefaultExtraWeight, kOptionalExtraWeight,
     kMainExtraWeight, kMainExtraWeight,     kMainExtraWeight,    kMainExtraWeight};
 static_assert(WordToken::kOptional == 1 && WordToken::kDefault == 2 && WordToken::kMain == 4);
+// What a word adds to rank()'s partial score per unit of its weight when a doc has it with these flags.
+inline float gainOf(uint32_t flags) { return static_cast<float>(1 + kMissWeight + extraFactor(flags)); }
 constexpr size_t kShortlist = 128;  // at most this many documents are fully scored
+constexpr uint32_t kImpactMinPostings = 256;  // longer posting lists also kept in impact order
+constexpr uint32_t kImpactKept = 1024;        // ... their best this many postings
 constexpr size_t kMaxMerged = 32;   // posting lists read per query, at most
 constexpr uint32_t kBlockDocs = 4096;  // doc ids accumulated at a time (power of two)
 constexpr uint32_t kHistBits = 12;  // leading key bits that pick a histogram bucket in rank()
@@ -235,6 +239,16 @@ struct TextCoder::Impl {
   std::vector<float> doc_extra;  // what a doc's words cost when the text says none of them
   std::vector<float> post_extra;  // doc_extra of each posting, beside post_docs
   std::vector<uint8_t> post_flags;  // the word's WordToken flags in that doc, beside post_docs
+  // Long posting lists (more than kImpactMinPostings) also in impact order:
+  // their best kImpactKept postings by the partial score a doc gets from that
+  // word alone (the word's gain minus the doc's extra), ties by doc id.
+  struct Impact {
+    float single;
+    uint32_t doc;
+  };
+  std::vector<uint32_t> impact_off;  // token -> its range in `impact` (empty: short list)
+  std::vector<Impact> impact;
+  bool use_impact = true;  // setImpactOrderForTesting()
   uint32_t unspecified_id = kNoToken;
   // Per word id: negated ("~...") or a default word, i.e. a title word that
   // leaves an axis open rather than naming something the text must say.
@@ -416,6 +430,29 @@ struct TextCoder::Impl {
     }
     post_extra.resize(post_docs.size());
     for (size_t k = 0; k < post_docs.size(); ++k) post_extra[k] = doc_extra[post_docs[k]];
+    impact_off.assign(v + 1, 0);
+    for (size_t i = 0; i < v; ++i) {
+      const uint32_t len = post_off[i + 1] - post_off[i];
+      impact_off[i + 1] = impact_off[i] + (len > kImpactMinPostings ? std::min(len, kImpactKept) : 0);
+    }
+    impact.resize(impact_off[v]);
+    std::vector<Impact> all;
+    for (size_t i = 0; i < v; ++i) {
+      const uint32_t kept = impact_off[i + 1] - impact_off[i];
+      if (kept == 0) continue;
+      all.clear();
+      for (uint32_t k = post_off[i]; k < post_off[i + 1]; ++k) {
+        // The same float operations as rank()'s accumulator: w * gain, minus the extra.
+        const float a = idf[i] * gainOf(post_flags[k]);
+        all.push_back(Impact{a - post_extra[k], post_docs[k]});
+      }
+      auto better = [](const Impact& a, const Impact& b) {
+        return a.single > b.single || (a.single == b.single && a.doc < b.doc);
+      };
+      if (kept < all.size()) std::nth_element(all.begin(), all.begin() + kept, all.end(), better);
+      std::sort(all.begin(), all.begin() + kept, better);
+      std::copy(all.begin(), all.begin() + kept, impact.begin() + impact_off[i]);
+    }
   }
 
   // ---- querying ----
@@ -527,6 +564,28 @@ struct TextCoder::Impl {
     return q;
   }
 
+  // The docs of word `id` that no other list touched (not `marked`), best
+  // first, as rank() keys: their partial score is that word's alone, which
+  // is the impact order's. Stops once kShortlist of them are out and the next
+  // scores lower than the last of those: no later one can reach the
+  // shortlist. False when the stored part of the order ran out before that.
+  template <typename Emit>
+  bool longestOnly(uint32_t id, const uint64_t* marked, float miss_total, Emit&& emit) const {
+    const Impact* it = impact.data() + impact_off[id];
+    const Impact* end = impact.data() + impact_off[id + 1];
+    size_t out = 0;
+    float last = 0;
+    for (; it != end; ++it) {
+      const uint32_t d = it->doc;
+      if (marked[d >> 6] & (uint64_t{1} << (d & 63))) continue;
+      const float score = it->single - miss_total;
+      if (out >= kShortlist && score < last) return true;
+      emit(static_cast<uint64_t>(orderedBits(score)) << 32 | ~d);
+      if (++out == kShortlist) last = score;
+    }
+    return impact_off[id + 1] - impact_off[id] == post_off[id + 1] - post_off[id];
+  }
+
   std::vector<Candidate> rank(const CodeSet& set, const std::vector<QueryToken>& q, double total) const {
     // 1. Rarest words first; common words only while the postings stay short
     //    (a document worth scoring almost always holds one of the rarer words).
@@ -551,20 +610,21 @@ struct TextCoder::Impl {
     //    time into a dense accumulator that stays in the L1 cache (a hash table
     //    of touched docs missed it on almost every posting; merging the lists
     //    cost a comparison per list per doc).
+    //    The longest list read, when it is long (a common word: "disease",
+    //    "right", "unspecified"), is not accumulated doc by doc: the docs the
+    //    other lists touched look it up in their block, and of the docs only it
+    //    touches, whose partial score is just that word's, the best ones are read
+    //    from its impact order (longestOnly() below); the rest cannot reach the
+    //    shortlist. A stored impact order too short for that falls back to the
+    //    plain accumulation.
     float gain[kFlagMask + 1];
-    for (uint32_t f = 0; f <= kFlagMask; ++f) gain[f] = static_cast<float>(1 + kMissWeight + extraFactor(f));
+    for (uint32_t f = 0; f <= kFlagMask; ++f) gain[f] = gainOf(f);
     struct Cursor {
       uint32_t at;
       uint32_t end;
       float weight;
     };
     take = std::min(take, kMaxMerged);
-    Cursor cursors[kMaxMerged];
-    size_t n_cursors = 0;
-    for (size_t k = 0; k < take; ++k) {
-      uint32_t b = post_off[order[k].id], e = post_off[order[k].id + 1];
-      if (b < e) cursors[n_cursors++] = Cursor{b, e, static_cast<float>(order[k].weight)};
-    }
     const float miss_total = static_cast<float>(kMissWeight * total);
     double slack = 0;
     for (size_t k = take; k < order.size(); ++k) slack += order[k].weight * (1 + kMissWeight + kMainExtraWeight);
@@ -581,6 +641,8 @@ struct TextCoder::Impl {
       uint32_t hist[kHistBuckets] = {};  // touched docs per leading key bits (score sign, exponent, 3 bits)
     };
     thread_local std::unique_ptr<Block> block = std::make_unique<Block>();
+    thread_local std::vector<uint64_t> marked;  // one bit per doc: touched by the other lists
+    if (marked.size() < docs.size() / 64 + 1) marked.resize(docs.size() / 64 + 1);
     float* acc = block->acc;
     float* ext = block->extra;
     uint16_t* seen = block->seen;
@@ -593,39 +655,86 @@ struct TextCoder::Impl {
     const uint32_t* pd = post_docs.data();
     const uint8_t* pf = post_flags.data();
     const float* pe = post_extra.data();
-    while (n_cursors > 0) {
-      uint32_t first = pd[cursors[0].at];
-      for (size_t k = 1; k < n_cursors; ++k) first = std::min(first, pd[cursors[k].at]);
-      const uint32_t base = first & ~(kBlockDocs - 1);
-      const uint32_t limit = base + kBlockDocs;
-      size_t n_seen = 0;
-      for (size_t k = 0; k < n_cursors;) {
-        Cursor& c = cursors[k];
-        uint32_t at = c.at;
-        const float w = c.weight;
-        for (; at < c.end && pd[at] < limit; ++at) {
-          uint32_t i = pd[at] - base;
-          // Branch-free: whether a doc was touched before is a coin toss for the predictor.
-          seen[n_seen] = static_cast<uint16_t>(i);
-          n_seen += acc[i] == 0.0f;
-          acc[i] += w * gain[pf[at]];
-          ext[i] = pe[at];
-        }
-        if (at == c.end) {
-          c = cursors[--n_cursors];
-          continue;
-        }
-        c.at = at;
-        ++k;
+    auto emit = [&](uint64_t key) {
+      *out_key++ = key;
+      ++hist[key >> (64 - kHistBits)];
+      groups |= uint64_t{1} << (key >> 58);
+    };
+    // Returns false when the longest list's stored impact order ran out.
+    auto accumulate = [&](bool split) -> bool {
+      Cursor cursors[kMaxMerged];
+      size_t n_cursors = 0;
+      const size_t n_block = split ? take - 1 : take;
+      for (size_t k = 0; k < n_block; ++k) {
+        uint32_t b = post_off[order[k].id], e = post_off[order[k].id + 1];
+        if (b < e) cursors[n_cursors++] = Cursor{b, e, static_cast<float>(order[k].weight)};
       }
-      for (size_t k = 0; k < n_seen; ++k) {
-        uint32_t i = seen[k];
-        const uint64_t key = static_cast<uint64_t>(orderedBits(acc[i] - ext[i] - miss_total)) << 32 | ~(base + i);
-        *out_key++ = key;
-        ++hist[key >> (64 - kHistBits)];
-        groups |= uint64_t{1} << (key >> 58);
-        acc[i] = 0.0f;
+      Cursor longest{0, 0, 0.0f};
+      if (split) {
+        const uint32_t id = order[take - 1].id;
+        longest = Cursor{post_off[id], post_off[id + 1], static_cast<float>(order[take - 1].weight)};
       }
+      while (n_cursors > 0) {
+        uint32_t first = pd[cursors[0].at];
+        for (size_t k = 1; k < n_cursors; ++k) first = std::min(first, pd[cursors[k].at]);
+        const uint32_t base = first & ~(kBlockDocs - 1);
+        const uint32_t limit = base + kBlockDocs;
+        size_t n_seen = 0;
+        for (size_t k = 0; k < n_cursors;) {
+          Cursor& c = cursors[k];
+          uint32_t at = c.at;
+          const float w = c.weight;
+          for (; at < c.end && pd[at] < limit; ++at) {
+            uint32_t i = pd[at] - base;
+            // Branch-free: whether a doc was touched before is a coin toss for the predictor.
+            seen[n_seen] = static_cast<uint16_t>(i);
+            n_seen += acc[i] == 0.0f;
+            acc[i] += w * gain[pf[at]];
+            ext[i] = pe[at];
+          }
+          if (at == c.end) {
+            c = cursors[--n_cursors];
+            continue;
+          }
+          c.at = at;
+          ++k;
+        }
+        if (split) {
+          // The longest list adds to the docs touched in this block, and only to them.
+          if (longest.at < longest.end && pd[longest.at] < base) {
+            longest.at = static_cast<uint32_t>(std::lower_bound(pd + longest.at, pd + longest.end, base) - pd);
+          }
+          const float w = longest.weight;
+          for (; longest.at < longest.end && pd[longest.at] < limit; ++longest.at) {
+            uint32_t i = pd[longest.at] - base;
+            const float a = acc[i];
+            acc[i] = a != 0.0f ? a + w * gain[pf[longest.at]] : a;
+          }
+        }
+        for (size_t k = 0; k < n_seen; ++k) {
+          uint32_t i = seen[k];
+          emit(static_cast<uint64_t>(orderedBits(acc[i] - ext[i] - miss_total)) << 32 | ~(base + i));
+          if (split) marked[(base + i) >> 6] |= uint64_t{1} << ((base + i) & 63);
+          acc[i] = 0.0f;
+        }
+      }
+      if (!split) return true;
+      const size_t n_marked = static_cast<size_t>(out_key - touched.data());
+      const bool complete = longestOnly(order[take - 1].id, marked.data(), miss_total, emit);
+      for (size_t k = 0; k < n_marked; ++k) {
+        const uint32_t d = ~static_cast<uint32_t>(touched[k]);
+        marked[d >> 6] &= ~(uint64_t{1} << (d & 63));
+      }
+      return complete;
+    };
+    const bool split = use_impact && take >= 1 && impact_off[order[take - 1].id + 1] > impact_off[order[take - 1].id];
+    if (!accumulate(split)) {
+      out_key = touched.data();
+      for (uint64_t g = groups; g != 0; g &= g - 1) {
+        std::memset(hist + static_cast<size_t>(__builtin_ctzll(g)) * 64, 0, sizeof(uint32_t) * 64);
+      }
+      groups = 0;
+      accumulate(false);
     }
     // 3. Score fully, best partial score first, until no remaining document
     //    can enter the top kExact.
@@ -1179,10 +1288,12 @@ CodingResult TextCoder::code(std::string_view phrase, const TextCodingOptions& o
 
 size_t TextCoder::documentCount() const { return impl_->docs.size(); }
 
+void TextCoder::setImpactOrderForTesting(bool on) { impl_->use_impact = on; }
+
 size_t TextCoder::memoryBytes() const {
   const Impl& m = *impl_;
   size_t n = m.docs.capacity() * sizeof(Doc) + m.doc_tokens.capacity() * 4 + m.post_docs.capacity() * 4 +
-             m.post_off.capacity() * 4 + m.post_extra.capacity() * 4 + m.post_flags.capacity() + m.doc_extra.capacity() * 4 + m.idf.capacity() * 4 + m.title_doc.size() * 32 + m.leaves_axis_open.capacity() +
+             m.post_off.capacity() * 4 + m.post_extra.capacity() * 4 + m.post_flags.capacity() + m.impact_off.capacity() * 4 + m.impact.capacity() * sizeof(TextCoder::Impl::Impact) + m.doc_extra.capacity() * 4 + m.idf.capacity() * 4 + m.title_doc.size() * 32 + m.leaves_axis_open.capacity() +
              m.release_title_doc.size() * m.sets->latestOfficialIcd10cm().size() * 4;
   for (const auto& w : m.words) n += w.capacity() + 48;
   for (const auto& node : m.index.nodes()) {

@@ -51,6 +51,11 @@ class TextCoder {
   size_t documentCount() const;
   size_t memoryBytes() const;
 
+  // For tests: false makes code() accumulate every posting list doc by doc, as
+  // before long lists were also kept in impact order; results must not change.
+  // Not for a coder other threads are using.
+  void setImpactOrderForTesting(bool on);
+
   struct Impl;
 
  private:

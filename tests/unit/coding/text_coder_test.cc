@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "tests/unit/coding/coding_fixture.h"
 
@@ -10,6 +13,7 @@ namespace courier::coding {
 namespace {
 
 using testing::codeSets;
+using testing::dataDir;
 using testing::mappingsDir;
 
 const TextCoder& coder() {
@@ -171,6 +175,44 @@ TEST(TextCoderTest, EveryEmittedCodeIsBillableInTheRelease) {
 TEST(TextCoderTest, FiscalYearChangeIsRespected) {
   // Depression NOS is F32.A from FY2022 on (the FY2017 index said F32.9).
   EXPECT_EQ(codesOf(coder().code("Depression", outpatient())), Codes{"F32.A"});
+}
+
+// Long posting lists are read in impact order (only the best docs that no rarer
+// word touched); the ranking must be the one of reading every posting.
+TEST(TextCoderTest, ImpactOrderRanksAsReadingEveryPosting) {
+  std::vector<std::string> phrases = {"Disease", "Unspecified", "Right", "Pain", "Pain in right knee",
+                                      "Disorder of left eye", "Injury", "Chronic disease of right foot",
+                                      "Fracture of left femur, subsequent encounter"};
+  for (const char* file : {"/holdout.tsv", "/holdout2.tsv", "/holdout3.tsv"}) {
+    std::ifstream in(dataDir() + file);
+    ASSERT_TRUE(in) << file;
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+      if (!line.empty() && line[0] != '#') phrases.push_back(line.substr(0, line.find('\t')));
+    }
+  }
+  ASSERT_GT(phrases.size(), 250u);
+  auto flat = [](const CodingResult& r) {
+    std::string s = std::to_string(r.review) + "|" + r.reason + "|" + r.query;
+    for (const auto* list : {&r.codes, &r.alternatives}) {
+      for (const auto& c : *list) s += "|" + c.code + " " + std::to_string(c.confidence) + " " + c.why;
+    }
+    return s;
+  };
+  TextCoder& c = const_cast<TextCoder&>(coder());
+  for (EncounterSetting setting : {EncounterSetting::kOutpatient, EncounterSetting::kInpatient}) {
+    TextCodingOptions o = outpatient();
+    o.setting = setting;
+    for (const auto& p : phrases) {
+      c.setImpactOrderForTesting(true);
+      std::string fast = flat(c.code(p, o));
+      c.setImpactOrderForTesting(false);
+      std::string plain = flat(c.code(p, o));
+      EXPECT_EQ(fast, plain) << p;
+    }
+  }
+  c.setImpactOrderForTesting(true);
 }
 
 }  // namespace
