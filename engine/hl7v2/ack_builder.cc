@@ -66,15 +66,43 @@ std::string AckBuilder::nextControlId() const {
   return prefix_ + "." + std::to_string(g_control_id_counter.fetch_add(1, std::memory_order_relaxed) + 1);
 }
 
+namespace {
+
+// Whether an acknowledgement condition (table 0155) asks for an answer to `outcome`.
+bool wanted(std::string_view when, AckOutcome outcome) {
+  if (when == "NE") return false;
+  if (when == "ER") return outcome != AckOutcome::kAccept;
+  if (when == "SU") return outcome == AckOutcome::kAccept;
+  return true;
+}
+
+std::string_view applicationCode(AckOutcome outcome) {
+  switch (outcome) {
+    case AckOutcome::kAccept: return "AA";
+    case AckOutcome::kError: return "AE";
+    case AckOutcome::kReject: return "AR";
+  }
+  return "AE";
+}
+
+}  // namespace
+
 std::optional<std::string> AckBuilder::build(const MessageHeader& original, AckOutcome outcome,
                                              std::span<const AckError> errors) const {
   if (original.isAck()) return std::nullopt;
-  if (original.enhancedMode()) {
-    const std::string& when = original.accept_ack_type;
-    if (when == "NE") return std::nullopt;
-    if (when == "ER" && outcome == AckOutcome::kAccept) return std::nullopt;
-    if (when == "SU" && outcome != AckOutcome::kAccept) return std::nullopt;
-  }
+  if (original.enhancedMode() && !wanted(original.accept_ack_type, outcome)) return std::nullopt;
+  return render(original, ackCode(original, outcome), errors, false);
+}
+
+std::optional<std::string> AckBuilder::buildApplication(const MessageHeader& original, AckOutcome outcome,
+                                                        std::span<const AckError> errors) const {
+  if (original.isAck() || original.application_ack_type.empty()) return std::nullopt;
+  if (!wanted(original.application_ack_type, outcome)) return std::nullopt;
+  return render(original, applicationCode(outcome), errors, true);
+}
+
+std::string AckBuilder::render(const MessageHeader& original, std::string_view code,
+                               std::span<const AckError> errors, bool application) const {
   const Delimiters& d = original.delimiters;
   const char f = d.field;
   const int version = versionNumber(original.version);
@@ -109,15 +137,21 @@ std::optional<std::string> AckBuilder::build(const MessageHeader& original, AckO
   out += original.processing_id.empty() ? std::string("P") : original.processing_id;
   out += f;
   out += original.version.empty() ? std::string("2.5.1") : original.version;
-  if (!original.charset.empty()) {
-    out.append(6, f);
-    out += original.charset;
+  if (application || !original.charset.empty()) {
+    out.append(3, f);  // MSH-13, MSH-14, then MSH-15
+    if (application) out += "AL";
+    out += f;
+    if (application) out += "NE";
+    if (!original.charset.empty()) {
+      out.append(2, f);
+      out += original.charset;
+    }
   }
   out += '\r';
 
   out += "MSA";
   out += f;
-  out += ackCode(original, outcome);
+  out += code;
   out += f;
   out += original.control_id;
   const bool modern = version >= 250 || original.version.empty();

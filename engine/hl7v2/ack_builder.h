@@ -11,6 +11,12 @@
 // for older versions the v2.3 form, ERR-1 = segment^sequence^field^code&text.
 // An ACK is never acknowledged.
 //
+// Application acknowledgements (buildApplication) answer MSH-16 once the message was
+// processed: AA / AE / AR, sent or not as MSH-16 asks (AL, NE, ER, SU; empty: none was
+// asked for). They are messages of their own, going to the sender's listener, so they
+// ask for a commit acknowledgement back (MSH-15 AL) and never for an application one
+// (MSH-16 NE).
+//
 // Thread-safety: build() may be called from several threads at once.
 #pragma once
 
@@ -55,10 +61,18 @@ class AckBuilder {
   std::optional<std::string> build(const MessageHeader& original, AckOutcome outcome,
                                    std::span<const AckError> errors = {}) const;
 
+  // The application acknowledgement (AA / AE / AR), or nullopt when MSH-16 asks for none
+  // in this case (NE, ER on success, SU on failure, empty) or the original is an ACK.
+  std::optional<std::string> buildApplication(const MessageHeader& original, AckOutcome outcome,
+                                              std::span<const AckError> errors = {}) const;
+
   // A fresh, process-unique control id.
   std::string nextControlId() const;
 
  private:
+  std::string render(const MessageHeader& original, std::string_view code, std::span<const AckError> errors,
+                     bool application) const;
+
   std::string prefix_;
   Clock& clock_;
 };

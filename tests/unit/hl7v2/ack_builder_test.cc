@@ -324,5 +324,50 @@ TEST(AckBuilderTest, AckForAnEmptyHeaderIsStillWellFormed) {
   EXPECT_EQ(nak.get("ERR-3.1"), "100");
 }
 
+// MSH-16: the application acknowledgement after processing, AA / AE / AR as MSH-16 asks.
+TEST(AckBuilderTest, ApplicationAckFollowsMsh16) {
+  AckBuilder builder("T", fixedClock());
+  const MessageHeader al = header("2.5.1", "AL", "AL");
+  Message ack = parseAck(builder.buildApplication(al, AckOutcome::kAccept));
+  EXPECT_EQ(ack.get("MSA-1"), "AA") << "an application ack uses the original codes, not CA";
+  EXPECT_EQ(ack.get("MSA-2"), "ORIG1");
+  EXPECT_EQ(ack.get("MSH-9.1"), "ACK");
+  EXPECT_EQ(ack.get("MSH-5"), "SENDAPP") << "it goes back to the sender";
+  EXPECT_EQ(ack.get("MSH-15"), "AL") << "a message of its own: the sender commits it";
+  EXPECT_EQ(ack.get("MSH-16"), "NE") << "and never answers it with an application ack";
+  EXPECT_EQ(parseAck(builder.buildApplication(al, AckOutcome::kReject)).get("MSA-1"), "AR");
+  EXPECT_EQ(parseAck(builder.buildApplication(al, AckOutcome::kError)).get("MSA-1"), "AE");
+
+  const MessageHeader er = header("2.5.1", "AL", "ER");
+  EXPECT_FALSE(builder.buildApplication(er, AckOutcome::kAccept)) << "ER: only on error";
+  EXPECT_TRUE(builder.buildApplication(er, AckOutcome::kReject));
+  const MessageHeader su = header("2.5.1", "AL", "SU");
+  EXPECT_TRUE(builder.buildApplication(su, AckOutcome::kAccept));
+  EXPECT_FALSE(builder.buildApplication(su, AckOutcome::kReject)) << "SU: only on success";
+  EXPECT_FALSE(builder.buildApplication(header("2.5.1", "AL", "NE"), AckOutcome::kAccept));
+  EXPECT_FALSE(builder.buildApplication(header("2.5.1", "AL", ""), AckOutcome::kAccept)) << "none asked for";
+  EXPECT_FALSE(builder.buildApplication(header(), AckOutcome::kAccept)) << "original mode: the AA was the answer";
+}
+
+TEST(AckBuilderTest, ApplicationAckCarriesTheErrorAndTheCharset) {
+  AckBuilder builder("T", fixedClock());
+  auto m = Message::parse(
+      "MSH|^~\\&|SENDAPP|SENDFAC|RCVAPP|RCVFAC|20240101120000||ADT^A01|C9|P|2.5.1|||AL|AL||UNICODE UTF-8\rPID|1\r");
+  ASSERT_TRUE(m);
+  MessageHeader h = MessageHeader::fromMessage(*m);
+  AckError e{ErrorCondition::kApplicationError, "PID-7: not a date", {}, 'E'};
+  Message ack = parseAck(builder.buildApplication(h, AckOutcome::kReject, std::span(&e, 1)));
+  EXPECT_EQ(ack.get("MSA-1"), "AR");
+  EXPECT_EQ(ack.get("MSH-18"), "UNICODE UTF-8");
+  EXPECT_EQ(ack.get("MSH-15"), "AL");
+  EXPECT_EQ(ack.get("ERR-3.1"), "207");
+  EXPECT_EQ(ack.get("ERR-8"), "PID-7: not a date");
+  // The commit ACK of the same message is unchanged by all this.
+  Message commit = parseAck(builder.build(h, AckOutcome::kAccept));
+  EXPECT_EQ(commit.get("MSA-1"), "CA");
+  EXPECT_EQ(commit.get("MSH-15"), "");
+  EXPECT_EQ(commit.get("MSH-18"), "UNICODE UTF-8");
+}
+
 }  // namespace
 }  // namespace courier::hl7v2
