@@ -210,9 +210,9 @@ class Loader {
                                 "the number of I/O threads must be between 0 (one per core) and 256.");
     config.store = store(root["store"], "store");
     loadListeners(root["listeners"], config.listeners);
-    config.pipeline = pipeline(root["pipeline"], "pipeline");
-    // Destinations before routes: routes name them (and the listeners above).
+    // Destinations before routes and the pipeline's application acks: they name them.
     loadDestinations(root["destinations"], config.destinations);
+    config.pipeline = pipeline(root["pipeline"], "pipeline", config);
     loadRoutes(root["routes"], config);
     config.subscriptions = subscriptions(root["subscriptions"], "subscriptions");
     config.record = record(root["record"], "record");
@@ -810,15 +810,58 @@ class Loader {
 
   // ---- pipeline, destinations, routes -----------------------------------------------
 
-  PipelineConfig pipeline(const YAML::Node& node, const std::string& path) {
+  PipelineConfig pipeline(const YAML::Node& node, const std::string& path, const Config& config) {
     PipelineConfig p;
     if (!present(node) || !requireMap(node, path)) return p;
-    checkKeys(node, path, {"enabled", "workers", "batch"});
+    checkKeys(node, path, {"enabled", "workers", "batch", "application_acks"});
     p.enabled = boolean(node["enabled"], path + ".enabled", p.enabled);
     p.workers = integer(node["workers"], path + ".workers", p.workers, 0, 256,
                         "the number of pipeline workers must be between 0 (one per core) and 256.");
     p.batch = integer(node["batch"], path + ".batch", p.batch, 1, 100000,
                       "batch must be between 1 and 100000 messages per transaction.");
+    const YAML::Node acks = node["application_acks"];
+    if (!present(acks) || acks.IsNull()) return p;
+    const std::string ap = path + ".application_acks";
+    if (!acks.IsSequence()) {
+      error(markOf(acks), ap, "expected a list, each like '- { facility: LAB, destination: lab-acks }'.");
+      return p;
+    }
+    for (std::size_t i = 0; i < acks.size(); ++i) {
+      const YAML::Node item = acks[i];
+      const std::string at = ap + "[" + std::to_string(i) + "]";
+      if (!requireMap(item, at)) continue;
+      checkKeys(item, at, {"facility", "application", "destination"});
+      ApplicationAckConfig a;
+      if (auto v = string(item["facility"], at + ".facility")) a.facility = *v;
+      if (auto v = string(item["application"], at + ".application")) a.application = *v;
+      auto dest = string(item["destination"], at + ".destination");
+      if (!dest) {
+        if (!present(item["destination"])) {
+          error(markOf(item), at,
+                "this entry has no 'destination'; name the hl7v2 destination (the sender's listener) the "
+                "acknowledgements go to.");
+        }
+        continue;
+      }
+      const DestinationConfig* d = config.findDestination(*dest);
+      if (d == nullptr) {
+        std::vector<std::string_view> known;
+        for (const auto& k : config.destinations) known.push_back(k.name);
+        std::string msg = "no destination is named '" + *dest + "'";
+        if (auto best = closest(*dest, known); !best.empty()) msg += "; did you mean '" + std::string(best) + "'?";
+        else msg += "; define it under 'destinations:' first.";
+        error(markOf(item["destination"]), at + ".destination", msg);
+        continue;
+      }
+      if (d->format != PayloadFormat::kHl7v2) {
+        error(markOf(item["destination"]), at + ".destination",
+              "the destination '" + *dest + "' sends another format; acknowledgements are HL7 v2, so it needs "
+              "'format: hl7v2'.");
+        continue;
+      }
+      a.destination = *dest;
+      p.application_acks.push_back(std::move(a));
+    }
     return p;
   }
 

@@ -269,11 +269,23 @@ struct RouteConfig {
   std::vector<std::string> destinations;  // names from `destinations:`
 };
 
+// MSH-16 application acknowledgements: once the pipeline processed a sender's message
+// that asks for one, the ACK (AA, or AR when the message could not be processed) goes to
+// this destination's outbox (an hl7v2 destination: the sender's own MLLP listener, or
+// files). A message takes the first entry whose facility (MSH-4.1) and application
+// (MSH-3.1) match; an empty one matches any sender.
+struct ApplicationAckConfig {
+  std::string facility;
+  std::string application;
+  std::string destination;  // a name from `destinations:`, format hl7v2
+};
+
 // engine/pipeline: stored inbox messages -> record -> code -> route -> outboxes.
 struct PipelineConfig {
   bool enabled = true;
   std::size_t workers = 0;       // compute threads; 0: one per core
   std::size_t batch = 512;       // inbox messages per transaction
+  std::vector<ApplicationAckConfig> application_acks;  // in file order
 };
 
 // FHIR topic-based subscriptions (engine/subscriptions): how notifications go out. Each

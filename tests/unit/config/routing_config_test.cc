@@ -214,6 +214,43 @@ TEST(RoutingConfigTest, PipelineMistakes) {
   EXPECT_TRUE(hasError(e, at(text, "threads"), "pipeline.threads", "unknown key"));
 }
 
+TEST(RoutingConfigTest, ApplicationAcks) {
+  const std::string good = std::string(kHead) +
+                           "destinations:\n"
+                           "  - {name: lab-acks, kind: mllp, host: h, port: 1}\n"
+                           "  - {name: ack-files, kind: file, directory: acks, format: hl7v2}\n"
+                           "pipeline:\n"
+                           "  application_acks:\n"
+                           "    - {facility: LAB, application: LABSYS, destination: lab-acks}\n"
+                           "    - {destination: ack-files}\n";
+  auto loaded = parse(good);
+  ASSERT_TRUE(loaded.has_value()) << all(loaded.error());
+  ASSERT_EQ(loaded->pipeline.application_acks.size(), 2u);
+  EXPECT_EQ(loaded->pipeline.application_acks[0].facility, "LAB");
+  EXPECT_EQ(loaded->pipeline.application_acks[0].application, "LABSYS");
+  EXPECT_EQ(loaded->pipeline.application_acks[0].destination, "lab-acks");
+  EXPECT_EQ(loaded->pipeline.application_acks[1].facility, "") << "matches any sender";
+
+  const std::string bad = std::string(kHead) +
+                          "destinations:\n"
+                          "  - {name: lab-acks, kind: mllp, host: h, port: 1}\n"
+                          "  - {name: claims, kind: file, directory: c, format: fhir-claim}\n"
+                          "pipeline:\n"
+                          "  application_acks:\n"
+                          "    - {facility: LAB, destination: lab-acsk}\n"
+                          "    - {facility: X, destination: claims}\n"
+                          "    - {facility: Y}\n"
+                          "    - {facility: Z, destination: lab-acks, when: AL}\n";
+  auto failed = parse(bad);
+  ASSERT_FALSE(failed.has_value());
+  const auto& e = failed.error();
+  EXPECT_TRUE(hasError(e, at(bad, "lab-acsk"), "pipeline.application_acks[0].destination",
+                       "no destination is named 'lab-acsk'; did you mean 'lab-acks'?"));
+  EXPECT_TRUE(hasError(e, at(bad, "claims}"), "pipeline.application_acks[1].destination", "'format: hl7v2'"));
+  EXPECT_TRUE(hasError(e, at(bad, "{facility: Y}"), "pipeline.application_acks[2]", "has no 'destination'"));
+  EXPECT_TRUE(hasError(e, at(bad, "when"), "pipeline.application_acks[3].when", "unknown key"));
+}
+
 TEST(RoutingConfigTest, DestinationMistakes) {
   const std::string text = std::string(kHead) +
                            "destinations:\n"
