@@ -140,6 +140,13 @@ int runShow(const ShowOptions& o) {
     return 1;
   }
   const MessageSummary& m = got->summary;
+  // What the pipeline made of it (none yet, or a store without the pipeline's tables).
+  std::optional<store::MessageOutcome> outcome;
+  if (!o.raw) {
+    if (auto work = openWorkStore(o.where)) {
+      if (auto r = (*work)->outcome(m.id); r && r->has_value()) outcome = std::move(**r);
+    }
+  }
   if (o.raw) {
     std::fwrite(got->raw.data(), 1, got->raw.size(), stdout);
     return 0;
@@ -149,6 +156,17 @@ int runShow(const ShowOptions& o) {
     Writer w(buf);
     w.StartObject();
     writeSummaryFields(w, m);
+    if (outcome) {
+      w.Key("outcome");
+      w.String(outcome->outcome.c_str());
+      w.Key("outcome_detail");
+      const std::string detail = toUtf8(outcome->detail);
+      w.String(detail.data(), static_cast<rapidjson::SizeType>(detail.size()));
+      w.Key("codes");
+      w.String(outcome->codes.c_str());
+      w.Key("processed_at");
+      w.String(formatTime(outcome->processed_at).c_str());
+    }
     w.Key("raw");
     std::string u = toUtf8(got->raw);
     w.String(u.data(), static_cast<rapidjson::SizeType>(u.size()));
@@ -170,6 +188,13 @@ int runShow(const ShowOptions& o) {
   std::printf("ack:                 %s (%s mode)\n", std::string(store::ackCodeName(m.ack_code)).c_str(),
               m.ack_mode == store::AckMode::kEnhanced ? "enhanced" : "original");
   std::printf("duplicates:          %lld\n", static_cast<long long>(m.duplicates));
+  if (outcome) {
+    std::printf("outcome:             %s at %s\n", outcome->outcome.c_str(), formatTime(outcome->processed_at).c_str());
+    if (!outcome->codes.empty()) std::printf("codes:               %s\n", outcome->codes.c_str());
+    if (!outcome->detail.empty()) std::printf("detail:              %s\n", outcome->detail.c_str());
+  } else {
+    std::printf("outcome:             (not processed yet)\n");
+  }
   std::printf("size_bytes:          %zu\n\n", m.size_bytes);
   // Segments end with CR; show one per line.
   std::string text = got->raw;

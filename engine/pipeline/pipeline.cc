@@ -13,6 +13,7 @@
 
 #include "engine/claims/claims.h"
 #include "engine/core/log.h"
+#include "engine/hl7v2/header.h"
 #include "engine/hl7v2/message.h"
 #include "engine/record/from_bytes.h"
 #include "engine/record/record_json.h"
@@ -117,6 +118,11 @@ void addReview(const record::CanonicalRecord& rec, const coding::CodedRecord& co
   }
 }
 
+// "LAB" of "LAB^2.16.840.1.113883.19.4.6^ISO".
+std::string_view firstComponent(std::string_view field, char component) {
+  return field.substr(0, field.find(component));
+}
+
 std::optional<coding::CodedItemKind> kindOf(std::string_view name) {
   if (name == "diagnosis") return coding::CodedItemKind::kDiagnosis;
   if (name == "procedure") return coding::CodedItemKind::kProcedure;
@@ -166,13 +172,62 @@ void Pipeline::wake() {
 }
 
 PipelineStats Pipeline::stats() const {
-  return PipelineStats{processed_.load(), routed_.load(), no_route_.load(), held_.load(),
-                       failed_.load(),    enqueued_.load(), batches_.load(), store_errors_.load()};
+  return PipelineStats{processed_.load(),     routed_.load(),       no_route_.load(),
+                       held_.load(),          failed_.load(),       enqueued_.load(),
+                       batches_.load(),       store_errors_.load(), application_acks_.load(),
+                       application_acks_unrouted_.load()};
 }
 
 store::ProcessedMessage Pipeline::process(const store::InboxItem& item) const { return processInto(item, nullptr); }
 
 store::ProcessedMessage Pipeline::processInto(const store::InboxItem& item, Raised* raised) const {
+  store::ProcessedMessage out = route(item, raised);
+  acknowledge(item, out);
+  return out;
+}
+
+void Pipeline::acknowledge(const store::InboxItem& item, store::ProcessedMessage& out) const {
+  if (item.requeued || record::detectFormat(item.raw) != record::InputFormat::kHl7v2) return;
+  const hl7v2::MessageHeader header = hl7v2::MessageHeader::salvage(item.raw);
+  const bool failed = out.outcome == "failed";
+  std::vector<hl7v2::AckError> errors;
+  if (failed) errors.push_back({hl7v2::ErrorCondition::kApplicationError, out.detail, {}, 'E'});
+  auto ack = acks_.buildApplication(header, failed ? hl7v2::AckOutcome::kReject : hl7v2::AckOutcome::kAccept,
+                                    errors);
+  if (!ack) return;  // MSH-16 asks for none in this case
+  const std::string_view facility = firstComponent(header.sending_facility, header.delimiters.component);
+  const std::string_view application = firstComponent(header.sending_application, header.delimiters.component);
+  const config::ApplicationAckConfig* to = nullptr;
+  for (const auto& a : config_.pipeline.application_acks) {
+    if ((a.facility.empty() || a.facility == facility) && (a.application.empty() || a.application == application)) {
+      to = &a;
+      break;
+    }
+  }
+  if (to == nullptr) {
+    if (application_acks_unrouted_++ == 0) {
+      logger("pipeline")->warn("a message asks for an application acknowledgement (MSH-16) but "
+                               "pipeline.application_acks names no destination for its sender; none is sent");
+    }
+    if (!out.detail.empty()) out.detail += "; ";
+    out.detail += "MSH-16 asks for an application acknowledgement (" + header.application_ack_type +
+                  ") but pipeline.application_acks names no destination for " + std::string(application) + "/" +
+                  std::string(facility);
+    return;
+  }
+  store::OutboxEntry e;
+  e.destination = to->destination;
+  e.route = "application-ack";
+  e.patient_key = item.patient_id;
+  e.idempotency_key = "courier-" + std::to_string(item.id) + "-application-ack";
+  e.content_type = contentTypeFor(config::PayloadFormat::kHl7v2);
+  e.file_name = to->destination + "-" + std::to_string(item.id) + "-ack.hl7";
+  e.payload = std::move(*ack);
+  out.outbox.push_back(std::move(e));
+  ++application_acks_;
+}
+
+store::ProcessedMessage Pipeline::route(const store::InboxItem& item, Raised* raised) const {
   store::ProcessedMessage out;
   out.id = item.id;
   out.requeued = item.requeued;

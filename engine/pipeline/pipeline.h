@@ -26,6 +26,13 @@
 // `courier-<message id>-subscription/<id>-<event number>`) and records the event for
 // $events; all of it commits with the batch. A requeued message (back from review) raises
 // only claim-produced: its other events went out the first time.
+//
+// Application acknowledgements (MSH-16): a processed HL7 v2 message that asks for one
+// gets its ACK (AA; AR with an ERR naming the problem when it could not be processed)
+// in the outbox of the destination `pipeline.application_acks` names for its sender,
+// committed with the batch like any other entry (key `courier-<message id>-application-ack`).
+// A sender without an entry gets none; the outcome's detail says so. A requeued message
+// (back from review) was answered the first time.
 #pragma once
 
 #include <atomic>
@@ -41,6 +48,7 @@
 #include "engine/coding/record_coder.h"
 #include "engine/config/config.h"
 #include "engine/core/result.h"
+#include "engine/hl7v2/ack_builder.h"
 #include "engine/record/site_map.h"
 #include "engine/routing/router.h"
 #include "engine/pipeline/subscription_registry.h"
@@ -58,6 +66,8 @@ struct PipelineStats {
   std::uint64_t enqueued = 0;
   std::uint64_t batches = 0;
   std::uint64_t store_errors = 0;
+  std::uint64_t application_acks = 0;            // enqueued
+  std::uint64_t application_acks_unrouted = 0;   // asked for, no destination for the sender
 };
 
 struct PipelineOptions {
@@ -96,6 +106,8 @@ class Pipeline {
  private:
   struct Raised;  // one message's subscription events, kept until the sequential step
   store::ProcessedMessage processInto(const store::InboxItem& item, Raised* raised) const;
+  store::ProcessedMessage route(const store::InboxItem& item, Raised* raised) const;
+  void acknowledge(const store::InboxItem& item, store::ProcessedMessage& out) const;
   void raise(const store::InboxItem& item, store::ProcessedMessage& out, Raised& raised) const;
   void notify(std::vector<store::ProcessedMessage>& done, std::vector<Raised>& raised) const;
   void loop();
@@ -105,6 +117,7 @@ class Pipeline {
   const routing::Router& router_;
   const coding::RecordCoder* coder_;
   PipelineOptions options_;
+  hl7v2::AckBuilder acks_{"CP"};
   std::unique_ptr<WorkerPool> pool_;  // workers > 1: made by the first runOnce()
   std::thread thread_;
   std::mutex mu_;
@@ -113,6 +126,7 @@ class Pipeline {
   bool stop_ = false;
   std::atomic<std::uint64_t> processed_{0}, routed_{0}, no_route_{0}, held_{0}, failed_{0}, enqueued_{0},
       batches_{0}, store_errors_{0};
+  mutable std::atomic<std::uint64_t> application_acks_{0}, application_acks_unrouted_{0};
 };
 
 }  // namespace courier::pipeline

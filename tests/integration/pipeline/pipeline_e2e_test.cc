@@ -534,4 +534,77 @@ TEST_F(PipelineEndToEnd, KilledMidRunEveryAcknowledgedClaimStillArrives) {
 }
 
 }  // namespace
+// MSH-16 against a real serve: the hospital asks for application acknowledgements and its
+// own MLLP/TLS listener (a second fake receiver) gets them once the pipeline processed each
+// message: AA for a processed one, AR with the reason for one that cannot be processed,
+// nothing where MSH-16 says ER and all went well.
+TEST_F(PipelineEndToEnd, ApplicationAcksReachTheSendersListener) {
+  FakeRegistry hospital_listener{certDir()};
+  std::string text;
+  {
+    std::ifstream in(config_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  const std::string pipeline_line = "pipeline: {enabled: true, workers: 2, batch: 64}\n";
+  ASSERT_NE(text.find(pipeline_line), std::string::npos);
+  text.replace(text.find(pipeline_line), pipeline_line.size(),
+               "pipeline:\n"
+               "  batch: 64\n"
+               "  application_acks:\n"
+               "    - {facility: SYNTHCLINIC, application: BILLING, destination: hospital-acks}\n");
+  text.insert(text.find("routes:"), "  - name: hospital-acks\n"
+                                    "    kind: mllp\n"
+                                    "    host: 127.0.0.1\n"
+                                    "    port: " + std::to_string(hospital_listener.port()) + "\n"
+                                    "    tls: {ca_files: [\"" + (certDir() / "ca.crt").string() + "\"]}\n"
+                                    "    retry: {initial_backoff: 100ms, max_backoff: 500ms}\n");
+  {
+    std::ofstream out(config_, std::ios::trunc);
+    out << text;
+  }
+  auto s = serve();
+  ASSERT_GT(s.port, 0);
+
+  const auto enhanced = [](std::string m, const std::string& msh16) {
+    const std::string v = "|P|2.5.1\r";
+    return m.replace(m.find(v), v.size(), "|P|2.5.1|||AL|" + msh16 + "\r");
+  };
+  std::string no_patient = enhanced(makeDft(7), "AL");
+  no_patient.erase(no_patient.find("PID|"), no_patient.find('\r', no_patient.find("PID|")) + 1 - no_patient.find("PID|"));
+  const std::vector<std::string> messages = {enhanced(makeDft(3), "AL"), enhanced(makeDft(4), "ER"), no_patient,
+                                             enhanced(makeDft(5), "AL")};
+  auto client = mllp::Client::connect("127.0.0.1", s.port, tlsClient());
+  ASSERT_TRUE(client.has_value()) << client.error().toString();
+  for (const auto& m : messages) {
+    ASSERT_TRUE((*client)->send(m).has_value());
+    auto ack = (*client)->receive(10s);
+    ASSERT_TRUE(ack.has_value()) << ack.error().toString();
+    EXPECT_EQ(parseAck(*ack).code, "CA") << "enhanced mode: the commit ack comes first, on the connection";
+  }
+
+  // deadline: the pipeline and the deliverer take their time; 3 ACKs are due.
+  ASSERT_TRUE(waitUntil([&] { return hospital_listener.received() >= 3; }, 30s))
+      << "application acks received: " << hospital_listener.received() << "; see " << (dir_ / "serve.log").string();
+  std::map<std::string, Ack> by_id;
+  for (const auto& m : hospital_listener.messages()) {
+    Ack a = parseAck(m);
+    by_id[a.control_id] = a;
+  }
+  ASSERT_EQ(by_id.size(), 3u);
+  EXPECT_EQ(by_id[controlIdOf(3)].code, "AA");
+  EXPECT_EQ(by_id[controlIdOf(5)].code, "AA");
+  EXPECT_EQ(by_id[controlIdOf(7)].code, "AR");
+  EXPECT_NE(by_id[controlIdOf(7)].err_text.find("PID"), std::string::npos) << by_id[controlIdOf(7)].err_text;
+  EXPECT_EQ(by_id.count(controlIdOf(4)), 0u) << "ER: no acknowledgement when all went well";
+
+  // The operator sees the same outcome: `courier messages show` of the refused message.
+  auto listed = jsonLines(runCli("messages list --control-id " + controlIdOf(7) + " --json", data_dir_));
+  ASSERT_EQ(listed.size(), 1u);
+  const std::string shown = runCli("messages show " + std::to_string(listed[0]["id"].GetInt64()), data_dir_);
+  EXPECT_NE(shown.find("outcome:             failed"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("PID"), std::string::npos) << shown;
+}
+
 }  // namespace courier::testing

@@ -2,6 +2,7 @@
 // of tests/data/claims (no real patient data).
 #include "engine/pipeline/pipeline.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -10,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/coding/mappings_dir.h"
+#include "engine/hl7v2/message.h"
 #include "tests/unit/pipeline/fixture.h"
 
 namespace courier::pipeline {
@@ -226,6 +228,64 @@ TEST_F(PipelineTest, SiteMapsApplyBeforeRouting) {
   EXPECT_EQ((*work_->outcome(ids[0]))->outcome, "routed") << "NORTHSIDE's PV1-52 is its hospital service";
   EXPECT_EQ((*work_->outcome(ids[1]))->outcome, "no-route") << "no map for SOUTHSIDE: PV1-52 means nothing";
   EXPECT_EQ(outbox("registry").size(), 1u);
+}
+
+// MSH-16: the application acknowledgement goes into the outbox of the destination named
+// for the sender, with the batch; AR with an ERR when the message could not be processed.
+TEST_F(PipelineTest, ApplicationAcksFollowMsh16ToTheSendersDestination) {
+  std::string text = kConfig;
+  text.insert(text.find("routes:"), R"(  - {name: lab-acks, kind: mllp, host: 127.0.0.1, port: 9, format: hl7v2, tls: {enabled: false}}
+pipeline:
+  application_acks:
+    - {facility: LAB, application: LABSYS, destination: lab-acks}
+)");
+  auto cfg = config::parseConfig(text,
+                                 "pipeline-test.yaml", config::processEnv(), [] {
+                                   config::LoadOptions load;
+                                   load.check_files = false;
+                                   return load;
+                                 }());
+  ASSERT_TRUE(cfg.has_value()) << (cfg ? "" : cfg.error().front().toString());
+  auto router = routing::Router::build(*cfg);
+  ASSERT_TRUE(router.has_value()) << router.error().toString();
+
+  const auto adt = [](const std::string& app, const std::string& control, const std::string& msh16,
+                      bool with_pid = true) {
+    return "MSH|^~\\&|" + app + "|LAB^2.16.840.1.113883.19.4.6^ISO|COURIER|HOSP|20260210||ADT^A01|" + control +
+           "|P|2.5.1|||AL|" + msh16 + "\r" + (with_pid ? "PID|1||MRN7^^^F^MR||DOE^J\r" : "") + "PV1|1|I\r";
+  };
+  auto ids = store({adt("LABSYS", "A1", "AL"), adt("LABSYS", "A2", "ER"), adt("LABSYS", "A3", "AL", false),
+                    adt("LABSYS", "A4", "SU", false), adt("OTHER", "A5", "AL"), adt("LABSYS", "A6", "")});
+  Pipeline p(*work_, *cfg, *router, coder_, PipelineOptions{});
+  auto n = p.runOnce();
+  ASSERT_TRUE(n.has_value()) << n.error().toString();
+
+  auto acks = outbox("lab-acks");
+  ASSERT_EQ(acks.size(), 2u) << "A1 (AL, processed) and A3 (AL, failed); ER/SU/none ask for nothing here";
+  std::sort(acks.begin(), acks.end(), [](const auto& a, const auto& b) { return a.id < b.id; });  // listed newest first
+  const std::string first_bytes = work_->getOutbox(acks[0].id)->payload;
+  const std::string second_bytes = work_->getOutbox(acks[1].id)->payload;
+  auto first = hl7v2::Message::parseOwned(first_bytes);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->get("MSA-1"), "AA");
+  EXPECT_EQ(first->get("MSA-2"), "A1");
+  EXPECT_EQ(first->get("MSH-5"), "LABSYS");
+  EXPECT_EQ(acks[0].idempotency_key, "courier-" + std::to_string(ids[0]) + "-application-ack");
+  auto second = hl7v2::Message::parseOwned(second_bytes);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->get("MSA-1"), "AR");
+  EXPECT_EQ(second->get("MSA-2"), "A3");
+  EXPECT_NE(second->get("ERR-8").find("PID"), std::string::npos) << second_bytes;
+  EXPECT_EQ((*work_->outcome(ids[2]))->outcome, "failed");
+
+  // A sender asking for one without a destination: none is sent, and the outcome says why.
+  auto other = *work_->outcome(ids[4]);
+  ASSERT_TRUE(other.has_value());
+  EXPECT_NE(other->detail.find("pipeline.application_acks names no destination for OTHER/LAB"), std::string::npos)
+      << other->detail;
+  EXPECT_EQ(p.stats().application_acks, 2u);
+  EXPECT_EQ(p.stats().application_acks_unrouted, 1u);
+
 }
 
 }  // namespace
