@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <thread>
 #include <unordered_map>
@@ -249,6 +250,11 @@ struct TextCoder::Impl {
   std::vector<uint32_t> impact_off;  // token -> its range in `impact` (empty: short list)
   std::vector<Impact> impact;
   bool use_impact = true;  // setImpactOrderForTesting()
+  // Per word: the partial score (before the missing words' cost) of its
+  // kShortlist-th best doc by that word alone; -inf for shorter lists. Every
+  // doc of the word scores at least its single-word score, so once the word's
+  // list is read the shortlist's last key is at least this.
+  std::vector<float> kth_single;
   uint32_t unspecified_id = kNoToken;
   // Per word id: negated ("~...") or a default word, i.e. a title word that
   // leaves an axis open rather than naming something the text must say.
@@ -437,9 +443,11 @@ struct TextCoder::Impl {
     }
     impact.resize(impact_off[v]);
     std::vector<Impact> all;
+    kth_single.assign(v, -std::numeric_limits<float>::infinity());
     for (size_t i = 0; i < v; ++i) {
-      const uint32_t kept = impact_off[i + 1] - impact_off[i];
-      if (kept == 0) continue;
+      const uint32_t len = post_off[i + 1] - post_off[i];
+      if (len < kShortlist) continue;
+      const uint32_t kept = std::max<uint32_t>(impact_off[i + 1] - impact_off[i], kShortlist);
       all.clear();
       for (uint32_t k = post_off[i]; k < post_off[i + 1]; ++k) {
         // The same float operations as rank()'s accumulator: w * gain, minus the extra.
@@ -451,7 +459,8 @@ struct TextCoder::Impl {
       };
       if (kept < all.size()) std::nth_element(all.begin(), all.begin() + kept, all.end(), better);
       std::sort(all.begin(), all.begin() + kept, better);
-      std::copy(all.begin(), all.begin() + kept, impact.begin() + impact_off[i]);
+      kth_single[i] = all[kShortlist - 1].single;
+      std::copy(all.begin(), all.begin() + (impact_off[i + 1] - impact_off[i]), impact.begin() + impact_off[i]);
     }
   }
 
@@ -567,10 +576,11 @@ struct TextCoder::Impl {
   // The docs of word `id` that no other list touched (not `marked`), best
   // first, as rank() keys: their partial score is that word's alone, which
   // is the impact order's. Stops once kShortlist of them are out and the next
-  // scores lower than the last of those: no later one can reach the
-  // shortlist. False when the stored part of the order ran out before that.
+  // scores lower than the last of those, or below `score_floor` (a lower bound of
+  // the shortlist's last key): no later one can reach the shortlist. False
+  // when the stored part of the order ran out before that.
   template <typename Emit>
-  bool longestOnly(uint32_t id, const uint64_t* marked, float miss_total, Emit&& emit) const {
+  bool longestOnly(uint32_t id, const uint64_t* marked, float miss_total, float score_floor, Emit&& emit) const {
     const Impact* it = impact.data() + impact_off[id];
     const Impact* end = impact.data() + impact_off[id + 1];
     size_t out = 0;
@@ -579,7 +589,7 @@ struct TextCoder::Impl {
       const uint32_t d = it->doc;
       if (marked[d >> 6] & (uint64_t{1} << (d & 63))) continue;
       const float score = it->single - miss_total;
-      if (out >= kShortlist && score < last) return true;
+      if ((out >= kShortlist && score < last) || score < score_floor) return true;
       emit(static_cast<uint64_t>(orderedBits(score)) << 32 | ~d);
       if (++out == kShortlist) last = score;
     }
@@ -626,6 +636,10 @@ struct TextCoder::Impl {
     };
     take = std::min(take, kMaxMerged);
     const float miss_total = static_cast<float>(kMissWeight * total);
+    // A doc scoring below `score_floor` cannot reach the shortlist (kth_single):
+    // it is not even kept as a key.
+    float score_floor = -std::numeric_limits<float>::infinity();
+    for (size_t k = 0; k < take; ++k) score_floor = std::max(score_floor, kth_single[order[k].id] - miss_total);
     double slack = 0;
     for (size_t k = take; k < order.size(); ++k) slack += order[k].weight * (1 + kMissWeight + kMainExtraWeight);
     // Touched docs as one integer each: the partial score's bits made
@@ -641,7 +655,9 @@ struct TextCoder::Impl {
       uint32_t hist[kHistBuckets] = {};  // touched docs per leading key bits (score sign, exponent, 3 bits)
     };
     thread_local std::unique_ptr<Block> block = std::make_unique<Block>();
-    thread_local std::vector<uint64_t> marked;  // one bit per doc: touched by the other lists
+    // One bit per doc: in the longest list and touched by the others (listed in `both`).
+    thread_local std::vector<uint64_t> marked;
+    thread_local std::vector<uint32_t> both;
     if (marked.size() < docs.size() / 64 + 1) marked.resize(docs.size() / 64 + 1);
     float* acc = block->acc;
     float* ext = block->extra;
@@ -704,27 +720,30 @@ struct TextCoder::Impl {
           if (longest.at < longest.end && pd[longest.at] < base) {
             longest.at = static_cast<uint32_t>(std::lower_bound(pd + longest.at, pd + longest.end, base) - pd);
           }
+          // Those docs are marked: the longest list's own docs skip them.
           const float w = longest.weight;
           for (; longest.at < longest.end && pd[longest.at] < limit; ++longest.at) {
-            uint32_t i = pd[longest.at] - base;
+            const uint32_t i = pd[longest.at] - base;
             const float a = acc[i];
-            acc[i] = a != 0.0f ? a + w * gain[pf[longest.at]] : a;
+            if (a != 0.0f) {
+              acc[i] = a + w * gain[pf[longest.at]];
+              const uint32_t d = base + i;
+              marked[d >> 6] |= uint64_t{1} << (d & 63);
+              both.push_back(d);
+            }
           }
         }
         for (size_t k = 0; k < n_seen; ++k) {
           uint32_t i = seen[k];
-          emit(static_cast<uint64_t>(orderedBits(acc[i] - ext[i] - miss_total)) << 32 | ~(base + i));
-          if (split) marked[(base + i) >> 6] |= uint64_t{1} << ((base + i) & 63);
+          const float score = acc[i] - ext[i] - miss_total;
+          if (score >= score_floor) emit(static_cast<uint64_t>(orderedBits(score)) << 32 | ~(base + i));
           acc[i] = 0.0f;
         }
       }
       if (!split) return true;
-      const size_t n_marked = static_cast<size_t>(out_key - touched.data());
-      const bool complete = longestOnly(order[take - 1].id, marked.data(), miss_total, emit);
-      for (size_t k = 0; k < n_marked; ++k) {
-        const uint32_t d = ~static_cast<uint32_t>(touched[k]);
-        marked[d >> 6] &= ~(uint64_t{1} << (d & 63));
-      }
+      const bool complete = longestOnly(order[take - 1].id, marked.data(), miss_total, score_floor, emit);
+      for (uint32_t d : both) marked[d >> 6] = 0;
+      both.clear();
       return complete;
     };
     const bool split = use_impact && take >= 1 && impact_off[order[take - 1].id + 1] > impact_off[order[take - 1].id];
