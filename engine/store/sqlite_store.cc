@@ -213,6 +213,12 @@ struct Completion {
 // The WAL is checkpointed (copied into the database file) by a thread of its own once it
 // holds this many pages, so the writer never pays for it on the commit path.
 constexpr int kCheckpointPages = 1000;
+// Frames a checkpoint may leave uncopied for the writer to finish (see checkpointLoop).
+constexpr int kCatchUpFrames = 512;
+constexpr int kCheckpointPasses = 8;
+// Past this many frames the writer checkpoints itself whatever the checkpointer does: the
+// WAL's bound on disk (16 MiB of 4 KiB pages, plus one group).
+constexpr int kWalCapFrames = 4096;
 
 // The patient index sidecar, attached as `pidx` by the readers and the indexer. Derived
 // data: (patient, id) for every message with id <= indexed_through that has a patient.
@@ -489,6 +495,7 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     s.duplicates = duplicates_.load();
     s.largest_batch = largest_batch_.load();
     s.checkpoints = checkpoints_.load();
+    s.wal_restarts = wal_restarts_.load();
     s.patient_indexed_through = indexed_through_.load();
     s.patient_index_runs = index_runs_.load();
     s.patient_index_failures = index_failures_.load();
@@ -706,8 +713,10 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
 
   // Runs on the writer thread after each commit (replaces SQLite's auto-checkpoint).
   static int walHook(void* self, sqlite3*, const char*, int pages) {
+    auto* store = static_cast<SqliteStoreImpl*>(self);
+    if (pages < store->wal_frames_.load(std::memory_order_relaxed)) ++store->wal_restarts_;
+    store->wal_frames_.store(pages, std::memory_order_relaxed);
     if (pages >= kCheckpointPages) {
-      auto* store = static_cast<SqliteStoreImpl*>(self);
       {
         std::lock_guard lock(store->checkpoint_mu_);
         store->checkpoint_requested_ = true;
@@ -724,15 +733,32 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     for (;;) {
       {
         std::unique_lock lock(checkpoint_mu_);
-        checkpoint_cv_.wait(lock, [&] { return checkpoint_requested_ || checkpoint_stop_; });
+        checkpoint_cv_.wait(lock, [&] {
+          return (checkpoint_requested_ && !catch_up_.load(std::memory_order_acquire)) || checkpoint_stop_;
+        });
         if (!checkpoint_requested_) return;  // stopping, nothing pending
         checkpoint_requested_ = false;
       }
-      int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-      if (rc == SQLITE_OK) {
+      // Under a steady stream of commits a checkpoint never catches the writer, so the
+      // WAL would never restart and grow without end (disk, the shared-memory index,
+      // and appends that cost block allocation in every commit). So: passes follow each
+      // other while the writer keeps ahead, and once few frames are left the writer copies
+      // them itself between two groups; its next commit restarts the WAL.
+      for (int pass = 0; pass < kCheckpointPasses; ++pass) {
+        int log_frames = 0, copied = 0;
+        int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &copied);
+        if (rc != SQLITE_OK) {
+          if ((rc & 0xff) != SQLITE_BUSY) log_->warn("WAL checkpoint failed: {}", sqlite3_errmsg(checkpoint_db_));
+          break;
+        }
         ++checkpoints_;
-      } else if ((rc & 0xff) != SQLITE_BUSY) {
-        log_->warn("WAL checkpoint failed: {}", sqlite3_errmsg(checkpoint_db_));
+        if (log_frames - copied <= kCatchUpFrames) {
+          if (log_frames > copied) {
+            std::lock_guard lock(checkpoint_mu_);
+            catch_up_.store(true, std::memory_order_release);
+          }
+          break;
+        }
       }
     }
   }
@@ -964,6 +990,17 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
       items.reserve(batch.size());
       for (std::size_t i = 0; i < batch.size(); ++i) items.push_back({std::move(batch[i].done), std::move(results[i])});
       deliver(std::move(items));
+      // After the answers went out: the checkpointer left only a few frames, so this
+      // copy is short, and the next commit starts the WAL from its beginning again.
+      // The checkpointer waits meanwhile (a second checkpointer would only get SQLITE_BUSY).
+      if (catch_up_.load(std::memory_order_acquire) || wal_frames_.load(std::memory_order_relaxed) >= kWalCapFrames) {
+        (void)sqlite3_wal_checkpoint_v2(writer_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        {
+          std::lock_guard lock(checkpoint_mu_);
+          catch_up_.store(false, std::memory_order_release);
+        }
+        checkpoint_cv_.notify_one();
+      }
       return;
     }
     ++failed_commits_;
@@ -1185,6 +1222,9 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
   std::mutex checkpoint_mu_;          // guards the two flags
   std::condition_variable checkpoint_cv_;
   bool checkpoint_requested_ = false;
+  std::atomic<bool> catch_up_{false};
+  std::atomic<int> wal_frames_{0};  // after the writer's last commit
+  std::atomic<std::uint64_t> wal_restarts_{0};
   bool checkpoint_stop_ = false;
   std::thread checkpointer_;
 

@@ -81,6 +81,7 @@ struct SqliteStoreStats {
   std::uint64_t duplicates = 0;         // duplicates answered since open
   std::uint64_t largest_batch = 0;
   std::uint64_t checkpoints = 0;        // WAL checkpoints done by the checkpoint thread
+  std::uint64_t wal_restarts = 0;       // the WAL started again from its beginning
   std::int64_t patient_indexed_through = 0;   // high-water mark: ids <= it are indexed
   std::uint64_t patient_index_runs = 0;       // index transactions committed
   std::uint64_t patient_index_failures = 0;   // index transactions failed (retried later)
