@@ -13,6 +13,7 @@
 
 #include "engine/claims/claims.h"
 #include "engine/core/log.h"
+#include "engine/core/thread.h"
 #include "engine/hl7v2/header.h"
 #include "engine/hl7v2/message.h"
 #include "engine/record/from_bytes.h"
@@ -440,7 +441,7 @@ Result<std::size_t> Pipeline::runOnce() {
   std::vector<Raised> raised(subs ? n : 0);
   // Pure computation: any split keeps order, which is fixed at commit (inbox order).
   // The pool's threads live as long as the pipeline (started by the first batch).
-  if (!pool_ && options_.workers > 1) pool_ = std::make_unique<WorkerPool>(options_.workers, "courier-work");
+  if (!pool_ && options_.workers > 1) pool_ = std::make_unique<WorkerPool>(options_.workers, "courier-work", kBackgroundNice);
   const std::function<void(std::size_t)> one = [&](std::size_t i) {
     done[i] = processInto((*items)[i], subs ? &raised[i] : nullptr);
   };
@@ -479,6 +480,9 @@ Result<std::size_t> Pipeline::runOnce() {
 
 void Pipeline::loop() {
   pthread_setname_np(pthread_self(), "courier-pipe");
+  // Senders wait for ACKs, not for processing: when the CPU is short, ingest goes first
+  // and the inbox (durable) absorbs the difference.
+  lowerThisThreadPriority(kBackgroundNice);
   for (;;) {
     std::chrono::milliseconds wait = options_.idle_poll;
     auto r = runOnce();

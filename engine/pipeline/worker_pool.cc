@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <utility>
 
+#include "engine/core/thread.h"
+
 namespace courier::pipeline {
 
-WorkerPool::WorkerPool(std::size_t threads, std::string name) : name_(std::move(name)) {
+WorkerPool::WorkerPool(std::size_t threads, std::string name, int nice) : name_(std::move(name)), nice_(nice) {
   if (name_.size() > 15) name_.resize(15);  // the kernel's limit for thread names
   for (std::size_t t = 1; t < threads; ++t) helpers_.emplace_back([this] { helper(); });
 }
@@ -48,6 +50,7 @@ void WorkerPool::run(std::size_t n, const std::function<void(std::size_t)>& fn) 
 
 void WorkerPool::helper() {
   pthread_setname_np(pthread_self(), name_.c_str());
+  if (nice_ != 0) lowerThisThreadPriority(nice_);
   std::uint64_t seen = 0;
   std::unique_lock lock(mu_);
   for (;;) {

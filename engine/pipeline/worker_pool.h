@@ -26,8 +26,9 @@ namespace courier::pipeline {
 
 class WorkerPool {
  public:
-  // `threads` counts the caller: threads - 1 helpers are started (none for 0 or 1).
-  WorkerPool(std::size_t threads, std::string name);
+  // `threads` counts the caller: threads - 1 helpers are started (none for 0 or 1),
+  // named `name`, at scheduling priority `nice` (0: the process's).
+  WorkerPool(std::size_t threads, std::string name, int nice = 0);
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
@@ -44,6 +45,7 @@ class WorkerPool {
 
   std::vector<std::thread> helpers_;
   std::string name_;
+  int nice_ = 0;
   std::mutex mu_;
   std::condition_variable start_cv_;  // a new job (generation_ moved) or stop_
   std::condition_variable done_cv_;   // a helper finished its part of the job

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "engine/core/log.h"
+#include "engine/core/thread.h"
 #include "engine/store/resource_index.h"
 #include "engine/store/sqlite_util.h"
 
@@ -902,7 +903,7 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
   // batch is ready, or to stop (after a last catch-up).
   void indexLoop() {
     pthread_setname_np(pthread_self(), "courier-pidx");
-    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+    lowerThisThreadPriority(10);
     // The first round indexes what was there at open (a crash's unindexed tail), not
     // the rows being submitted meanwhile: those wait for a batch, the timer or close().
     catchUp(last_at_open_);
