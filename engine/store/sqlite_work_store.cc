@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <limits>
 #include <mutex>
@@ -330,27 +331,45 @@ class SqliteWorkStore final : public WorkStore {
     return items;
   }
 
+  // Group commit: the deliverers sharing this connection (every subscription's, in
+  // `courier serve`) each record their rounds; a caller that finds a commit under way
+  // queues its records, and the next commit takes every queued round at once: one
+  // transaction and one fdatasync for many deliverers. Each caller still returns only
+  // once its own records are durable, or with the error of the commit that held them; a
+  // failed group fails every round in it, and each deliverer sends those items again with
+  // the same idempotency keys (at least once, never lost).
   Result<void> recordAttempts(const std::vector<AttemptRecord>& attempts) override {
-    std::lock_guard lock(mu_);
     if (attempts.empty()) return Ok();
-    return transaction([&]() -> Result<void> {
-      const std::int64_t now = micros(std::chrono::system_clock::now());
-      auto up = Statement::prepare(db_,
-                                   "UPDATE outbox SET state = ?2, attempts = attempts + 1, next_attempt_at = ?3,"
-                                   " last_error = ?4, last_response = ?5,"
-                                   " delivered_at = CASE WHEN ?2 = 1 THEN ?6 ELSE delivered_at END WHERE id = ?1");
-      if (!up) return Unexpected(up.error());
-      for (const auto& a : attempts) {
-        up->bindInt(1, a.outbox_id);
-        up->bindInt(2, static_cast<std::int64_t>(a.new_state));
-        up->bindInt(3, micros(a.next_attempt_at));
-        up->bindText(4, a.error);
-        up->bindText(5, a.response);
-        up->bindInt(6, now);
-        if (auto r = step(*up, "record delivery attempt"); !r) return r;
-      }
-      return Ok();
-    });
+    PendingAttempts mine{&attempts};
+    std::unique_lock g(group_mu_);
+    ++commit_stats_.calls;
+    commit_stats_.records += attempts.size();
+    queued_.push_back(&mine);
+    // Someone else's commit may take mine; when none is under way and mine is not done,
+    // it is still queued and this caller commits the queue.
+    group_cv_.wait(g, [&] { return mine.done || !committing_; });
+    if (mine.done) return mine.result;
+    committing_ = true;
+    std::vector<PendingAttempts*> group;
+    group.swap(queued_);
+    g.unlock();
+    Result<void> r = commitAttempts(group);
+    g.lock();
+    ++commit_stats_.commits;
+    if (!r) ++commit_stats_.failed_commits;
+    for (PendingAttempts* p : group) {
+      p->result = r;
+      p->done = true;
+    }
+    committing_ = false;
+    g.unlock();
+    group_cv_.notify_all();
+    return r;
+  }
+
+  AttemptCommitStats attemptCommitStats() override {
+    std::lock_guard g(group_mu_);
+    return commit_stats_;
   }
 
   Result<std::vector<OutboxItem>> listOutbox(const OutboxFilter& filter) override {
@@ -646,8 +665,47 @@ class SqliteWorkStore final : public WorkStore {
     return Ok();
   }
 
+  // One round's records waiting for a group commit (recordAttempts).
+  struct PendingAttempts {
+    const std::vector<AttemptRecord>* records;
+    bool done = false;
+    Result<void> result{};
+  };
+
+  // One transaction for the whole group (one fdatasync), on the store's connection.
+  Result<void> commitAttempts(const std::vector<PendingAttempts*>& group) {
+    std::lock_guard lock(mu_);
+    return transaction([&]() -> Result<void> {
+      const std::int64_t now = micros(std::chrono::system_clock::now());
+      auto up = Statement::prepare(db_,
+                                   "UPDATE outbox SET state = ?2, attempts = attempts + 1, next_attempt_at = ?3,"
+                                   " last_error = ?4, last_response = ?5,"
+                                   " delivered_at = CASE WHEN ?2 = 1 THEN ?6 ELSE delivered_at END WHERE id = ?1");
+      if (!up) return Unexpected(up.error());
+      for (const PendingAttempts* p : group) {
+        for (const auto& a : *p->records) {
+          up->bindInt(1, a.outbox_id);
+          up->bindInt(2, static_cast<std::int64_t>(a.new_state));
+          up->bindInt(3, micros(a.next_attempt_at));
+          up->bindText(4, a.error);
+          up->bindText(5, a.response);
+          up->bindInt(6, now);
+          if (auto r = step(*up, "record delivery attempt"); !r) return r;
+        }
+      }
+      return Ok();
+    });
+  }
+
   std::mutex mu_;
   sqlite3* db_;
+  // recordAttempts' group commit: group_mu_ guards the queue and the stats; the group's
+  // leader (committing_) takes mu_ for the commit without holding group_mu_.
+  std::mutex group_mu_;
+  std::condition_variable group_cv_;
+  std::vector<PendingAttempts*> queued_;
+  bool committing_ = false;
+  AttemptCommitStats commit_stats_;
 };
 
 }  // namespace

@@ -1,13 +1,16 @@
 // WorkStore (the pipeline's side of the store) against a real SQLite file.
 #include "engine/store/work_store.h"
 
+#include <sqlite3.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -139,6 +142,145 @@ TEST_F(WorkStoreTest, OutboxIsFifoPerDestinationAndRetriesHoldTheQueue) {
   EXPECT_EQ((*stats)[0].delivered, 1);
   EXPECT_EQ((*stats)[0].pending, 2);
   EXPECT_EQ((*stats)[1].pending, 3);
+}
+
+// Another process's writer, as far as SQLite can tell: holds the store's write lock from
+// construction until release() (or destruction).
+class WriteLockHolder {
+ public:
+  explicit WriteLockHolder(const fs::path& path) {
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  }
+  ~WriteLockHolder() {
+    release();
+    sqlite3_close(db_);
+  }
+  void release() {
+    if (held_) {
+      EXPECT_EQ(sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+    }
+    held_ = false;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+  bool held_ = true;
+};
+
+// Polls until pred holds or the deadline passes (5 ms steps).
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::seconds deadline = 20s) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(5ms);  // poll under the deadline above
+  }
+  return true;
+}
+
+TEST_F(WorkStoreTest, RoundsRecordedWhileACommitIsUnderWayShareTheNextCommit) {
+  constexpr int kRounds = 8;
+  auto ids = store(kRounds);
+  std::vector<ProcessedMessage> done;
+  for (int i = 0; i < kRounds; ++i) {
+    done.push_back(processed(ids[static_cast<std::size_t>(i)], false, "routed", {entry("d" + std::to_string(i), ids[static_cast<std::size_t>(i)])}));
+  }
+  ASSERT_TRUE(work_->completeInbox(done).has_value());
+  // Deliverers sharing one connection (long busy timeout: the first commit waits for the lock).
+  auto shared = openSqliteWorkStore(WorkStoreOptions{dir_ / "courier.db", std::chrono::milliseconds(60000)});
+  ASSERT_TRUE(shared.has_value());
+  std::vector<std::int64_t> outbox_ids;
+  for (int i = 0; i < kRounds; ++i) {
+    auto due = (*shared)->dueItems("d" + std::to_string(i), std::chrono::system_clock::now(), 10);
+    ASSERT_EQ(due->size(), 1u);
+    outbox_ids.push_back((*due)[0].id);
+  }
+  WriteLockHolder lock(dir_ / "courier.db");
+  std::vector<std::thread> rounds;
+  std::vector<std::atomic<int>> ok(kRounds);
+  for (int i = 0; i < kRounds; ++i) {
+    rounds.emplace_back([&, i] {
+      AttemptRecord rec{outbox_ids[static_cast<std::size_t>(i)], OutboxState::kDelivered,
+                        std::chrono::system_clock::now(), "HTTP 200", "{}"};
+      ok[static_cast<std::size_t>(i)] = (*shared)->recordAttempts({rec}).has_value() ? 1 : 0;
+    });
+  }
+  // The first round's commit waits for the lock; the other seven queue behind it.
+  EXPECT_TRUE(eventually([&] { return (*shared)->attemptCommitStats().calls == kRounds; }));
+  for (int i = 0; i < kRounds; ++i) EXPECT_EQ(ok[static_cast<std::size_t>(i)], 0) << "returned before its commit";
+  lock.release();
+  for (auto& t : rounds) t.join();
+  for (int i = 0; i < kRounds; ++i) EXPECT_EQ(ok[static_cast<std::size_t>(i)], 1);
+  auto stats = (*shared)->attemptCommitStats();
+  EXPECT_EQ(stats.calls, static_cast<std::uint64_t>(kRounds));
+  EXPECT_EQ(stats.records, static_cast<std::uint64_t>(kRounds));
+  EXPECT_EQ(stats.commits, 2u);  // the first round alone, then the seven that waited together
+  EXPECT_EQ(stats.failed_commits, 0u);
+  for (auto id : outbox_ids) {
+    auto item = work_->getOutbox(id);
+    ASSERT_TRUE(item.has_value());
+    EXPECT_EQ(item->state, OutboxState::kDelivered);
+    EXPECT_EQ(item->attempts, 1u);
+  }
+}
+
+TEST_F(WorkStoreTest, AGroupWhoseCommitFailsFailsEveryRoundInItAndLeavesTheirItemsQueued) {
+  constexpr int kRounds = 4;
+  auto ids = store(kRounds);
+  std::vector<ProcessedMessage> done;
+  for (int i = 0; i < kRounds; ++i) {
+    done.push_back(processed(ids[static_cast<std::size_t>(i)], false, "routed", {entry("d" + std::to_string(i), ids[static_cast<std::size_t>(i)])}));
+  }
+  ASSERT_TRUE(work_->completeInbox(done).has_value());
+  // Short busy timeout: while another writer holds the lock, every commit fails.
+  auto shared = openSqliteWorkStore(WorkStoreOptions{dir_ / "courier.db", std::chrono::milliseconds(50)});
+  ASSERT_TRUE(shared.has_value());
+  std::vector<std::int64_t> outbox_ids;
+  for (int i = 0; i < kRounds; ++i) {
+    auto due = (*shared)->dueItems("d" + std::to_string(i), std::chrono::system_clock::now(), 10);
+    ASSERT_EQ(due->size(), 1u);
+    outbox_ids.push_back((*due)[0].id);
+  }
+  auto record_all = [&]() {
+    std::vector<std::atomic<int>> ok(kRounds);
+    std::vector<std::thread> rounds;
+    for (int i = 0; i < kRounds; ++i) {
+      rounds.emplace_back([&, i] {
+        AttemptRecord rec{outbox_ids[static_cast<std::size_t>(i)], OutboxState::kDelivered,
+                          std::chrono::system_clock::now(), "HTTP 200", "{}"};
+        auto r = (*shared)->recordAttempts({rec});
+        ok[static_cast<std::size_t>(i)] = r.has_value() ? 1 : 0;
+        if (!r) {
+          EXPECT_EQ(r.error().code, ErrorCode::kUnavailable) << r.error().toString();
+        }
+      });
+    }
+    for (auto& t : rounds) t.join();
+    std::vector<int> out;
+    for (auto& v : ok) out.push_back(v.load());
+    return out;
+  };
+  {
+    WriteLockHolder lock(dir_ / "courier.db");
+    auto ok = record_all();
+    for (int v : ok) EXPECT_EQ(v, 0) << "a round reported recorded although no commit could happen";
+  }
+  auto stats = (*shared)->attemptCommitStats();
+  EXPECT_GE(stats.failed_commits, 1u);
+  EXPECT_EQ(stats.failed_commits, stats.commits);
+  // Nothing was written: every item is still due, its try not counted, so its deliverer
+  // sends it again with the same idempotency key.
+  for (int i = 0; i < kRounds; ++i) {
+    auto due = work_->dueItems("d" + std::to_string(i), std::chrono::system_clock::now(), 10);
+    ASSERT_EQ(due->size(), 1u);
+    EXPECT_EQ((*due)[0].id, outbox_ids[static_cast<std::size_t>(i)]);
+    EXPECT_EQ((*due)[0].attempts, 0u);
+  }
+  // The lock gone, the same rounds are recorded.
+  auto ok = record_all();
+  for (int v : ok) EXPECT_EQ(v, 1);
+  for (auto id : outbox_ids) EXPECT_EQ(work_->getOutbox(id)->state, OutboxState::kDelivered);
 }
 
 TEST_F(WorkStoreTest, ResolvingTheLastReviewItemRequeuesTheMessageWithTheCodes) {
