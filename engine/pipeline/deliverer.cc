@@ -57,7 +57,12 @@ Result<std::size_t> Deliverer::runOnce(std::optional<store::TimePoint>* next_due
     if (store_errors_++ == 0) log_->warn("outbox {}: {}", destination_.name, items.error().message);
     return Unexpected(items.error());
   }
+  again_ = false;
   if (items->empty()) return std::size_t{0};
+  // A full batch may have left more behind: read again at once. A shorter one emptied
+  // the queue as it was; the next item comes with a wake() (or the idle poll), so the
+  // loop waits instead of reading an empty queue after every notification.
+  again_ = items->size() >= options_.batch;
   std::vector<delivery::Delivery> batch;
   batch.reserve(items->size());
   for (auto& item : *items) {
@@ -73,6 +78,7 @@ Result<std::size_t> Deliverer::runOnce(std::optional<store::TimePoint>* next_due
     batch.push_back(std::move(d));
   }
   auto results = sink_->deliverBatch(batch);
+  if (results.size() < batch.size()) again_ = true;  // the rest was not tried: still queued
   std::vector<store::AttemptRecord> records;
   records.reserve(results.size());
   const auto after = std::chrono::system_clock::now();
@@ -106,6 +112,7 @@ Result<std::size_t> Deliverer::runOnce(std::optional<store::TimePoint>* next_due
           rng_state_ ^= rng_state_ << 17;
           double unit = static_cast<double>(rng_state_ >> 11) / static_cast<double>(1ull << 53);
           rec.new_state = store::OutboxState::kPending;
+          again_ = true;  // the next read says when it is due
           rec.next_attempt_at = after + retryDelay(destination_.retry, batch[i].attempt, unit, r.retry_after);
           ++retried_;
           log_->debug("outbox {}: item {} try {} failed: {}", destination_.name, rec.outbox_id,
@@ -137,11 +144,11 @@ void Deliverer::loop() {
     auto tried = runOnce(&next_due);
     if (!tried) {
       wait = options_.store_retry;
-    } else if (*tried > 0) {
+    } else if (*tried > 0 && again_) {
       std::lock_guard lock(mu_);
       if (stop_) return;
       continue;
-    } else if (next_due) {
+    } else if (*tried == 0 && next_due) {
       auto until = std::chrono::duration_cast<std::chrono::milliseconds>(*next_due - std::chrono::system_clock::now());
       wait = std::clamp(until, std::chrono::milliseconds(1), options_.idle_poll);
     }

@@ -11,6 +11,10 @@
 //
 // wake() is called by the pipeline after it enqueued for this destination; without it
 // the deliverer still polls (idle_poll), which also picks up `courier outbox retry`.
+// After a round shorter than the batch with nothing left to retry the queue was empty, so
+// the deliverer waits for the next wake() instead of reading it again at once (one read
+// per trickling notification, not two). Its records go through recordAttempts, which
+// deliverers sharing a store connection commit together (work_store.h: group commit).
 #pragma once
 
 #include <atomic>
@@ -83,6 +87,7 @@ class Deliverer {
   std::atomic<std::uint64_t> delivered_{0}, retried_{0}, dead_{0}, store_errors_{0};
   std::shared_ptr<spdlog::logger> log_;
   std::uint64_t rng_state_;
+  bool again_ = false;  // runOnce: read the queue again at once (full batch or a retry)
 };
 
 }  // namespace courier::pipeline

@@ -1,6 +1,8 @@
 // The deliverer against a real outbox and a scripted sink.
 #include "engine/pipeline/deliverer.h"
 
+#include <sqlite3.h>
+
 #include <deque>
 #include <mutex>
 #include <string>
@@ -39,16 +41,18 @@ class ScriptedSink final : public delivery::Sink {
 
 class DelivererTest : public testing::StoreFixture {
  protected:
-  // n messages, each with one item for destination "d" (payload "m<i>").
+  // n more messages, each with one item for destination "d" (payload "m<i>", key "k<i>",
+  // i counting on over calls).
   void enqueue(int n) {
     std::vector<std::string> raws(static_cast<std::size_t>(n), "MSH|^~\\&|A|F|||||DFT^P03|X|P|2.5.1\r");
     auto ids = store(raws);
     std::vector<store::ProcessedMessage> done;
-    for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < n; ++j) {
+      const int i = enqueued_++;
       store::OutboxEntry e{"d", "r", "P1", "k" + std::to_string(i), "text/plain", "f" + std::to_string(i),
                            "m" + std::to_string(i)};
       store::ProcessedMessage p;
-      p.id = ids[static_cast<std::size_t>(i)];
+      p.id = ids[static_cast<std::size_t>(j)];
       p.outcome = "routed";
       p.outbox = {e};
       done.push_back(std::move(p));
@@ -56,6 +60,7 @@ class DelivererTest : public testing::StoreFixture {
     auto r = work_->completeInbox(done);
     ASSERT_TRUE(r.has_value()) << r.error().toString();
   }
+  int enqueued_ = 0;
   config::DestinationConfig destination(std::uint32_t max_attempts = 0) {
     config::DestinationConfig d;
     d.name = "d";
@@ -134,6 +139,62 @@ TEST_F(DelivererTest, RefusedOrExhaustedItemsAreDeadLetteredAndTheQueueMovesOn) 
   EXPECT_EQ(work_->getOutbox(dead[1].id)->last_response, "{\"resourceType\":\"OperationOutcome\"}");
   EXPECT_EQ(items(store::OutboxState::kDelivered).size(), 1u);
   EXPECT_EQ(d.stats().dead, 2u);
+}
+
+TEST_F(DelivererTest, ARoundWhoseRecordIsNotCommittedIsSentAgainWithTheSameKeys) {
+  enqueue(2);
+  // A connection that gives up on a locked store after 50 ms, as a commit that fails would.
+  auto work = store::openSqliteWorkStore(store::WorkStoreOptions{dir_ / "courier.db", std::chrono::milliseconds(50)});
+  ASSERT_TRUE(work.has_value());
+  auto sink = std::make_unique<ScriptedSink>(std::deque<DeliveryResult>{});
+  auto* s = sink.get();
+  Deliverer d(**work, destination(), std::move(sink));
+  {
+    sqlite3* other = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "courier.db").c_str(), &other), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+    auto failed = d.runOnce();
+    EXPECT_FALSE(failed.has_value()) << "delivered, but the record could not be committed";
+    sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr);
+    sqlite3_close(other);
+  }
+  EXPECT_EQ(items(store::OutboxState::kPending).size(), 2u) << "nothing is marked delivered that was not committed";
+  auto again = d.runOnce();
+  ASSERT_TRUE(again.has_value()) << again.error().toString();
+  EXPECT_EQ(*again, 2u);
+  // Sent twice, as the first try: the receiver dedupes on the key.
+  EXPECT_EQ(s->seen, (std::vector<std::string>{"m0#1", "m1#1", "m0#1", "m1#1"}));
+  EXPECT_EQ(s->keys, (std::vector<std::string>{"k0", "k1", "k0", "k1"}));
+  auto delivered = items(store::OutboxState::kDelivered);
+  ASSERT_EQ(delivered.size(), 2u);
+  EXPECT_EQ(delivered[0].attempts, 1u);
+}
+
+TEST_F(DelivererTest, AFullBatchIsFollowedAtOnceAndAShortOneWaitsForTheNextWake) {
+  enqueue(5);
+  auto sink = std::make_unique<ScriptedSink>(std::deque<DeliveryResult>{});
+  auto* s = sink.get();
+  DelivererOptions o;
+  o.batch = 2;
+  o.idle_poll = std::chrono::hours(1);  // no polling: only a full batch or a wake() reads again
+  Deliverer d(*work_, destination(), std::move(sink), o);
+  d.start();
+  // Rounds of 2, 2, 1 without any wake().
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       items(store::OutboxState::kDelivered).size() < 5 && std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(10ms);  // poll interval under the deadline
+  }
+  EXPECT_EQ(items(store::OutboxState::kDelivered).size(), 5u);
+  // The queue was empty after the short round; the next item comes with a wake().
+  enqueue(1);
+  d.wake();
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       items(store::OutboxState::kDelivered).size() < 6 && std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(10ms);  // poll interval under the deadline
+  }
+  d.stop();
+  EXPECT_EQ(items(store::OutboxState::kDelivered).size(), 6u);
+  EXPECT_EQ(s->seen.size(), 6u);
 }
 
 }  // namespace
