@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <optional>
+#include <string>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -305,6 +306,87 @@ Result<HttpResponse> HttpsConnection::request(std::string_view method, std::stri
   out.body = std::move(res.body());
   m.keep_alive = res.keep_alive();
   if (!m.keep_alive) close();
+  return out;
+}
+
+PipelinedResponses HttpsConnection::pipeline(std::span<const HttpRequest> requests,
+                                             std::chrono::milliseconds timeout) {
+  failed_before_response_ = false;
+  PipelinedResponses out;
+  Impl& m = *impl_;
+  if (requests.empty()) return out;
+  auto fail = [&](Error e) {
+    close();
+    out.error = std::move(e);
+    return std::move(out);
+  };
+  if (!m.open) return fail(Error(ErrorCode::kIo, "not connected"));
+  // Every request serialized into one buffer: one TLS write for the window.
+  std::string wire;
+  for (const auto& r : requests) {
+    const bhttp::verb verb = bhttp::string_to_verb(r.method);
+    if (verb == bhttp::verb::unknown) {
+      return fail(Error(ErrorCode::kInvalidArgument, "unknown HTTP method " + std::string(r.method)));
+    }
+    bhttp::request<bhttp::string_body> req{verb, r.target, 11};
+    req.set(bhttp::field::host, m.hostHeader());
+    req.set(bhttp::field::user_agent, "courier");
+    if (r.headers != nullptr) {
+      for (const auto& [name, value] : *r.headers) req.set(name, value);
+    }
+    req.body() = std::string(r.body);
+    req.prepare_payload();
+    bhttp::serializer<true, bhttp::string_body> sr{req};
+    error_code ec;
+    do {
+      sr.next(ec, [&](error_code&, const auto& buffers) {
+        std::size_t n = 0;
+        for (auto b : beast::buffers_range_ref(buffers)) {
+          wire.append(static_cast<const char*>(b.data()), b.size());
+          n += b.size();
+        }
+        sr.consume(n);
+      });
+      if (ec) return fail(Error(ErrorCode::kInvalidArgument, "HTTP request: " + ec.message()));
+    } while (!sr.is_done());
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto left = [&] {
+    return std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                      deadline - std::chrono::steady_clock::now()));
+  };
+  bool timed_out = false;
+  error_code ec = m.run(left(), timed_out, [&](auto done) {
+    asio::async_write(*m.stream, asio::buffer(wire), [done](const error_code& e, std::size_t) { done(e); });
+  });
+  if (timed_out) return fail(Error(ErrorCode::kTimeout, "no response within " + ms(timeout)));
+  if (ec) {
+    failed_before_response_ = true;
+    return fail(Error(ErrorCode::kIo, peerClosed(ec) ? "connection closed by peer" : ec.message()));
+  }
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(kMaxResponseBody);
+    ec = m.run(left(), timed_out, [&](auto done) {
+      bhttp::async_read(*m.stream, m.buffer, parser, [done](const error_code& e, std::size_t) { done(e); });
+    });
+    if (timed_out) return fail(Error(ErrorCode::kTimeout, "no response within " + ms(timeout)));
+    if (ec) {
+      failed_before_response_ = i == 0 && !parser.got_some();
+      return fail(Error(ErrorCode::kIo, peerClosed(ec) ? "connection closed by peer" : ec.message()));
+    }
+    auto res = parser.release();
+    HttpResponse one;
+    one.status = static_cast<int>(res.result_int());
+    for (const auto& field : res) one.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    one.body = std::move(res.body());
+    out.responses.push_back(std::move(one));
+    m.keep_alive = res.keep_alive();
+    if (!m.keep_alive) {
+      close();  // the server takes no more on this connection: the rest were not taken
+      return out;
+    }
+  }
   return out;
 }
 

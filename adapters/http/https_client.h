@@ -18,6 +18,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -50,6 +52,22 @@ struct HttpResponse {
   std::string_view header(std::string_view name) const;
 };
 
+// One request of a pipelined run (HttpsConnection::pipeline); views into the caller's data.
+struct HttpRequest {
+  std::string_view method;
+  std::string_view target;
+  const HttpHeaders* headers = nullptr;  // may be null: none
+  std::string_view body;
+};
+
+// What a pipelined run got: the answers read, in request order, and why it stopped short
+// when there are fewer answers than requests (the server closed the connection after an
+// answer without keep-alive: no error; a timeout or broken connection: the error).
+struct PipelinedResponses {
+  std::vector<HttpResponse> responses;
+  std::optional<Error> error;
+};
+
 // One HTTPS connection to one host, reused for several requests (HTTP/1.1 keep-alive).
 class HttpsConnection {
  public:
@@ -67,6 +85,13 @@ class HttpsConnection {
   [[nodiscard]] Result<HttpResponse> request(std::string_view method, std::string_view target,
                                              const HttpHeaders& headers, std::string_view body,
                                              std::chrono::milliseconds timeout);
+  // HTTP/1.1 pipelining: writes every request in one go, then reads the answers in
+  // order, all within `timeout`. A server answers pipelined requests in order (RFC 9112
+  // 9.3.2); one that does not keep the connection alive answers the first and closes,
+  // and the rest were never taken (the caller sends them again). After an error, or
+  // when fewer answers than requests were read, the connection is closed.
+  // failedBeforeResponse() then tells whether no byte of any answer arrived.
+  [[nodiscard]] PipelinedResponses pipeline(std::span<const HttpRequest> requests, std::chrono::milliseconds timeout);
   // Open, the last response allowed keep-alive, and nothing arrived since (an idle
   // HTTP/1.1 connection never receives; input means the server closed it). No I/O.
   bool reusable() const;

@@ -19,9 +19,13 @@
 // Connections: opened on first use, reused while the server keeps them alive; a request
 // that a kept connection lost before any byte of the answer (the server closed it while
 // idle) is sent once more on a new one, which the Idempotency-Key makes safe. Closed after
-// keepalive_idle without use. A batch goes one request at a time (Sink's default
-// deliverBatch): pipelining it would let a receiver that refuses one request (503) and
-// takes the next see that destination's queue out of order.
+// keepalive_idle without use. A batch (deliverBatch) is pipelined: up to 64 requests
+// (1 MiB) written at once on the kept connection, answers read in order; results stop at
+// the first answer that is not 2xx, and items the server did not take (it closed after an
+// answer without keep-alive) stay queued without a try counted. A window never holds two
+// items of one patient (Delivery::patient_key; an item without one goes alone), so a
+// receiver that refuses one request and takes the next cannot get a patient's items out
+// of order.
 // Threading: one deliverer thread calls it (Sink's contract).
 #pragma once
 

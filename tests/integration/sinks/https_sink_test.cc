@@ -271,6 +271,40 @@ TEST(HttpsSinkTest, BatchStopsAtTheFirstAnswerThatIsNotDelivered) {
   for (const auto& r : results) EXPECT_EQ(r.status, DeliveryStatus::kDelivered) << r.detail;
 }
 
+// Pipelined windows of different patients: all in order on one connection.
+TEST(HttpsSinkTest, BatchOfManyPatientsIsPipelinedInOrder) {
+  HttpsReceiver receiver;
+  auto sink = sinkFor(destination(receiver.url("/fhir/ok")));
+  std::vector<Delivery> batch;
+  for (int i = 0; i < 300; ++i) {
+    batch.push_back(item("key-" + std::to_string(i)));
+    batch.back().patient_key = "P" + std::to_string(i % 40);  // windows of up to 40
+  }
+  auto results = sink->deliverBatch(batch);
+  ASSERT_EQ(results.size(), batch.size());
+  for (const auto& r : results) EXPECT_EQ(r.status, DeliveryStatus::kDelivered) << r.detail;
+  EXPECT_EQ(receiver.connections(), 1);
+  auto seen = receiver.requests();
+  ASSERT_EQ(seen.size(), batch.size());
+  for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i].headers["idempotency-key"], batch[i].idempotency_key);
+}
+
+// A window never holds two items of one patient: when the receiver refuses P2's first
+// claim, P2's second has not been sent (another patient's may have: it goes again under
+// its key).
+TEST(HttpsSinkTest, ARefusedItemKeepsItsPatientsNextOutOfTheWindow) {
+  HttpsReceiver receiver;
+  auto sink = sinkFor(destination(receiver.url("/fhir/ok")));
+  std::vector<Delivery> batch{item("k0"), item("busy-1"), item("k2"), item("k3")};
+  const char* patients[] = {"P1", "P2", "P3", "P2"};
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i].patient_key = patients[i];
+  auto results = sink->deliverBatch(batch);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].status, DeliveryStatus::kDelivered);
+  EXPECT_EQ(results[1].status, DeliveryStatus::kRetry);
+  for (const auto& r : receiver.requests()) EXPECT_NE(r.headers.at("idempotency-key"), "k3") << "P2's next went out";
+}
+
 TEST(HttpsSinkTest, RotatedTokenIsPickedUp) {
   HttpsReceiver receiver;
   const fs::path dir = makeTempDir("https-sink-rotate");
