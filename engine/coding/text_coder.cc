@@ -56,8 +56,8 @@ static_assert(WordToken::kOptional == 1 && WordToken::kDefault == 2 && WordToken
 // What a word adds to rank()'s partial score per unit of its weight when a doc has it with these flags.
 inline float gainOf(uint32_t flags) { return static_cast<float>(1 + kMissWeight + extraFactor(flags)); }
 constexpr size_t kShortlist = 128;  // at most this many documents are fully scored
-constexpr uint32_t kImpactMinPostings = 256;  // longer posting lists also kept in impact order
-constexpr uint32_t kImpactKept = 1024;        // ... their best this many postings
+constexpr uint32_t kImpactMinPostings = 512;  // longer posting lists also kept in impact order
+constexpr uint32_t kImpactKept = 512;         // ... their best this many postings
 constexpr size_t kMaxMerged = 32;   // posting lists read per query, at most
 constexpr uint32_t kBlockDocs = 4096;  // doc ids accumulated at a time (power of two)
 constexpr uint32_t kHistBits = 12;  // leading key bits that pick a histogram bucket in rank()
@@ -442,7 +442,9 @@ struct TextCoder::Impl {
       impact_off[i + 1] = impact_off[i] + (len > kImpactMinPostings ? std::min(len, kImpactKept) : 0);
     }
     impact.resize(impact_off[v]);
-    std::vector<Impact> all;
+    // Sorted as integers: the score's order-preserving bits inverted, then the
+    // doc id, so ascending order is best score first, ties by doc id.
+    std::vector<uint64_t> all;
     kth_single.assign(v, -std::numeric_limits<float>::infinity());
     for (size_t i = 0; i < v; ++i) {
       const uint32_t len = post_off[i + 1] - post_off[i];
@@ -452,15 +454,15 @@ struct TextCoder::Impl {
       for (uint32_t k = post_off[i]; k < post_off[i + 1]; ++k) {
         // The same float operations as rank()'s accumulator: w * gain, minus the extra.
         const float a = idf[i] * gainOf(post_flags[k]);
-        all.push_back(Impact{a - post_extra[k], post_docs[k]});
+        all.push_back(static_cast<uint64_t>(~orderedBits(a - post_extra[k])) << 32 | post_docs[k]);
       }
-      auto better = [](const Impact& a, const Impact& b) {
-        return a.single > b.single || (a.single == b.single && a.doc < b.doc);
-      };
-      if (kept < all.size()) std::nth_element(all.begin(), all.begin() + kept, all.end(), better);
-      std::sort(all.begin(), all.begin() + kept, better);
-      kth_single[i] = all[kShortlist - 1].single;
-      std::copy(all.begin(), all.begin() + (impact_off[i + 1] - impact_off[i]), impact.begin() + impact_off[i]);
+      if (kept < all.size()) std::nth_element(all.begin(), all.begin() + kept, all.end());
+      std::sort(all.begin(), all.begin() + kept);
+      auto single = [](uint64_t key) { return fromOrderedBits(~static_cast<uint32_t>(key >> 32)); };
+      kth_single[i] = single(all[kShortlist - 1]);
+      for (uint32_t k = 0; k < impact_off[i + 1] - impact_off[i]; ++k) {
+        impact[impact_off[i] + k] = Impact{single(all[k]), static_cast<uint32_t>(all[k])};
+      }
     }
   }
 
