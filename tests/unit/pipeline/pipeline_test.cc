@@ -69,10 +69,15 @@ class PipelineTest : public testing::StoreFixture {
   }
   void SetUp() override {
     StoreFixture::SetUp();
+    use(kConfig);
+  }
+  // Makes `text` the config (and its routes the router) of the pipelines this test makes.
+  void use(const std::string& text) {
     config::LoadOptions load;
     load.check_files = false;
-    auto cfg = config::parseConfig(kConfig, "pipeline-test.yaml", config::processEnv(), load);
+    auto cfg = config::parseConfig(text, "pipeline-test.yaml", config::processEnv(), load);
     ASSERT_TRUE(cfg.has_value()) << (cfg ? "" : cfg.error().front().toString());
+    router_.reset();
     config_ = std::move(*cfg);
     auto router = routing::Router::build(config_);
     ASSERT_TRUE(router.has_value()) << router.error().toString();
@@ -196,19 +201,11 @@ TEST_F(PipelineTest, ARouteForBillableCodesHoldsTheMessageInTheWorklist) {
 // The site's map (mappings/sites/example_zpi.csv) is applied before routing: this sender
 // puts its service in PV1-52, so a route on hospital service CAR matches only with it.
 TEST_F(PipelineTest, SiteMapsApplyBeforeRouting) {
-  auto cfg = config::parseConfig(std::string(kConfig) + R"(
+  use(std::string(kConfig) + R"(
   - name: cardiology
     match: {hospital_services: [CAR]}
     destinations: [registry]
-)",
-                                 "pipeline-test.yaml", config::processEnv(), [] {
-                                   config::LoadOptions load;
-                                   load.check_files = false;
-                                   return load;
-                                 }());
-  ASSERT_TRUE(cfg.has_value()) << (cfg ? "" : cfg.error().front().toString());
-  auto router = routing::Router::build(*cfg);
-  ASSERT_TRUE(router.has_value()) << router.error().toString();
+)");
   auto map = record::SiteMap::load(std::string(COURIER_SOURCE_DIR) + "/mappings/sites/example_zpi.csv");
   ASSERT_TRUE(map.has_value());
   record::SiteMaps maps;
@@ -222,7 +219,7 @@ TEST_F(PipelineTest, SiteMapsApplyBeforeRouting) {
   auto ids = store({adt("NORTHSIDE", "S1"), adt("SOUTHSIDE", "S2")});
   PipelineOptions o;
   o.site_maps = &maps;
-  Pipeline p(*work_, *cfg, *router, coder_, o);
+  Pipeline p(*work_, config_, *router_, coder_, o);
   auto n = p.runOnce();
   ASSERT_TRUE(n.has_value()) << n.error().toString();
   EXPECT_EQ((*work_->outcome(ids[0]))->outcome, "routed") << "NORTHSIDE's PV1-52 is its hospital service";
@@ -239,15 +236,7 @@ pipeline:
   application_acks:
     - {facility: LAB, application: LABSYS, destination: lab-acks}
 )");
-  auto cfg = config::parseConfig(text,
-                                 "pipeline-test.yaml", config::processEnv(), [] {
-                                   config::LoadOptions load;
-                                   load.check_files = false;
-                                   return load;
-                                 }());
-  ASSERT_TRUE(cfg.has_value()) << (cfg ? "" : cfg.error().front().toString());
-  auto router = routing::Router::build(*cfg);
-  ASSERT_TRUE(router.has_value()) << router.error().toString();
+  use(text);
 
   const auto adt = [](const std::string& app, const std::string& control, const std::string& msh16,
                       bool with_pid = true) {
@@ -256,7 +245,7 @@ pipeline:
   };
   auto ids = store({adt("LABSYS", "A1", "AL"), adt("LABSYS", "A2", "ER"), adt("LABSYS", "A3", "AL", false),
                     adt("LABSYS", "A4", "SU", false), adt("OTHER", "A5", "AL"), adt("LABSYS", "A6", "")});
-  Pipeline p(*work_, *cfg, *router, coder_, PipelineOptions{});
+  Pipeline p(*work_, config_, *router_, coder_, PipelineOptions{});
   auto n = p.runOnce();
   ASSERT_TRUE(n.has_value()) << n.error().toString();
 
