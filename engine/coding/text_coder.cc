@@ -59,7 +59,7 @@ constexpr size_t kShortlist = 128;  // at most this many documents are fully sco
 constexpr uint32_t kImpactMinPostings = 512;  // longer posting lists also kept in impact order
 constexpr uint32_t kImpactKept = 512;         // ... their best this many postings
 constexpr size_t kMaxMerged = 32;   // posting lists read per query, at most
-constexpr uint32_t kBlockDocs = 4096;  // doc ids accumulated at a time (power of two)
+constexpr uint32_t kBlockDocs = 512;  // doc ids accumulated at a time (power of two)
 constexpr uint32_t kHistBits = 12;  // leading key bits that pick a histogram bucket in rank()
 constexpr size_t kHistBuckets = size_t{1} << kHistBits;
 constexpr size_t kExact = 12;       // the top this many by full score are exact (>= kMaxResolves)
