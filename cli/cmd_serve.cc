@@ -19,6 +19,8 @@
 // every frame already read (the store commits them), close the store (drains), stop the
 // pipeline and the deliverers (what is left waits in the outboxes), then close the
 // connections and exit 0.
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -401,6 +403,13 @@ void printErrors(const config::ConfigErrors& errors) {
 }
 
 int runServe(const ServeOptions& o) {
+  // glibc gives threads that allocate at once arenas of their own (up to 8 per core) and
+  // keeps what is freed in each: with serve's ~20 threads RSS crept 55 MiB over 150k
+  // queued messages (173 -> 228 MiB), with one arena per core 11 MiB. Unless the operator
+  // chose otherwise (MALLOC_ARENA_MAX).
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) {
+    (void)mallopt(M_ARENA_MAX, static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
+  }
   // Block the shutdown signals before any thread starts so that every thread inherits
   // the mask and only sigwait() below sees them.
   sigset_t signals;
