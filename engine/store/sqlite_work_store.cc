@@ -157,7 +157,11 @@ void bindWhere(Statement& s, const OutboxWhere& w) {
 class SqliteWorkStore final : public WorkStore {
  public:
   explicit SqliteWorkStore(sqlite3* db) : db_(db) {}
-  ~SqliteWorkStore() override { sqlite3_close_v2(db_); }
+  ~SqliteWorkStore() override {
+    due_ = Statement();
+    record_ = Statement();
+    sqlite3_close_v2(db_);
+  }
 
   Result<std::vector<InboxItem>> nextInbox(std::size_t limit) override {
     std::lock_guard lock(mu_);
@@ -309,22 +313,26 @@ class SqliteWorkStore final : public WorkStore {
                                            std::optional<TimePoint>* next_due) override {
     std::lock_guard lock(mu_);
     if (next_due != nullptr) next_due->reset();
-    std::string sql = std::string("SELECT ") + kOutboxColumns +
-                      ", payload FROM outbox WHERE destination = ?1 AND state = 0 ORDER BY id LIMIT ?2";
-    auto q = Statement::prepare(db_, sql);
-    if (!q) return Unexpected(q.error());
-    q->bindText(1, destination);
-    q->bindInt(2, static_cast<std::int64_t>(limit));
+    // Every deliverer runs this each round: prepared once, reset after each use (a
+    // statement left stepping would hold its read transaction open).
+    static const std::string sql = std::string("SELECT ") + kOutboxColumns +
+                                   ", payload FROM outbox WHERE destination = ?1 AND state = 0 ORDER BY id LIMIT ?2";
+    auto kept = cached(due_, sql);
+    if (!kept) return Unexpected(kept.error());
+    Statement& q = **kept;
+    ResetOnExit done{q};
+    q.bindText(1, destination);
+    q.bindInt(2, static_cast<std::int64_t>(limit));
     std::vector<OutboxItem> items;
     int rc;
-    while ((rc = sqlite3_step(q->get())) == SQLITE_ROW) {
-      OutboxItem o = readOutbox(*q);
+    while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+      OutboxItem o = readOutbox(q);
       // FIFO: stop at the first item that is not due yet (its retry time).
       if (o.next_attempt_at > now) {
         if (items.empty() && next_due != nullptr) *next_due = o.next_attempt_at;
         break;
       }
-      o.payload = q->blob(14);
+      o.payload = q.blob(14);
       items.push_back(std::move(o));
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Unexpected(sqliteError(db_, rc, "read outbox"));
@@ -677,28 +685,51 @@ class SqliteWorkStore final : public WorkStore {
     std::lock_guard lock(mu_);
     return transaction([&]() -> Result<void> {
       const std::int64_t now = micros(std::chrono::system_clock::now());
-      auto up = Statement::prepare(db_,
-                                   "UPDATE outbox SET state = ?2, attempts = attempts + 1, next_attempt_at = ?3,"
-                                   " last_error = ?4, last_response = ?5,"
-                                   " delivered_at = CASE WHEN ?2 = 1 THEN ?6 ELSE delivered_at END WHERE id = ?1");
+      auto up = cached(record_,
+                       "UPDATE outbox SET state = ?2, attempts = attempts + 1, next_attempt_at = ?3,"
+                       " last_error = ?4, last_response = ?5,"
+                       " delivered_at = CASE WHEN ?2 = 1 THEN ?6 ELSE delivered_at END WHERE id = ?1");
       if (!up) return Unexpected(up.error());
+      Statement& st = **up;
+      ResetOnExit done{st};
       for (const PendingAttempts* p : group) {
         for (const auto& a : *p->records) {
-          up->bindInt(1, a.outbox_id);
-          up->bindInt(2, static_cast<std::int64_t>(a.new_state));
-          up->bindInt(3, micros(a.next_attempt_at));
-          up->bindText(4, a.error);
-          up->bindText(5, a.response);
-          up->bindInt(6, now);
-          if (auto r = step(*up, "record delivery attempt"); !r) return r;
+          st.bindInt(1, a.outbox_id);
+          st.bindInt(2, static_cast<std::int64_t>(a.new_state));
+          st.bindInt(3, micros(a.next_attempt_at));
+          st.bindText(4, a.error);
+          st.bindText(5, a.response);
+          st.bindInt(6, now);
+          if (auto r = step(st, "record delivery attempt"); !r) return r;
         }
       }
       return Ok();
     });
   }
 
+  // A statement prepared once on db_ (under mu_), kept in `slot`.
+  Result<Statement*> cached(Statement& slot, std::string_view sql) {
+    if (slot.get() == nullptr) {
+      auto q = Statement::prepare(db_, sql);
+      if (!q) return Unexpected(q.error());
+      slot = std::move(*q);
+    }
+    return &slot;
+  }
+  // Resets a kept statement and drops its bindings (they point into the caller's strings).
+  struct ResetOnExit {
+    Statement& s;
+    ~ResetOnExit() {
+      s.reset();
+      sqlite3_clear_bindings(s.get());
+    }
+  };
+
   std::mutex mu_;
   sqlite3* db_;
+  // The deliverers' per-round statements (dueItems, commitAttempts), finalized before db_
+  // is closed.
+  Statement due_, record_;
   // recordAttempts' group commit: group_mu_ guards the queue and the stats; the group's
   // leader (committing_) takes mu_ for the commit without holding group_mu_.
   std::mutex group_mu_;
