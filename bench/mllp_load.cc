@@ -179,7 +179,10 @@ class Conn final : public ConnBase, public std::enable_shared_from_this<Conn<Str
     const auto now = Clock::now();
     if (!stop_ && !run_.stopping && now < run_.stop_at) {
       const double elapsed = std::chrono::duration<double>(now - run_.start).count();
-      const long long due_count = static_cast<long long>(elapsed * rate_);
+      // Message k is due at start + k / rate: k = 0 at once. (Without the + 1 every
+      // message went out one interval after the time it was measured from, which added
+      // 1.6 ms to every latency at 10k/s over 16 connections, 80 ms at 200/s.)
+      const long long due_count = static_cast<long long>(elapsed * rate_) + 1;
       while (offered_ < due_count) {
         auto due = run_.start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(offered_ / rate_));
         ++offered_;
