@@ -48,10 +48,12 @@ enum class StoreKind { kSqlite, kPostgres };  // `kind: sqlite` (default) | `kin
 // fewer than max_batch it waits at most max_delay (counted from when the oldest queued
 // message arrived) for more, then commits them all with one fsync. Messages arriving
 // during a commit form the next group, so under load groups grow by themselves;
-// max_delay 0 commits at once (lowest latency, more fsyncs at low load).
+// max_delay 0 (the default) commits at once: lowest latency, more fsyncs at low load. On
+// the development VM over TLS with 16 connections, 0 against 1ms: 49-52k against 45-47k
+// messages/s closed loop, p99 14 against 15-18 ms at 10k/s (bench/mllp_load).
 struct GroupCommit {
   std::size_t max_batch = 1024;                        // 1 .. 100000
-  std::chrono::microseconds max_delay{1000};           // 0 .. 1s
+  std::chrono::microseconds max_delay{0};              // 0 .. 1s
 };
 
 // Cluster mode (kind: postgres): several Courier nodes share one PostgreSQL database.
