@@ -56,6 +56,27 @@ class WorkStoreTest : public testing::StoreFixture {
     return submitAll(std::move(messages));
   }
 
+  // `n` messages routed to destinations d0 .. d<n-1>, one outbox item each; `shared` is a
+  // second connection (the deliverers' one) with that busy timeout; `ids` the items' ids.
+  void oneItemEach(int n, std::chrono::milliseconds busy_timeout, std::unique_ptr<WorkStore>& shared,
+                   std::vector<std::int64_t>& ids) {
+    auto messages = store(n);
+    std::vector<ProcessedMessage> done;
+    for (int i = 0; i < n; ++i) {
+      const MessageId id = messages[static_cast<std::size_t>(i)];
+      done.push_back(processed(id, false, "routed", {entry("d" + std::to_string(i), id)}));
+    }
+    ASSERT_TRUE(work_->completeInbox(done).has_value());
+    auto opened = openSqliteWorkStore(WorkStoreOptions{dir_ / "courier.db", busy_timeout});
+    ASSERT_TRUE(opened.has_value());
+    shared = std::move(*opened);
+    for (int i = 0; i < n; ++i) {
+      auto due = shared->dueItems("d" + std::to_string(i), std::chrono::system_clock::now(), 10);
+      ASSERT_EQ(due->size(), 1u);
+      ids.push_back((*due)[0].id);
+    }
+  }
+
   static OutboxEntry entry(const std::string& dest, MessageId id) {
     OutboxEntry e;
     e.destination = dest;
@@ -181,21 +202,10 @@ bool eventually(Pred pred, std::chrono::seconds deadline = 20s) {
 
 TEST_F(WorkStoreTest, RoundsRecordedWhileACommitIsUnderWayShareTheNextCommit) {
   constexpr int kRounds = 8;
-  auto ids = store(kRounds);
-  std::vector<ProcessedMessage> done;
-  for (int i = 0; i < kRounds; ++i) {
-    done.push_back(processed(ids[static_cast<std::size_t>(i)], false, "routed", {entry("d" + std::to_string(i), ids[static_cast<std::size_t>(i)])}));
-  }
-  ASSERT_TRUE(work_->completeInbox(done).has_value());
   // Deliverers sharing one connection (long busy timeout: the first commit waits for the lock).
-  auto shared = openSqliteWorkStore(WorkStoreOptions{dir_ / "courier.db", std::chrono::milliseconds(60000)});
-  ASSERT_TRUE(shared.has_value());
+  std::unique_ptr<WorkStore> shared;
   std::vector<std::int64_t> outbox_ids;
-  for (int i = 0; i < kRounds; ++i) {
-    auto due = (*shared)->dueItems("d" + std::to_string(i), std::chrono::system_clock::now(), 10);
-    ASSERT_EQ(due->size(), 1u);
-    outbox_ids.push_back((*due)[0].id);
-  }
+  ASSERT_NO_FATAL_FAILURE(oneItemEach(kRounds, std::chrono::milliseconds(60000), shared, outbox_ids));
   WriteLockHolder lock(dir_ / "courier.db");
   std::vector<std::thread> rounds;
   std::vector<std::atomic<int>> ok(kRounds);
@@ -203,16 +213,16 @@ TEST_F(WorkStoreTest, RoundsRecordedWhileACommitIsUnderWayShareTheNextCommit) {
     rounds.emplace_back([&, i] {
       AttemptRecord rec{outbox_ids[static_cast<std::size_t>(i)], OutboxState::kDelivered,
                         std::chrono::system_clock::now(), "HTTP 200", "{}"};
-      ok[static_cast<std::size_t>(i)] = (*shared)->recordAttempts({rec}).has_value() ? 1 : 0;
+      ok[static_cast<std::size_t>(i)] = shared->recordAttempts({rec}).has_value() ? 1 : 0;
     });
   }
   // The first round's commit waits for the lock; the other seven queue behind it.
-  EXPECT_TRUE(eventually([&] { return (*shared)->attemptCommitStats().calls == kRounds; }));
+  EXPECT_TRUE(eventually([&] { return shared->attemptCommitStats().calls == kRounds; }));
   for (int i = 0; i < kRounds; ++i) EXPECT_EQ(ok[static_cast<std::size_t>(i)], 0) << "returned before its commit";
   lock.release();
   for (auto& t : rounds) t.join();
   for (int i = 0; i < kRounds; ++i) EXPECT_EQ(ok[static_cast<std::size_t>(i)], 1);
-  auto stats = (*shared)->attemptCommitStats();
+  auto stats = shared->attemptCommitStats();
   EXPECT_EQ(stats.calls, static_cast<std::uint64_t>(kRounds));
   EXPECT_EQ(stats.records, static_cast<std::uint64_t>(kRounds));
   EXPECT_EQ(stats.commits, 2u);  // the first round alone, then the seven that waited together
@@ -227,21 +237,10 @@ TEST_F(WorkStoreTest, RoundsRecordedWhileACommitIsUnderWayShareTheNextCommit) {
 
 TEST_F(WorkStoreTest, AGroupWhoseCommitFailsFailsEveryRoundInItAndLeavesTheirItemsQueued) {
   constexpr int kRounds = 4;
-  auto ids = store(kRounds);
-  std::vector<ProcessedMessage> done;
-  for (int i = 0; i < kRounds; ++i) {
-    done.push_back(processed(ids[static_cast<std::size_t>(i)], false, "routed", {entry("d" + std::to_string(i), ids[static_cast<std::size_t>(i)])}));
-  }
-  ASSERT_TRUE(work_->completeInbox(done).has_value());
   // Short busy timeout: while another writer holds the lock, every commit fails.
-  auto shared = openSqliteWorkStore(WorkStoreOptions{dir_ / "courier.db", std::chrono::milliseconds(50)});
-  ASSERT_TRUE(shared.has_value());
+  std::unique_ptr<WorkStore> shared;
   std::vector<std::int64_t> outbox_ids;
-  for (int i = 0; i < kRounds; ++i) {
-    auto due = (*shared)->dueItems("d" + std::to_string(i), std::chrono::system_clock::now(), 10);
-    ASSERT_EQ(due->size(), 1u);
-    outbox_ids.push_back((*due)[0].id);
-  }
+  ASSERT_NO_FATAL_FAILURE(oneItemEach(kRounds, std::chrono::milliseconds(50), shared, outbox_ids));
   auto record_all = [&]() {
     std::vector<std::atomic<int>> ok(kRounds);
     std::vector<std::thread> rounds;
@@ -249,7 +248,7 @@ TEST_F(WorkStoreTest, AGroupWhoseCommitFailsFailsEveryRoundInItAndLeavesTheirIte
       rounds.emplace_back([&, i] {
         AttemptRecord rec{outbox_ids[static_cast<std::size_t>(i)], OutboxState::kDelivered,
                           std::chrono::system_clock::now(), "HTTP 200", "{}"};
-        auto r = (*shared)->recordAttempts({rec});
+        auto r = shared->recordAttempts({rec});
         ok[static_cast<std::size_t>(i)] = r.has_value() ? 1 : 0;
         if (!r) {
           EXPECT_EQ(r.error().code, ErrorCode::kUnavailable) << r.error().toString();
@@ -266,7 +265,7 @@ TEST_F(WorkStoreTest, AGroupWhoseCommitFailsFailsEveryRoundInItAndLeavesTheirIte
     auto ok = record_all();
     for (int v : ok) EXPECT_EQ(v, 0) << "a round reported recorded although no commit could happen";
   }
-  auto stats = (*shared)->attemptCommitStats();
+  auto stats = shared->attemptCommitStats();
   EXPECT_GE(stats.failed_commits, 1u);
   EXPECT_EQ(stats.failed_commits, stats.commits);
   // Nothing was written: every item is still due, its try not counted, so its deliverer
