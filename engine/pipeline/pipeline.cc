@@ -225,7 +225,6 @@ void Pipeline::acknowledge(const store::InboxItem& item, store::ProcessedMessage
   e.file_name = to->destination + "-" + std::to_string(item.id) + "-ack.hl7";
   e.payload = std::move(*ack);
   out.outbox.push_back(std::move(e));
-  ++application_acks_;
 }
 
 store::ProcessedMessage Pipeline::route(const store::InboxItem& item, Raised* raised) const {
@@ -469,7 +468,10 @@ Result<std::size_t> Pipeline::runOnce() {
     else if (m.outcome == "held-for-review") ++held_;
     else if (m.outcome == "failed") ++failed_;
     enqueued_ += m.outbox.size();
-    for (const auto& e : m.outbox) touched.insert(e.destination);
+    for (const auto& e : m.outbox) {
+      touched.insert(e.destination);
+      if (e.route == "application-ack") ++application_acks_;  // counted once committed
+    }
   }
   ++batches_;
   if (options_.on_enqueued && !touched.empty()) {

@@ -66,7 +66,7 @@ struct PipelineStats {
   std::uint64_t enqueued = 0;
   std::uint64_t batches = 0;
   std::uint64_t store_errors = 0;
-  std::uint64_t application_acks = 0;            // enqueued
+  std::uint64_t application_acks = 0;            // enqueued (committed)
   std::uint64_t application_acks_unrouted = 0;   // asked for, no destination for the sender
 };
 
@@ -126,7 +126,8 @@ class Pipeline {
   bool stop_ = false;
   std::atomic<std::uint64_t> processed_{0}, routed_{0}, no_route_{0}, held_{0}, failed_{0}, enqueued_{0},
       batches_{0}, store_errors_{0};
-  mutable std::atomic<std::uint64_t> application_acks_{0}, application_acks_unrouted_{0};
+  std::atomic<std::uint64_t> application_acks_{0};
+  mutable std::atomic<std::uint64_t> application_acks_unrouted_{0};  // noted while working a message out
 };
 
 }  // namespace courier::pipeline
