@@ -212,7 +212,8 @@ struct Completion {
 };
 
 // The WAL is checkpointed (copied into the database file) by a thread of its own once it
-// holds this many pages, so the writer never pays for it on the commit path.
+// holds this many pages; the writer only copies the last few frames, after a group's
+// answers went out, so that the WAL can start again (checkpointLoop).
 constexpr int kCheckpointPages = 1000;
 // Frames a checkpoint may leave uncopied for the writer to finish (see checkpointLoop).
 constexpr int kCatchUpFrames = 512;

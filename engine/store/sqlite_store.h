@@ -6,7 +6,8 @@
 // returns after fsync of the WAL, so an ACK means durable even on power loss), then hands
 // the group's callbacks to a completion thread ("courier-cb"), which runs them in
 // commit order while the writer already works on the next group. A third thread
-// ("courier-ckpt") checkpoints the WAL into the database file off the commit path. Reads
+// ("courier-ckpt") checkpoints the WAL into the database file off the commit path (the
+// writer copies the last few frames between two groups, so that the WAL restarts). Reads
 // use one more connection under a mutex (WAL readers do not block the writer, and another
 // process may read meanwhile).
 //
