@@ -333,15 +333,7 @@ int run(const Options& o) {
       auto due = ws.dueItems(pipeline::subscriptionDestination(specs[i].id), std::chrono::system_clock::now(),
                              static_cast<std::size_t>(o.events));
       if (!due) return finish(1);
-      for (auto& item : *due) {
-        delivery::Delivery d;
-        d.outbox_id = item.id;
-        d.destination = item.destination;
-        d.idempotency_key = item.idempotency_key;
-        d.content_type = item.content_type;
-        d.payload = std::move(item.payload);
-        items[i].push_back(std::move(d));
-      }
+      for (auto& item : *due) items[i].push_back(pipeline::deliveryOf(std::move(item)));
       auto sink = http::makeHttpsSink(destinationFor(specs[i], ca));
       if (!sink) return finish(1);
       sinks.push_back(std::move(*sink));

@@ -12,6 +12,19 @@
 
 namespace courier::pipeline {
 
+delivery::Delivery deliveryOf(store::OutboxItem&& item) {
+  delivery::Delivery d;
+  d.outbox_id = item.id;
+  d.destination = std::move(item.destination);
+  d.idempotency_key = std::move(item.idempotency_key);
+  d.content_type = std::move(item.content_type);
+  d.payload = std::move(item.payload);
+  d.file_name = std::move(item.file_name);
+  d.patient_key = std::move(item.patient_key);
+  d.attempt = item.attempts + 1;
+  return d;
+}
+
 Deliverer::Deliverer(store::WorkStore& work, config::DestinationConfig destination,
                      std::unique_ptr<delivery::Sink> sink, DelivererOptions options)
     : work_(work),
@@ -65,18 +78,7 @@ Result<std::size_t> Deliverer::runOnce(std::optional<store::TimePoint>* next_due
   again_ = items->size() >= options_.batch;
   std::vector<delivery::Delivery> batch;
   batch.reserve(items->size());
-  for (auto& item : *items) {
-    delivery::Delivery d;
-    d.outbox_id = item.id;
-    d.destination = item.destination;
-    d.idempotency_key = item.idempotency_key;
-    d.content_type = item.content_type;
-    d.payload = std::move(item.payload);
-    d.file_name = item.file_name;
-    d.patient_key = item.patient_key;
-    d.attempt = item.attempts + 1;
-    batch.push_back(std::move(d));
-  }
+  for (auto& item : *items) batch.push_back(deliveryOf(std::move(item)));
   auto results = sink_->deliverBatch(batch);
   if (results.size() < batch.size()) again_ = true;  // the rest was not tried: still queued
   std::vector<store::AttemptRecord> records;

@@ -35,6 +35,9 @@
 
 namespace courier::pipeline {
 
+// What a sink gets for an outbox item (its payload moved out of it).
+delivery::Delivery deliveryOf(store::OutboxItem&& item);
+
 struct DelivererOptions {
   std::size_t batch = 512;                              // items per sink call, one commit
   std::chrono::milliseconds idle_poll{250};             // look again this often when idle
