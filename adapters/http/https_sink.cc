@@ -3,9 +3,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <system_error>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -14,6 +12,7 @@
 #include "adapters/http/retry_after.h"
 #include "engine/core/log.h"
 #include "engine/delivery/idle_closer.h"
+#include "engine/delivery/window.h"
 
 namespace courier::http {
 
@@ -148,9 +147,8 @@ class HttpsSink final : public delivery::Sink {
   // window: one request at a time left the deliverer waiting a round trip per item
   // (issue 6). Results in order up to the first that is not delivered; items after a
   // window the server cut short (it closed the connection after an answer) get no result
-  // and stay pending without a try counted. A window never holds two items of one
-  // patient, and an item without a patient key goes alone: a receiver that refuses one
-  // request (503) and takes the next must not get a patient's claims out of order.
+  // and stay pending without a try counted. Windows are cut by delivery::Windows: never
+  // two items of one patient, an item without a patient key alone.
   std::vector<DeliveryResult> deliverBatch(const std::vector<Delivery>& items) override {
     auto use = idle_.use();
     std::vector<DeliveryResult> results;
@@ -162,13 +160,8 @@ class HttpsSink final : public delivery::Sink {
     while (next < items.size()) {
       prepared.clear();
       requests.clear();
-      std::size_t bytes = 0;
-      window_keys_.clear();
-      for (std::size_t i = next; i < items.size() && prepared.size() < kWindow && (prepared.empty() || bytes < kWindowBytes);
-           ++i) {
-        const std::string& key = items[i].patient_key;
-        if (!prepared.empty() && (key.empty() || !window_keys_.insert(key).second)) break;
-        if (prepared.empty() && !key.empty()) window_keys_.insert(key);
+      const std::size_t end = windows_.end(items, next);
+      for (std::size_t i = next; i < end; ++i) {
         Prepared p = prepare(items[i]);
         if (p.refused) {
           if (prepared.empty()) {
@@ -177,9 +170,7 @@ class HttpsSink final : public delivery::Sink {
           }
           break;  // the window ends before it; it is refused when it comes first
         }
-        bytes += items[i].payload.size();
         prepared.push_back(std::move(p));
-        if (key.empty()) break;  // alone
       }
       for (std::size_t k = 0; k < prepared.size(); ++k) {
         requests.push_back(HttpRequest{config_.method, prepared[k].target, &prepared[k].headers, items[next + k].payload});
@@ -237,7 +228,7 @@ class HttpsSink final : public delivery::Sink {
  private:
   static constexpr std::size_t kWindow = 64;
   static constexpr std::size_t kWindowBytes = std::size_t{1} << 20;
-  std::unordered_set<std::string_view> window_keys_;  // patient keys of the window being cut
+  delivery::Windows windows_{kWindow, kWindowBytes};
 
   // One item's request target and headers, or why it can never be sent.
   struct Prepared {

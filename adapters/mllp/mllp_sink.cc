@@ -2,8 +2,6 @@
 
 #include <span>
 #include <string>
-#include <string_view>
-#include <unordered_set>
 #include <vector>
 
 #include "adapters/mllp/ack_mapping.h"
@@ -11,6 +9,7 @@
 #include "adapters/mllp/framer.h"
 #include "engine/core/log.h"
 #include "engine/delivery/idle_closer.h"
+#include "engine/delivery/window.h"
 
 namespace courier::mllp {
 
@@ -81,7 +80,7 @@ class MllpSink final : public delivery::Sink {
       } else if (next == 0) {
         may_repeat = true;
       }
-      const std::size_t end = windowEnd(items, next);
+      const std::size_t end = windows_.end(items, next);
       switch (sendWindow(items, next, end, results, may_repeat)) {
         case Step::kContinue: next = end; may_repeat = false; break;
         case Step::kRepeat: may_repeat = false; break;
@@ -110,24 +109,6 @@ class MllpSink final : public delivery::Sink {
   void drop() {
     if (client_) client_->close();
     client_.reset();
-  }
-
-  // A window ends at kWindowMessages/kWindowBytes, and before an item of a patient
-  // already in it or without a patient key (such an item goes alone): the window's
-  // results stop at the first refusal, so a later item the receiver took must never be
-  // the same patient's (sink.h, Delivery::patient_key).
-  std::size_t windowEnd(std::span<const Delivery> items, std::size_t begin) {
-    window_keys_.clear();
-    std::size_t end = begin;
-    std::size_t bytes = 0;
-    while (end < items.size() && end - begin < kWindowMessages && (end == begin || bytes < kWindowBytes)) {
-      const std::string& key = items[end].patient_key;
-      if (key.empty()) return end == begin ? end + 1 : end;
-      if (!window_keys_.insert(key).second) break;
-      bytes += items[end].payload.size();
-      ++end;
-    }
-    return end;
   }
 
   // Writes items[begin, end) in one write, then reads one ACK per item, appending results
@@ -184,7 +165,7 @@ class MllpSink final : public delivery::Sink {
   std::uint64_t connection_id_ = 0;
   std::string frames_;                    // reused between windows
   std::vector<std::string> control_ids_;  // of the window in flight
-  std::unordered_set<std::string_view> window_keys_;  // patient keys of the window being cut
+  delivery::Windows windows_{kWindowMessages, kWindowBytes};  // never two items of one patient
   delivery::IdleCloser idle_;             // last: stops before the rest goes
 };
 
