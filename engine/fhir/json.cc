@@ -43,7 +43,7 @@ void JsonWriter::keyAndString(std::string_view key, std::string_view value) {
   os_->Pop(reserved - static_cast<size_t>(p - start));
 }
 
-char* JsonWriter::putQuoted(char* p, std::string_view s) {
+char* putQuoted(char* p, std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   *p++ = '"';
   const char* in = s.data();

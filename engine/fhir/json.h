@@ -15,6 +15,11 @@
 
 namespace courier::fhir {
 
+// Writes `s` quoted and escaped at p, which has room for s.size() * 6 + 2 bytes;
+// returns the end. The escapes are RapidJSON's (\" \\ \b \f \n \r \t, \u00XX
+// for other control bytes, everything else verbatim).
+char* putQuoted(char* p, std::string_view s);
+
 // RapidJSON's Writer with a faster string path: stringValue() writes exactly what
 // String()/Key() write (same escapes: \" \\ \b \f \n \r \t, \u00XX for other
 // control bytes, everything else verbatim), but finds the bytes to escape eight
@@ -60,9 +65,6 @@ class JsonWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
 
  private:
   void appendQuoted(std::string_view s);
-  // Writes `s` quoted and escaped at p, which has room for s.size() * 6 + 2 bytes;
-  // returns the end.
-  static char* putQuoted(char* p, std::string_view s);
 };
 
 inline void writeString(JsonWriter& w, std::string_view s) { w.stringValue(s); }

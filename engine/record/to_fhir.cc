@@ -7,12 +7,13 @@
 #include <vector>
 
 #include "engine/fhir/ids.h"
+#include "engine/fhir/direct_writer.h"
 #include "engine/fhir/json.h"
 
 namespace courier::record {
 namespace {
 
-using fhir::JsonWriter;
+using fhir::DirectJsonWriter;
 using fhir::writeField;
 using fhir::writeKey;
 using fhir::writeReference;
@@ -172,8 +173,8 @@ std::string base64(std::string_view in) {
 class BundleWriter {
  public:
   // `buf` is reused from Bundle to Bundle (cleared here), so its capacity stays.
-  BundleWriter(const CanonicalRecord& rec, rapidjson::StringBuffer& buf) : rec_(rec), buf_(buf), w_(buf_) {
-    buf_.Clear();
+  BundleWriter(const CanonicalRecord& rec, fhir::JsonBuffer& buf) : rec_(rec), buf_(buf), w_(buf_) {
+    buf_.clear();
     // The message's identity is hashed once; each id continues from a copy.
     seed_.add(rec.sending_facility.value).add("|").add(rec.sending_application.value);
     seed_.add("|").add(rec.message_id.value).add("|").add(rec.sent_time.value).add("|");
@@ -188,50 +189,50 @@ class BundleWriter {
   }
 
   void beginEntry(std::string_view type, const std::string& id) {
-    w_.StartObject();
+    w_.startObject();
     writeKey(w_, "fullUrl");
     w_.urnUuid(id);
     writeKey(w_, "resource");
-    w_.StartObject();
+    w_.startObject();
     writeField(w_, "resourceType", type);
     writeField(w_, "id", id);
   }
   void endEntry() {
-    w_.EndObject();
-    w_.EndObject();
+    w_.endObject();
+    w_.endObject();
   }
 
   void coding(std::string_view system, std::string_view code, std::string_view display = {}) {
-    w_.StartObject();
+    w_.startObject();
     writeField(w_, "system", system);
     if (validCode(code)) writeField(w_, "code", code);
     writeField(w_, "display", display);
-    w_.EndObject();
+    w_.endObject();
   }
   // {"coding": [{system, code}]} under key, for a v2 table code.
   void tableConcept(std::string_view key, std::string_view table, const Sourced& v) {
     if (!validCode(v.value)) return;
     writeKey(w_, key);
-    w_.StartObject();
+    w_.startObject();
     writeKey(w_, "coding");
-    w_.StartArray();
+    w_.startArray();
     coding(std::string(kV2Prefix).append(table), v.value);
-    w_.EndArray();
-    w_.EndObject();
+    w_.endArray();
+    w_.endObject();
   }
   bool writeConceptBody(const Code& c, std::string_view text = {}) {
     bool has_code = validCode(c.code.value);
     if (!has_code && c.display.empty() && text.empty()) return false;
-    w_.StartObject();
+    w_.startObject();
     if (has_code) {
       writeKey(w_, "coding");
-      w_.StartArray();
+      w_.startArray();
       coding(fhirSystemFor(c.system.value), c.code.value, c.display.value);
-      w_.EndArray();
+      w_.endArray();
     }
     if (!text.empty()) writeField(w_, "text", text);
     else if (!has_code) writeField(w_, "text", c.display.value);
-    w_.EndObject();
+    w_.endObject();
     return true;
   }
   void writeConcept(std::string_view key, const Code& c, std::string_view text = {}) {
@@ -246,10 +247,10 @@ class BundleWriter {
     std::string to = hl7ToFhirDateTime(end.value);
     if (from.empty() && to.empty()) return;
     writeKey(w_, "period");
-    w_.StartObject();
+    w_.startObject();
     writeField(w_, "start", from);
     writeField(w_, "end", to);
-    w_.EndObject();
+    w_.endObject();
   }
   void dateTime(std::string_view key, const Sourced& v) {
     writeField(w_, key, hl7ToFhirDateTime(v.value));
@@ -257,21 +258,21 @@ class BundleWriter {
   void decimal(std::string_view key, std::string_view v) {
     if (!fhir::isFhirDecimal(v)) return;
     writeKey(w_, key);
-    w_.RawValue(v.data(), v.size(), rapidjson::kNumberType);
+    w_.rawNumber(v);
   }
   void identifierWithType(std::string_view value, std::string_view type_code) {
-    w_.StartObject();
+    w_.startObject();
     if (!type_code.empty()) {
       writeKey(w_, "type");
-      w_.StartObject();
+      w_.startObject();
       writeKey(w_, "coding");
-      w_.StartArray();
+      w_.startArray();
       coding("http://terminology.hl7.org/CodeSystem/v2-0203", type_code);
-      w_.EndArray();
-      w_.EndObject();
+      w_.endArray();
+      w_.endObject();
     }
     writeField(w_, "value", value);
-    w_.EndObject();
+    w_.endObject();
   }
 
   void practitioner(const Practitioner& p, const std::string& id);
@@ -297,8 +298,8 @@ class BundleWriter {
   void documents();
 
   const CanonicalRecord& rec_;
-  rapidjson::StringBuffer& buf_;
-  JsonWriter w_;
+  fhir::JsonBuffer& buf_;
+  DirectJsonWriter w_;
   fhir::Hasher seed_;  // facility|application|control id|MSH-7|[content hash|]
   std::string patient_id_;
   std::string encounter_id_;
@@ -312,23 +313,23 @@ void BundleWriter::practitioner(const Practitioner& p, const std::string& id) {
   beginEntry("Practitioner", id);
   if (!p.id.empty()) {
     writeKey(w_, "identifier");
-    w_.StartArray();
+    w_.startArray();
     identifierWithType(p.id.value, "");
-    w_.EndArray();
+    w_.endArray();
   }
   if (!p.family.empty() || !p.given.empty()) {
     writeKey(w_, "name");
-    w_.StartArray();
-    w_.StartObject();
+    w_.startArray();
+    w_.startObject();
     writeField(w_, "family", p.family.value);
     if (!p.given.empty()) {
       writeKey(w_, "given");
-      w_.StartArray();
+      w_.startArray();
       writeString(w_, p.given.value);
-      w_.EndArray();
+      w_.endArray();
     }
-    w_.EndObject();
-    w_.EndArray();
+    w_.endObject();
+    w_.endArray();
   }
   endEntry();
 }
@@ -354,39 +355,39 @@ std::string_view gender(std::string_view v) {
 void BundleWriter::names(const std::vector<Name>& list) {
   if (!list.empty()) {
     writeKey(w_, "name");
-    w_.StartArray();
+    w_.startArray();
     for (const Name& n : list) {
-      w_.StartObject();
+      w_.startObject();
       writeField(w_, "use", nameUse(n.use.value));
       writeField(w_, "family", n.family.value);
       if (!n.given.empty()) {
         writeKey(w_, "given");
-        w_.StartArray();
+        w_.startArray();
         for (const Sourced& g : n.given) writeString(w_, g.value);
-        w_.EndArray();
+        w_.endArray();
       }
       if (!n.prefix.empty()) {
         writeKey(w_, "prefix");
-        w_.StartArray();
+        w_.startArray();
         writeString(w_, n.prefix.value);
-        w_.EndArray();
+        w_.endArray();
       }
       if (!n.suffix.empty()) {
         writeKey(w_, "suffix");
-        w_.StartArray();
+        w_.startArray();
         writeString(w_, n.suffix.value);
-        w_.EndArray();
+        w_.endArray();
       }
-      w_.EndObject();
+      w_.endObject();
     }
-    w_.EndArray();
+    w_.endArray();
   }
 }
 
 void BundleWriter::telecoms(const std::vector<Telecom>& list) {
   if (!list.empty()) {
     writeKey(w_, "telecom");
-    w_.StartArray();
+    w_.startArray();
     for (const Telecom& t : list) {
       const std::string& eq = t.equipment.value;
       std::string_view system = "phone";
@@ -397,54 +398,54 @@ void BundleWriter::telecoms(const std::vector<Telecom>& list) {
       if (eq == "CP") use = "mobile";
       else if (t.use.value == "PRN" || t.use.value == "ORN" || t.use.value == "VHN") use = "home";
       else if (t.use.value == "WPN") use = "work";
-      w_.StartObject();
+      w_.startObject();
       writeField(w_, "system", system);
       writeField(w_, "value", t.value.value);
       writeField(w_, "use", use);
-      w_.EndObject();
+      w_.endObject();
     }
-    w_.EndArray();
+    w_.endArray();
   }
 }
 
 void BundleWriter::addresses(const std::vector<Address>& list) {
   if (!list.empty()) {
     writeKey(w_, "address");
-    w_.StartArray();
+    w_.startArray();
     for (const Address& a : list) {
       const std::string& u = a.use.value;
-      w_.StartObject();
+      w_.startObject();
       if (u == "H") writeField(w_, "use", "home");
       else if (u == "B" || u == "O") writeField(w_, "use", "work");
       else if (u == "C") writeField(w_, "use", "temp");
       else if (u == "M") writeField(w_, "type", "postal");
       if (!a.lines.empty()) {
         writeKey(w_, "line");
-        w_.StartArray();
+        w_.startArray();
         for (const Sourced& l : a.lines) writeString(w_, l.value);
-        w_.EndArray();
+        w_.endArray();
       }
       writeField(w_, "city", a.city.value);
       writeField(w_, "state", a.state.value);
       writeField(w_, "postalCode", a.postal_code.value);
       writeField(w_, "country", a.country.value);
-      w_.EndObject();
+      w_.endObject();
     }
-    w_.EndArray();
+    w_.endArray();
   }
 }
 
 void BundleWriter::extensions(const std::vector<Extension>& list) {
   if (list.empty()) return;
   writeKey(w_, "extension");
-  w_.StartArray();
+  w_.startArray();
   for (const Extension& e : list) {
-    w_.StartObject();
+    w_.startObject();
     writeField(w_, "url", e.url);
     writeField(w_, "valueString", e.value.value);
-    w_.EndObject();
+    w_.endObject();
   }
-  w_.EndArray();
+  w_.endArray();
 }
 
 void BundleWriter::patient() {
@@ -453,17 +454,17 @@ void BundleWriter::patient() {
   extensions(p.extensions);
   if (!p.identifiers.empty()) {
     writeKey(w_, "identifier");
-    w_.StartArray();
+    w_.startArray();
     for (const Identifier& id : p.identifiers) {
-      w_.StartObject();
+      w_.startObject();
       if (validCode(id.type.value)) {
         writeKey(w_, "type");
-        w_.StartObject();
+        w_.startObject();
         writeKey(w_, "coding");
-        w_.StartArray();
+        w_.startArray();
         coding("http://terminology.hl7.org/CodeSystem/v2-0203", id.type.value);
-        w_.EndArray();
-        w_.EndObject();
+        w_.endArray();
+        w_.endObject();
       }
       if (looksLikeOid(id.assigning_authority.value))
         writeField(w_, "system", "urn:oid:" + id.assigning_authority.value);
@@ -472,13 +473,13 @@ void BundleWriter::patient() {
       writeField(w_, "value", id.value.value);
       if (!id.assigning_authority.empty()) {
         writeKey(w_, "assigner");
-        w_.StartObject();
+        w_.startObject();
         writeField(w_, "display", id.assigning_authority.value);
-        w_.EndObject();
+        w_.endObject();
       }
-      w_.EndObject();
+      w_.endObject();
     }
-    w_.EndArray();
+    w_.endArray();
   }
   names(p.names);
   telecoms(p.telecoms);
@@ -489,23 +490,23 @@ void BundleWriter::patient() {
     writeField(w_, "deceasedDateTime", death);
   } else if (p.deceased.value == "Y" || p.deceased.value == "N") {
     writeKey(w_, "deceasedBoolean");
-    w_.Bool(p.deceased.value == "Y");
+    w_.boolean(p.deceased.value == "Y");
   }
   addresses(p.addresses);
   if (!rec_.merged_identifiers.empty()) {
     writeKey(w_, "link");
-    w_.StartArray();
+    w_.startArray();
     for (const Identifier& id : rec_.merged_identifiers) {
-      w_.StartObject();
+      w_.startObject();
       writeKey(w_, "other");
-      w_.StartObject();
+      w_.startObject();
       writeKey(w_, "identifier");
       identifierWithType(id.value.value, validCode(id.type.value) ? std::string_view(id.type.value) : "");
-      w_.EndObject();
+      w_.endObject();
       writeField(w_, "type", "replaces");
-      w_.EndObject();
+      w_.endObject();
     }
-    w_.EndArray();
+    w_.endArray();
   }
   endEntry();
 }
@@ -537,9 +538,9 @@ void BundleWriter::encounter() {
   extensions(e.extensions);
   if (!e.visit_number.empty()) {
     writeKey(w_, "identifier");
-    w_.StartArray();
+    w_.startArray();
     identifierWithType(e.visit_number.value, "VN");
-    w_.EndArray();
+    w_.endArray();
   }
   writeField(w_, "status", encounterStatus(rec_));
   writeKey(w_, "class");
@@ -555,60 +556,60 @@ void BundleWriter::encounter() {
   writeReference(w_, "subject", patient_id_);
   if (!attending_id.empty()) {
     writeKey(w_, "participant");
-    w_.StartArray();
-    w_.StartObject();
+    w_.startArray();
+    w_.startObject();
     writeKey(w_, "type");
-    w_.StartArray();
-    w_.StartObject();
+    w_.startArray();
+    w_.startObject();
     writeKey(w_, "coding");
-    w_.StartArray();
+    w_.startArray();
     coding("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "ATND", "attender");
-    w_.EndArray();
-    w_.EndObject();
-    w_.EndArray();
+    w_.endArray();
+    w_.endObject();
+    w_.endArray();
     writeReference(w_, "individual", attending_id);
-    w_.EndObject();
-    w_.EndArray();
+    w_.endObject();
+    w_.endArray();
   }
   period(e.admit_time, e.discharge_time);
   if (!e.reason.empty()) {
     writeKey(w_, "reasonCode");
-    w_.StartArray();
-    w_.StartObject();
+    w_.startArray();
+    w_.startObject();
     writeField(w_, "text", e.reason.value);
-    w_.EndObject();
-    w_.EndArray();
+    w_.endObject();
+    w_.endArray();
   }
   if (!rec_.diagnoses.empty()) {
     writeKey(w_, "diagnosis");
-    w_.StartArray();
+    w_.startArray();
     for (size_t i = 0; i < rec_.diagnoses.size(); ++i) {
       const Diagnosis& d = rec_.diagnoses[i];
-      w_.StartObject();
+      w_.startObject();
       writeReference(w_, "condition", condition_ids_[i]);
       std::string_view role = d.type.value == "A" ? "AD" : d.type.value == "F" ? "DD" : "";
       if (!role.empty()) {
         writeKey(w_, "use");
-        w_.StartObject();
+        w_.startObject();
         writeKey(w_, "coding");
-        w_.StartArray();
+        w_.startArray();
         coding("http://terminology.hl7.org/CodeSystem/diagnosis-role", role);
-        w_.EndArray();
-        w_.EndObject();
+        w_.endArray();
+        w_.endObject();
       }
       if (allDigits(d.rank.value) && d.rank.value.size() < 9 && num(d.rank.value) > 0) {
         writeKey(w_, "rank");
-        w_.Int(num(d.rank.value));
+        w_.integer(num(d.rank.value));
       }
-      w_.EndObject();
+      w_.endObject();
     }
-    w_.EndArray();
+    w_.endArray();
   }
   if (!e.discharge_disposition.empty()) {
     writeKey(w_, "hospitalization");
-    w_.StartObject();
+    w_.startObject();
     tableConcept("dischargeDisposition", "0112", e.discharge_disposition);
-    w_.EndObject();
+    w_.endObject();
   }
   std::string where;
   for (const Sourced* part : {&e.location_point_of_care, &e.location_room, &e.location_bed, &e.location_facility}) {
@@ -618,14 +619,14 @@ void BundleWriter::encounter() {
   }
   if (!where.empty()) {
     writeKey(w_, "location");
-    w_.StartArray();
-    w_.StartObject();
+    w_.startArray();
+    w_.startObject();
     writeKey(w_, "location");
-    w_.StartObject();
+    w_.startObject();
     writeField(w_, "display", where);
-    w_.EndObject();
-    w_.EndObject();
-    w_.EndArray();
+    w_.endObject();
+    w_.endObject();
+    w_.endArray();
   }
   endEntry();
 }
@@ -635,14 +636,14 @@ void BundleWriter::conditions() {
     const Diagnosis& d = rec_.diagnoses[i];
     beginEntry("Condition", condition_ids_[i]);
     writeKey(w_, "category");
-    w_.StartArray();
-    w_.StartObject();
+    w_.startArray();
+    w_.startObject();
     writeKey(w_, "coding");
-    w_.StartArray();
+    w_.startArray();
     coding("http://terminology.hl7.org/CodeSystem/condition-category", "encounter-diagnosis");
-    w_.EndArray();
-    w_.EndObject();
-    w_.EndArray();
+    w_.endArray();
+    w_.endObject();
+    w_.endArray();
     writeConcept("code", d.code, d.text.value);
     writeReference(w_, "subject", patient_id_);
     writeReference(w_, "encounter", encounter_id_);
@@ -666,11 +667,11 @@ void BundleWriter::procedures() {
     dateTime("performedDateTime", p.time);
     if (!performer_id.empty()) {
       writeKey(w_, "performer");
-      w_.StartArray();
-      w_.StartObject();
+      w_.startArray();
+      w_.startObject();
       writeReference(w_, "actor", performer_id);
-      w_.EndObject();
-      w_.EndArray();
+      w_.endObject();
+      w_.endArray();
     }
     endEntry();
   }
@@ -690,10 +691,10 @@ void BundleWriter::orders() {
     beginEntry("ServiceRequest", order_ids_[i]);
     if (!o.placer_number.empty() || !o.filler_number.empty()) {
       writeKey(w_, "identifier");
-      w_.StartArray();
+      w_.startArray();
       if (!o.placer_number.empty()) identifierWithType(o.placer_number.value, "PLAC");
       if (!o.filler_number.empty()) identifierWithType(o.filler_number.value, "FILL");
-      w_.EndArray();
+      w_.endArray();
     }
     writeField(w_, "status", requestStatus(o.status.value));
     writeField(w_, "intent", "order");
@@ -735,7 +736,7 @@ void BundleWriter::observationValue(const Observation& o, const Sourced& value, 
     }
     if ((type == "NM" || type == "SN") && fhir::isFhirDecimal(number)) {
       writeKey(w_, "valueQuantity");
-      w_.StartObject();
+      w_.startObject();
       decimal("value", number);
       writeField(w_, "comparator", comparator);
       const Code& u = o.units;
@@ -744,7 +745,7 @@ void BundleWriter::observationValue(const Observation& o, const Sourced& value, 
         writeField(w_, "system", "http://unitsofmeasure.org");
         writeField(w_, "code", u.code.value);
       }
-      w_.EndObject();
+      w_.endObject();
     } else if ((type == "CE" || type == "CWE" || type == "CNE") && !coded.empty()) {
       writeConcept("valueCodeableConcept", coded);
     } else if ((type == "DT" || type == "TS" || type == "DTM") && !hl7ToFhirDateTime(v).empty()) {
@@ -760,19 +761,19 @@ void BundleWriter::observations() {
     beginEntry("Observation", idFor("Observation", o.source_segment));
     if (o.order_index > 0) {
       writeKey(w_, "basedOn");
-      w_.StartArray();
-      w_.StartObject();
+      w_.startArray();
+      w_.startObject();
       writeKey(w_, "reference");
       w_.urnUuid(order_ids_[o.order_index - 1]);
-      w_.EndObject();
-      w_.EndArray();
+      w_.endObject();
+      w_.endArray();
     }
     writeField(w_, "status", observationStatus(o.status.value));
     writeKey(w_, "code");
     if (!writeConceptBody(o.code)) {
-      w_.StartObject();
+      w_.startObject();
       writeField(w_, "text", "unspecified");
-      w_.EndObject();
+      w_.endObject();
     }
     writeReference(w_, "subject", patient_id_);
     writeReference(w_, "encounter", encounter_id_);
@@ -782,42 +783,42 @@ void BundleWriter::observations() {
     if (o.repeats.empty()) observationValue(o, o.value, o.coded_value);
     if (validCode(o.abnormal_flag.value)) {
       writeKey(w_, "interpretation");
-      w_.StartArray();
-      w_.StartObject();
+      w_.startArray();
+      w_.startObject();
       writeKey(w_, "coding");
-      w_.StartArray();
+      w_.startArray();
       coding("http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", o.abnormal_flag.value);
-      w_.EndArray();
-      w_.EndObject();
-      w_.EndArray();
+      w_.endArray();
+      w_.endObject();
+      w_.endArray();
     }
     if (!o.reference_range.empty()) {
       writeKey(w_, "referenceRange");
-      w_.StartArray();
-      w_.StartObject();
+      w_.startArray();
+      w_.startObject();
       writeField(w_, "text", o.reference_range.value);
-      w_.EndObject();
-      w_.EndArray();
+      w_.endObject();
+      w_.endArray();
     }
     if (!o.repeats.empty()) {
       writeKey(w_, "component");
-      w_.StartArray();
+      w_.startArray();
       static const Code kNoCode;
       for (size_t i = 0; i <= o.repeats.size(); ++i) {
         const Sourced& value = i == 0 ? o.value : o.repeats[i - 1];
         const Code& coded = i == 0 ? o.coded_value : i - 1 < o.coded_repeats.size() ? o.coded_repeats[i - 1] : kNoCode;
         if (value.empty()) continue;
-        w_.StartObject();
+        w_.startObject();
         writeKey(w_, "code");
         if (!writeConceptBody(o.code)) {
-          w_.StartObject();
+          w_.startObject();
           writeField(w_, "text", "unspecified");
-          w_.EndObject();
+          w_.endObject();
         }
         observationValue(o, value, coded);
-        w_.EndObject();
+        w_.endObject();
       }
-      w_.EndArray();
+      w_.endArray();
     }
     endEntry();
   }
@@ -828,21 +829,21 @@ void BundleWriter::charges() {
     beginEntry("ChargeItem", idFor("ChargeItem", c.source_segment));
     if (!c.modifiers.empty()) {
       writeKey(w_, "extension");
-      w_.StartArray();
+      w_.startArray();
       for (const Sourced& m : c.modifiers) {
         if (!validCode(m.value)) continue;
-        w_.StartObject();
+        w_.startObject();
         writeField(w_, "url", "urn:courier:fhir:extension:procedure-modifier");
         writeField(w_, "valueCode", m.value);
-        w_.EndObject();
+        w_.endObject();
       }
-      w_.EndArray();
+      w_.endArray();
     }
     writeField(w_, "status", c.transaction_type.value == "CD" ? "not-billable" : "billable");
     writeKey(w_, "code");
-    w_.StartObject();
+    w_.startObject();
     writeKey(w_, "coding");
-    w_.StartArray();
+    w_.startArray();
     if (validCode(c.hcpcs.code.value)) {
       std::string_view system = fhirSystemFor(c.hcpcs.system.value);
       if (system.empty()) system = "http://www.ama-assn.org/go/cpt";
@@ -850,30 +851,30 @@ void BundleWriter::charges() {
     }
     if (validCode(c.chargemaster.code.value))
       coding(fhirSystemFor(c.chargemaster.system.value), c.chargemaster.code.value, c.chargemaster.display.value);
-    w_.EndArray();
+    w_.endArray();
     if (!validCode(c.hcpcs.code.value) && !validCode(c.chargemaster.code.value)) writeField(w_, "text", "unspecified");
-    w_.EndObject();
+    w_.endObject();
     writeReference(w_, "subject", patient_id_);
     writeReference(w_, "context", encounter_id_);
     dateTime("occurrenceDateTime", c.transaction_date);
     if (fhir::isFhirDecimal(c.quantity.value)) {
       writeKey(w_, "quantity");
-      w_.StartObject();
+      w_.startObject();
       decimal("value", c.quantity.value);
-      w_.EndObject();
+      w_.endObject();
     }
     if (fhir::isFhirDecimal(c.amount.value)) {
       writeKey(w_, "priceOverride");
-      w_.StartObject();
+      w_.startObject();
       decimal("value", c.amount.value);
       writeField(w_, "currency", "USD");
-      w_.EndObject();
+      w_.endObject();
     }
     if (!c.diagnoses.empty()) {
       writeKey(w_, "reason");
-      w_.StartArray();
+      w_.startArray();
       for (const Code& d : c.diagnoses) writeConceptBody(d);
-      w_.EndArray();
+      w_.endArray();
     }
     endEntry();
   }
@@ -886,9 +887,9 @@ void BundleWriter::immunizations() {
     writeField(w_, "status", cs == "RE" || cs == "NA" ? "not-done" : "completed");
     writeKey(w_, "vaccineCode");
     if (!writeConceptBody(im.vaccine)) {
-      w_.StartObject();
+      w_.startObject();
       writeField(w_, "text", "unspecified");
-      w_.EndObject();
+      w_.endObject();
     }
     writeReference(w_, "patient", patient_id_);
     writeReference(w_, "encounter", encounter_id_);
@@ -897,10 +898,10 @@ void BundleWriter::immunizations() {
     else writeField(w_, "occurrenceString", im.time.value.empty() ? "unknown" : im.time.value);
     if (!im.manufacturer.empty()) {
       writeKey(w_, "manufacturer");
-      w_.StartObject();
+      w_.startObject();
       writeField(w_, "display", im.manufacturer.display.empty() ? im.manufacturer.code.value
                                                                  : im.manufacturer.display.value);
-      w_.EndObject();
+      w_.endObject();
     }
     writeField(w_, "lotNumber", im.lot.value);
     writeField(w_, "expirationDate", hl7ToFhirDate(im.expiration.value));
@@ -908,10 +909,10 @@ void BundleWriter::immunizations() {
     writeConcept("route", im.route);
     if (fhir::isFhirDecimal(im.dose.value) && im.dose.value != "999") {
       writeKey(w_, "doseQuantity");
-      w_.StartObject();
+      w_.startObject();
       decimal("value", im.dose.value);
       writeField(w_, "unit", im.dose_units.value);
-      w_.EndObject();
+      w_.endObject();
     }
     endEntry();
   }
@@ -932,9 +933,9 @@ void BundleWriter::coverages() {
     beginEntry("Organization", payer_id);
     if (!c.payer_id.empty()) {
       writeKey(w_, "identifier");
-      w_.StartArray();
+      w_.startArray();
       identifierWithType(c.payer_id.value, "");
-      w_.EndArray();
+      w_.endArray();
     }
     writeField(w_, "name", c.payer_name.empty() ? std::string_view("unknown payer") : c.payer_name.value);
     endEntry();
@@ -946,41 +947,41 @@ void BundleWriter::coverages() {
     std::string_view rel = subscriberRelationship(c.relationship.value);
     if (!rel.empty()) {
       writeKey(w_, "relationship");
-      w_.StartObject();
+      w_.startObject();
       writeKey(w_, "coding");
-      w_.StartArray();
+      w_.startArray();
       coding("http://terminology.hl7.org/CodeSystem/subscriber-relationship", rel);
-      w_.EndArray();
-      w_.EndObject();
+      w_.endArray();
+      w_.endObject();
     }
     period(c.start, c.end);
     writeKey(w_, "payor");
-    w_.StartArray();
-    w_.StartObject();
+    w_.startArray();
+    w_.startObject();
     writeKey(w_, "reference");
     w_.urnUuid(payer_id);
-    w_.EndObject();
-    w_.EndArray();
+    w_.endObject();
+    w_.endArray();
     bool has_plan = !c.plan.code.empty();
     if (!c.group_number.empty() || has_plan) {
       writeKey(w_, "class");
-      w_.StartArray();
+      w_.startArray();
       auto cls = [&](std::string_view code, std::string_view value, std::string_view name) {
-        w_.StartObject();
+        w_.startObject();
         writeKey(w_, "type");
-        w_.StartObject();
+        w_.startObject();
         writeKey(w_, "coding");
-        w_.StartArray();
+        w_.startArray();
         coding("http://terminology.hl7.org/CodeSystem/coverage-class", code);
-        w_.EndArray();
-        w_.EndObject();
+        w_.endArray();
+        w_.endObject();
         writeField(w_, "value", value);
         writeField(w_, "name", name);
-        w_.EndObject();
+        w_.endObject();
       };
       if (!c.group_number.empty()) cls("group", c.group_number.value, {});
       if (has_plan) cls("plan", c.plan.code.value, c.plan.display.value);
-      w_.EndArray();
+      w_.endArray();
     }
     endEntry();
   }
@@ -1003,17 +1004,17 @@ void BundleWriter::appointments() {
     beginEntry("Appointment", idFor("Appointment", a.source_segment));
     if (!a.placer_id.empty() || !a.filler_id.empty()) {
       writeKey(w_, "identifier");
-      w_.StartArray();
+      w_.startArray();
       if (!a.placer_id.empty()) identifierWithType(a.placer_id.value, "PLAC");
       if (!a.filler_id.empty()) identifierWithType(a.filler_id.value, "FILL");
-      w_.EndArray();
+      w_.endArray();
     }
     writeField(w_, "status", appointmentStatus(a.status.value, rec_.trigger.value));
     if (!a.reason.empty()) {
       writeKey(w_, "reasonCode");
-      w_.StartArray();
+      w_.startArray();
       writeConceptBody(a.reason);
-      w_.EndArray();
+      w_.endArray();
     }
     std::string start = hl7ToFhirInstant(a.start.value);
     std::string end = hl7ToFhirInstant(a.end.value);
@@ -1022,12 +1023,12 @@ void BundleWriter::appointments() {
       writeField(w_, "end", end);
     }
     writeKey(w_, "participant");
-    w_.StartArray();
-    w_.StartObject();
+    w_.startArray();
+    w_.startObject();
     writeReference(w_, "actor", patient_id_);
     writeField(w_, "status", "accepted");
-    w_.EndObject();
-    w_.EndArray();
+    w_.endObject();
+    w_.endArray();
     endEntry();
   }
 }
@@ -1043,41 +1044,41 @@ void BundleWriter::documents() {
     beginEntry("DocumentReference", idFor("DocumentReference", d.source_segment));
     if (!d.unique_id.empty()) {
       writeKey(w_, "masterIdentifier");
-      w_.StartObject();
+      w_.startObject();
       writeField(w_, "value", d.unique_id.value);
-      w_.EndObject();
+      w_.endObject();
     }
     writeField(w_, "status", "current");
     writeField(w_, "docStatus", documentStatus(d.status.value));
     if (!d.type.empty()) {
       writeKey(w_, "type");
-      w_.StartObject();
+      w_.startObject();
       writeField(w_, "text", d.type.value);
-      w_.EndObject();
+      w_.endObject();
     }
     writeReference(w_, "subject", patient_id_);
     writeField(w_, "date", hl7ToFhirInstant(d.time.value));
     writeKey(w_, "content");
-    w_.StartArray();
-    w_.StartObject();
+    w_.startArray();
+    w_.startObject();
     writeKey(w_, "attachment");
-    w_.StartObject();
+    w_.startObject();
     writeField(w_, "contentType", "text/plain; charset=utf-8");
     writeField(w_, "data", base64(d.text));
-    w_.EndObject();
-    w_.EndObject();
-    w_.EndArray();
+    w_.endObject();
+    w_.endObject();
+    w_.endArray();
     if (!encounter_id_.empty()) {
       writeKey(w_, "context");
-      w_.StartObject();
+      w_.startObject();
       writeKey(w_, "encounter");
-      w_.StartArray();
-      w_.StartObject();
+      w_.startArray();
+      w_.startObject();
       writeKey(w_, "reference");
       w_.urnUuid(encounter_id_);
-      w_.EndObject();
-      w_.EndArray();
-      w_.EndObject();
+      w_.endObject();
+      w_.endArray();
+      w_.endObject();
     }
     endEntry();
   }
@@ -1091,28 +1092,28 @@ void BundleWriter::relatedPerson(const Contact& c, const std::string& id) {
   bool has_role = validCode(c.role.value);
   if (has_rel || has_role) {
     writeKey(w_, "relationship");
-    w_.StartArray();
+    w_.startArray();
     if (has_rel) {
-      w_.StartObject();
+      w_.startObject();
       if (validCode(c.relationship.code.value)) {
         writeKey(w_, "coding");
-        w_.StartArray();
+        w_.startArray();
         coding(std::string(kV2Prefix).append("0063"), c.relationship.code.value, c.relationship.display.value);
-        w_.EndArray();
+        w_.endArray();
       } else {
         writeField(w_, "text", c.relationship.display.value);
       }
-      w_.EndObject();
+      w_.endObject();
     }
     if (has_role) {
-      w_.StartObject();
+      w_.startObject();
       writeKey(w_, "coding");
-      w_.StartArray();
+      w_.startArray();
       coding(std::string(kV2Prefix).append("0131"), c.role.value);
-      w_.EndArray();
-      w_.EndObject();
+      w_.endArray();
+      w_.endObject();
     }
-    w_.EndArray();
+    w_.endArray();
   }
   if (!c.name.family.empty() || !c.name.given.empty()) {
     // One name; names() takes a list.
@@ -1145,12 +1146,12 @@ void BundleWriter::allergies() {
   for (const Allergy& a : rec_.allergies) {
     beginEntry("AllergyIntolerance", idFor("AllergyIntolerance", a.source_segment));
     writeKey(w_, "clinicalStatus");
-    w_.StartObject();
+    w_.startObject();
     writeKey(w_, "coding");
-    w_.StartArray();
+    w_.startArray();
     coding("http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active");
-    w_.EndArray();
-    w_.EndObject();
+    w_.endArray();
+    w_.endObject();
     const std::string& t = a.type.value;
     if (t == "MA" || t == "DA" || t == "FA" || t == "EA" || t == "AA" || t == "PA" || t == "LA" || t == "MC")
       writeField(w_, "type", "allergy");
@@ -1159,9 +1160,9 @@ void BundleWriter::allergies() {
     std::string_view category = allergyCategory(t);
     if (!category.empty()) {
       writeKey(w_, "category");
-      w_.StartArray();
+      w_.startArray();
       writeString(w_, category);
-      w_.EndArray();
+      w_.endArray();
     }
     const std::string& sev = a.severity.value;
     if (sev == "SV") writeField(w_, "criticality", "high");
@@ -1173,21 +1174,21 @@ void BundleWriter::allergies() {
     dateTime("onsetDateTime", a.onset);
     if (!a.reactions.empty()) {
       writeKey(w_, "reaction");
-      w_.StartArray();
-      w_.StartObject();
+      w_.startArray();
+      w_.startObject();
       writeKey(w_, "manifestation");
-      w_.StartArray();
+      w_.startArray();
       for (const Sourced& r : a.reactions) {
-        w_.StartObject();
+        w_.startObject();
         writeField(w_, "text", r.value);
-        w_.EndObject();
+        w_.endObject();
       }
-      w_.EndArray();
+      w_.endArray();
       if (sev == "SV") writeField(w_, "severity", "severe");
       else if (sev == "MO") writeField(w_, "severity", "moderate");
       else if (sev == "MI") writeField(w_, "severity", "mild");
-      w_.EndObject();
-      w_.EndArray();
+      w_.endObject();
+      w_.endArray();
     }
     endEntry();
   }
@@ -1206,25 +1207,25 @@ void BundleWriter::guarantors() {
     beginEntry("Account", idFor("Account", g.source_segment));
     if (!g.number.value.empty()) {
       writeKey(w_, "identifier");
-      w_.StartArray();
+      w_.startArray();
       identifierWithType(g.number.value.value, validCode(g.number.type.value) ? std::string_view(g.number.type.value) : "");
-      w_.EndArray();
+      w_.endArray();
     }
     writeField(w_, "status", "active");
     writeKey(w_, "subject");
-    w_.StartArray();
-    w_.StartObject();
+    w_.startArray();
+    w_.startObject();
     writeKey(w_, "reference");
     w_.urnUuid(patient_id_);
-    w_.EndObject();
-    w_.EndArray();
+    w_.endObject();
+    w_.endArray();
     writeKey(w_, "guarantor");
-    w_.StartArray();
-    w_.StartObject();
+    w_.startArray();
+    w_.startObject();
     writeReference(w_, "party", party_id);
     period(g.person.start, g.person.end);
-    w_.EndObject();
-    w_.EndArray();
+    w_.endObject();
+    w_.endArray();
     endEntry();
   }
 }
@@ -1238,19 +1239,19 @@ std::string BundleWriter::run() {
   order_ids_.reserve(rec_.orders.size());
   for (const Order& o : rec_.orders) order_ids_.push_back(idFor("ServiceRequest", o.source_segment));
 
-  w_.StartObject();
+  w_.startObject();
   writeField(w_, "resourceType", "Bundle");
   writeField(w_, "id", idFor("Bundle", ""));
   if (!rec_.message_id.empty()) {
     writeKey(w_, "identifier");
-    w_.StartObject();
+    w_.startObject();
     writeField(w_, "value", rec_.message_id.value);
-    w_.EndObject();
+    w_.endObject();
   }
   writeField(w_, "type", "collection");
   writeField(w_, "timestamp", hl7ToFhirInstant(rec_.sent_time.value));
   writeKey(w_, "entry");
-  w_.StartArray();
+  w_.startArray();
   if (rec_.has_patient) patient();
   if (rec_.has_encounter) encounter();
   conditions();
@@ -1265,9 +1266,9 @@ std::string BundleWriter::run() {
   contacts();
   allergies();
   guarantors();
-  w_.EndArray();
-  w_.EndObject();
-  return std::string(buf_.GetString(), buf_.GetSize());
+  w_.endArray();
+  w_.endObject();
+  return std::string(buf_.view());
 }
 
 }  // namespace
@@ -1338,13 +1339,10 @@ std::string_view fhirSystemFor(std::string_view s) {
 
 std::string toFhirBundle(const CanonicalRecord& rec) {
   // One buffer per thread: a Bundle is written without growing it step by step.
-  thread_local rapidjson::StringBuffer buf(nullptr, 8192);
+  thread_local fhir::JsonBuffer buf(8192);
   BundleWriter writer(rec, buf);
   std::string out = writer.run();
-  if (buf.GetSize() > (size_t{1} << 20)) {  // do not keep a huge document's buffer
-    buf.Clear();
-    buf.ShrinkToFit();
-  }
+  buf.shrinkTo(size_t{1} << 20);  // do not keep a huge document's buffer
   return out;
 }
 
