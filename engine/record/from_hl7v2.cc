@@ -5,6 +5,8 @@
 #include "engine/hl7v2/escape.h"
 
 #include <cstring>
+#include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,74 +40,83 @@ char* putNumber(char* p, int n) {
   return p;
 }
 
-void appendNumber(std::string& out, int n) {
-  char buf[12];
-  out.append(buf, static_cast<size_t>(putNumber(buf, n) - buf));
+// Replaces `out`, an empty Sourced, by one built in place from its two parts: no
+// temporary Sourced to move from, and no assignment into empty strings (std::string's
+// general replace path). noexcept: if an allocation fails the process ends rather
+// than leave `out` destroyed.
+void emplaceSourced(Sourced& out, std::string&& value, const char* path, size_t path_size) noexcept {
+  std::destroy_at(&out);
+  ::new (static_cast<void*>(&out)) Sourced{std::move(value), std::string(path, path_size)};
+}
+void emplaceSourced(Sourced& out, std::string_view value, const char* path, size_t path_size) noexcept {
+  std::destroy_at(&out);
+  ::new (static_cast<void*>(&out)) Sourced{std::string(value), std::string(path, path_size)};
 }
 
 // Reads values of one segment occurrence, each with its path as source
 // (`DG1[2]-3.1`, the syntax of hl7v2::Path). Works on the segment's own field
-// views, so a read costs a split and, only when needed, an unescape.
+// views: the repetition last read is split into components once (reads of
+// XPN/XAD/CWE parts come one after another), so a read costs an index and, only
+// when needed, a sub-component split and an unescape.
 class SegmentReader {
  public:
   SegmentReader(const Message& msg, hl7v2::Segment seg, std::string_view id, int occurrence)
-      : msg_(msg), seg_(seg), delims_(msg.delimiters()) {
-    prefix_.assign(id);
+      : seg_(seg), delims_(msg.delimiters()) {
+    std::memcpy(prefix_, id.data(), 3);
+    char* p = prefix_ + 3;
     if (occurrence != 1) {
-      prefix_ += '[';
-      appendNumber(prefix_, occurrence);
-      prefix_ += ']';
+      *p++ = '[';
+      p = putNumber(p, occurrence);
+      *p++ = ']';
     }
+    prefix_size_ = static_cast<size_t>(p - prefix_);
     is_msh_ = id == "MSH";
+    latin1_ = msg.charset() == hl7v2::Charset::kLatin1;
+  }
+  SegmentReader(const SegmentReader&) = delete;
+  SegmentReader& operator=(const SegmentReader&) = delete;
+
+  // The still-encoded bytes of a value (empty when absent).
+  std::string_view raw(int field, int rep = 1, int component = 0, int sub = 0) const {
+    if (is_msh_ && field <= 2) return seg_.field(field);  // holds the delimiters themselves
+    return rawSplit(field, rep, component, sub);
   }
 
-  Sourced get(int field, int rep = 1, int component = 0, int sub = 0) const {
-    std::string_view raw = seg_.field(field);
-    if (raw.empty()) return {};
-    if (!(is_msh_ && field <= 2)) {
-      raw = nthPart(raw, delims_.repetition, rep);
-      if (component > 0) raw = nthPart(raw, delims_.component, component);
-      if (sub > 0) raw = nthPart(raw, delims_.subcomponent, sub);
+  // Reads the value into `out`, which must be empty; leaves it empty when the value is.
+  void read(Sourced& out, int field, int rep = 1, int component = 0, int sub = 0) const {
+    std::string_view r = raw(field, rep, component, sub);
+    if (r.empty()) return;
+    char path[64];
+    size_t path_size = putPath(path, field, rep, component, sub);
+    if (!latin1_ && !needsDecoding(r, delims_)) {
+      emplaceSourced(out, r, path, path_size);
+      return;
     }
-    if (raw.empty()) return {};
-    // Value and path are constructed, never assigned into empty strings (assigning
-    // takes std::string's general replace path, among the largest profile entries).
-    std::string value = needsDecoding(raw, delims_) ? hl7v2::decode(raw, delims_) : std::string(raw);
-    if (msg_.charset() == hl7v2::Charset::kLatin1) {
+    std::string value = needsDecoding(r, delims_) ? hl7v2::decode(r, delims_) : std::string(r);
+    if (latin1_) {
       std::string utf8;
       hl7v2::appendLatin1AsUtf8(value, utf8);
       value.swap(utf8);
     }
-    if (value.empty()) return {};
-    // The path is built on the stack and assigned once (it fits the string's
-    // small buffer for all but long segment prefixes).
-    char buf[64];
-    char* p = buf;
-    std::memcpy(p, prefix_.data(), prefix_.size());  // at most "XXX[NNNNNNNNNN]"
-    p += prefix_.size();
-    *p++ = '-';
-    p = putNumber(p, field);
-    if (rep != 1) {
-      *p++ = '[';
-      p = putNumber(p, rep);
-      *p++ = ']';
-    }
-    if (component > 0) {
-      *p++ = '.';
-      p = putNumber(p, component);
-    }
-    if (sub > 0) {
-      *p++ = '.';
-      p = putNumber(p, sub);
-    }
-    return Sourced{std::move(value), std::string(buf, static_cast<size_t>(p - buf))};
+    if (value.empty()) return;
+    emplaceSourced(out, std::move(value), path, path_size);
   }
 
-  // get(field, rep, component, 1), or the whole component when that is empty:
-  // the second read happens only when needed.
+  Sourced get(int field, int rep = 1, int component = 0, int sub = 0) const {
+    Sourced s;
+    read(s, field, rep, component, sub);
+    return s;
+  }
+
+  // read(out, field, rep, component, 1), or the whole component when that is empty.
+  void readSubOrComponent(Sourced& out, int field, int rep, int component) const {
+    read(out, field, rep, component, 1);
+    if (out.empty()) read(out, field, rep, component);
+  }
   Sourced subOrComponent(int field, int rep, int component) const {
-    Sourced first = get(field, rep, component, 1);
-    return first.empty() ? get(field, rep, component) : first;
+    Sourced s;
+    readSubOrComponent(s, field, rep, component);
+    return s;
   }
 
   // First non-empty of two alternatives (e.g. a component or its sub-component).
@@ -122,35 +133,105 @@ class SegmentReader {
     return n;
   }
 
-  Code code(int field, int rep = 1) const {
-    Code c;
-    c.code = get(field, rep, 1);
-    c.display = get(field, rep, 2);
-    c.system = get(field, rep, 3);
+  // Reads a CWE/CE/CX-like code into `c`, which must be empty.
+  void readCode(Code& c, int field, int rep = 1) const {
+    read(c.code, field, rep, 1);
+    read(c.display, field, rep, 2);
+    read(c.system, field, rep, 3);
     if (c.code.empty() && c.display.empty()) {
       // Some senders put a bare code without components.
-      Sourced whole = get(field, rep);
-      if (!whole.empty() && whole.value.find_first_of("^&") == std::string::npos) c.code = whole;
+      Sourced whole;
+      read(whole, field, rep);
+      if (!whole.empty() && whole.value.find_first_of("^&") == std::string::npos) c.code = std::move(whole);
     }
+  }
+  Code code(int field, int rep = 1) const {
+    Code c;
+    readCode(c, field, rep);
     return c;
   }
 
+  void readPractitioner(Practitioner& p, int field, int rep = 1) const {
+    read(p.id, field, rep, 1);
+    readSubOrComponent(p.family, field, rep, 2);
+    read(p.given, field, rep, 3);
+  }
   Practitioner practitioner(int field, int rep = 1) const {
     Practitioner p;
-    p.id = get(field, rep, 1);
-    p.family = subOrComponent(field, rep, 2);
-    p.given = get(field, rep, 3);
+    readPractitioner(p, field, rep);
     return p;
   }
 
-  const std::string& name() const { return prefix_; }
+  std::string name() const { return std::string(prefix_, prefix_size_); }
 
  private:
-  const Message& msg_;
+  static constexpr int kMaxComponents = 24;
+
+  // The value's bytes: the repetition is split into components once and kept.
+  std::string_view rawSplit(int field, int rep, int component, int sub) const {
+    if (field != split_field_ || rep != split_rep_) split(field, rep);
+    std::string_view v;
+    if (component == 0) v = split_rep_text_;
+    else if (component <= split_count_) v = components_[component - 1];
+    else if (split_count_ == kMaxComponents) v = nthPart(split_rep_text_, delims_.component, component);
+    if (sub > 0 && !v.empty()) v = nthPart(v, delims_.subcomponent, sub);
+    return v;
+  }
+
+  void split(int field, int rep) const {
+    split_field_ = field;
+    split_rep_ = rep;
+    std::string_view f = seg_.field(field);
+    split_rep_text_ = f.empty() ? f : nthPart(f, delims_.repetition, rep);
+    split_count_ = 0;
+    const std::string_view t = split_rep_text_;
+    if (t.empty()) return;
+    const char delim = delims_.component;
+    size_t begin = 0;
+    for (size_t i = 0; i < t.size(); ++i) {
+      if (t[i] != delim) continue;
+      components_[split_count_++] = t.substr(begin, i - begin);
+      begin = i + 1;
+      if (split_count_ == kMaxComponents) return;  // later ones: nthPart
+    }
+    components_[split_count_++] = t.substr(begin);
+  }
+
+  // Writes "DG1[2]-3[2].1.1" at p; returns its length.
+  size_t putPath(char* buf, int field, int rep, int component, int sub) const {
+    char* p = buf;
+    std::memcpy(p, prefix_, prefix_size_);  // at most "XXX[NNNNNNNNNN]"
+    p += prefix_size_;
+    *p++ = '-';
+    p = putNumber(p, field);
+    if (rep != 1) {
+      *p++ = '[';
+      p = putNumber(p, rep);
+      *p++ = ']';
+    }
+    if (component > 0) {
+      *p++ = '.';
+      p = putNumber(p, component);
+    }
+    if (sub > 0) {
+      *p++ = '.';
+      p = putNumber(p, sub);
+    }
+    return static_cast<size_t>(p - buf);
+  }
+
   hl7v2::Segment seg_;
   const hl7v2::Delimiters& delims_;
-  std::string prefix_;  // "DG1" or "DG1[2]"
+  char prefix_[16];  // "DG1" or "DG1[2]"
+  size_t prefix_size_ = 0;
   bool is_msh_ = false;
+  bool latin1_ = false;
+  // The repetition last split (reads of one field's parts come together).
+  mutable int split_field_ = -1;
+  mutable int split_rep_ = -1;
+  mutable int split_count_ = 0;
+  mutable std::string_view split_rep_text_;
+  mutable std::string_view components_[kMaxComponents];
 };
 
 void readIdentifiers(const SegmentReader& r, int field, std::string_view default_type,
