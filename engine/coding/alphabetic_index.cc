@@ -151,14 +151,32 @@ void AlphabeticIndex::finish() {
 }
 
 std::string AlphabeticIndex::pathKey(uint32_t id) const {
-  std::vector<uint32_t> chain;
-  for (uint32_t n = id; n != IndexNode::kNone; n = nodes_[n].parent) chain.push_back(n);
   std::string key;
-  for (size_t k = chain.size(); k-- > 0;) {
-    if (!key.empty()) key.push_back('|');
-    key += lowerCopy(nodes_[chain[k]].title);
-  }
+  appendPathKey(id, '|', key);
   return key;
+}
+
+void AlphabeticIndex::appendPathKey(uint32_t id, char separator, std::string& out) const {
+  // The text coder writes this for every result it returns: no vector and no
+  // lower-cased copy per title (a level is a uint8_t, so a path has at most 256 nodes).
+  uint32_t chain[256];
+  size_t depth = 0;
+  size_t length = 0;
+  for (uint32_t n = id; n != IndexNode::kNone && depth < 256; n = nodes_[n].parent) {
+    chain[depth++] = n;
+    length += nodes_[n].title.size() + 1;
+  }
+  out.reserve(out.size() + length);
+  bool empty = true;
+  for (size_t k = depth; k-- > 0;) {
+    const std::string& title = nodes_[chain[k]].title;
+    if (!empty) out.push_back(separator);
+    for (char c : title) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      out.push_back(c == '|' ? separator : c);
+    }
+    empty = empty && title.empty();
+  }
 }
 
 std::string_view AlphabeticIndex::manifFor(uint32_t id) const {

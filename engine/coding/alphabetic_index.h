@@ -51,6 +51,9 @@ class AlphabeticIndex {
 
   // Titles from the main term down to node `id`, joined with '|', lower case.
   std::string pathKey(uint32_t id) const;
+  // Appends pathKey(id) to `out` with every '|' (between titles or inside one)
+  // written as `separator`.
+  void appendPathKey(uint32_t id, char separator, std::string& out) const;
 
  private:
   void finish();

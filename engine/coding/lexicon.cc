@@ -124,34 +124,46 @@ Result<Lexicon> Lexicon::load(const std::string& dir) {
 }
 
 std::vector<std::string> Lexicon::expand(std::string_view phrase) const {
+  std::string lowered;
+  std::vector<std::string_view> views;
+  expand(phrase, lowered, views);
+  return std::vector<std::string>(views.begin(), views.end());
+}
+
+void Lexicon::expand(std::string_view phrase, std::string& lowered, std::vector<std::string_view>& out) const {
   // 1. Split into words (letters, digits and the joiners / - & ' inside a word)
-  //    and punctuation marks that matter to the tokenizer.
-  std::vector<std::string> raw;
-  std::string cur;
-  auto flush = [&] {
-    while (!cur.empty() && (cur.back() == '-' || cur.back() == '\'' || cur.back() == '&')) cur.pop_back();
-    if (!cur.empty()) raw.push_back(std::move(cur));
-    cur.clear();
+  //    and punctuation marks that matter to the tokenizer. A word is a run of
+  //    the lower-cased phrase, so it is a view of `lowered`.
+  lowered.resize(phrase.size());
+  for (size_t i = 0; i < phrase.size(); ++i) lowered[i] = lower(phrase[i]);
+  const std::string_view text = lowered;
+  thread_local std::vector<std::string_view> raw;
+  raw.clear();
+  size_t start = std::string_view::npos;  // of the word being read
+  auto flush = [&](size_t end) {
+    if (start == std::string_view::npos) return;
+    while (end > start && (text[end - 1] == '-' || text[end - 1] == '\'' || text[end - 1] == '&')) --end;
+    if (end > start) raw.push_back(text.substr(start, end - start));
+    start = std::string_view::npos;
   };
-  for (char c : phrase) {
-    c = lower(c);
-    if (alnum(c) || ((c == '/' || c == '-' || c == '&' || c == '\'') && !cur.empty())) {
-      cur.push_back(c);
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (alnum(c) || ((c == '/' || c == '-' || c == '&' || c == '\'') && start != std::string_view::npos)) {
+      if (start == std::string_view::npos) start = i;
     } else {
-      flush();
+      flush(i);
       if (c == ',' || c == ';' || c == '(' || c == ')' || c == '[' || c == ']' || c == ':') {
-        raw.emplace_back(1, c);
+        raw.push_back(text.substr(i, 1));
       }
     }
   }
-  flush();
+  flush(text.size());
   // 2. Expand shorthand, longest match first.
-  std::vector<std::string> out;
-  out.reserve(raw.size() + 8);
   // The keys tried at position i are prefixes of one join of the longest: build
   // it once and look up views of it (no string per attempt).
-  std::string joined;
-  std::vector<size_t> ends(max_abbreviation_words_);
+  thread_local std::string joined;
+  thread_local std::vector<size_t> ends;
+  ends.resize(max_abbreviation_words_);
   for (size_t i = 0; i < raw.size();) {
     bool matched = false;
     const size_t longest = std::min(max_abbreviation_words_, raw.size() - i);
@@ -168,7 +180,7 @@ std::vector<std::string> Lexicon::expand(std::string_view phrase) const {
         it = abbreviations_.find(key.substr(0, key.size() - 1));  // "UTIs"
       }
       if (it != abbreviations_.end()) {
-        out.insert(out.end(), it->second.begin(), it->second.end());
+        for (const std::string& w : it->second) out.push_back(w);
         i += n;
         matched = true;
         break;
@@ -176,7 +188,6 @@ std::vector<std::string> Lexicon::expand(std::string_view phrase) const {
     }
     if (!matched) out.push_back(raw[i++]);
   }
-  return out;
 }
 
 std::string Lexicon::canonical(std::string_view word) const {
@@ -332,8 +343,8 @@ void Lexicon::tokenize(std::string_view text, std::vector<WordToken>& out, uint8
   finishWord();
 }
 
-size_t Lexicon::cueAt(const std::vector<std::vector<std::string>>& cues,
-                      const std::vector<std::string>& words, size_t at) const {
+size_t Lexicon::cueAt(const std::vector<std::vector<std::string>>& cues, std::span<const std::string_view> words,
+                      size_t at) const {
   for (const auto& cue : cues) {
     if (at + cue.size() > words.size()) continue;
     bool ok = true;
@@ -343,11 +354,11 @@ size_t Lexicon::cueAt(const std::vector<std::vector<std::string>>& cues,
   return 0;
 }
 
-size_t Lexicon::negationAt(const std::vector<std::string>& words, size_t at) const {
+size_t Lexicon::negationAt(std::span<const std::string_view> words, size_t at) const {
   return cueAt(negation_, words, at);
 }
 
-size_t Lexicon::uncertaintyAt(const std::vector<std::string>& words, size_t at) const {
+size_t Lexicon::uncertaintyAt(std::span<const std::string_view> words, size_t at) const {
   return cueAt(uncertain_, words, at);
 }
 

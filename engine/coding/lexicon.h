@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -58,6 +59,11 @@ class Lexicon {
   // "(", ")"), expanding shorthand (longest match first): "T2DM w/ CKD 3a" ->
   // [type, 2, diabetes, mellitus, with, chronic, kidney, disease, 3a].
   std::vector<std::string> expand(std::string_view phrase) const;
+  // The same words as views, appended to `out` (the text coder's hot path: no
+  // string per word). A view points into `lowered`, which this sets to the
+  // phrase lower-cased and the caller keeps unchanged while it uses the views,
+  // or into this lexicon's expansions.
+  void expand(std::string_view phrase, std::string& lowered, std::vector<std::string_view>& out) const;
 
   // Canonical, de-pluralized form of one lower-case word.
   std::string canonical(std::string_view word) const;
@@ -68,8 +74,8 @@ class Lexicon {
                 LexWordCache* cache = nullptr) const;
 
   // Length in words of the cue starting at words[at], or 0.
-  size_t negationAt(const std::vector<std::string>& words, size_t at) const;
-  size_t uncertaintyAt(const std::vector<std::string>& words, size_t at) const;
+  size_t negationAt(std::span<const std::string_view> words, size_t at) const;
+  size_t uncertaintyAt(std::span<const std::string_view> words, size_t at) const;
 
   // The physician query for a term that has no default code, or nullptr.
   const std::string* noDefaultQuery(std::string_view words_joined) const;
@@ -78,7 +84,7 @@ class Lexicon {
   bool isDefaultWord(std::string_view canonical_word) const { return default_.count(canonical_word) != 0; }
 
  private:
-  size_t cueAt(const std::vector<std::vector<std::string>>& cues, const std::vector<std::string>& words,
+  size_t cueAt(const std::vector<std::vector<std::string>>& cues, std::span<const std::string_view> words,
                size_t at) const;
 
   StringMap<std::vector<std::string>> abbreviations_;  // key: words joined by ' '

@@ -96,8 +96,18 @@ inline const TabularNotes::Slot* TabularNotes::slotFor(uint64_t key, NoteKind ki
 template <typename Fn>
 void TabularNotes::forEachNote(std::string_view undotted, NoteKind kind, Fn&& fn) const {
   if ((kinds_ >> static_cast<unsigned>(kind) & 1) == 0) return;
-  for (size_t n = undotted.size(); n >= 3; --n) {
-    const Slot* s = slotFor(packCode(undotted.substr(0, n)), kind);
+  if (slots_.empty()) return;
+  // Every prefix's slot is likely a cache miss: fetch them all before probing
+  // the first, so that the misses overlap instead of following one another.
+  uint64_t keys[kMaxCodeLength + 1];
+  size_t n_keys = 0;
+  for (size_t n = undotted.size(); n >= 3 && n_keys <= static_cast<size_t>(kMaxCodeLength); --n) {
+    keys[n_keys] = packCode(undotted.substr(0, n));
+    __builtin_prefetch(&slots_[mix(keys[n_keys] + static_cast<uint64_t>(kind)) & mask_]);
+    ++n_keys;
+  }
+  for (size_t n = undotted.size(), k = 0; n >= 3; --n, ++k) {
+    const Slot* s = slotFor(k < n_keys ? keys[k] : packCode(undotted.substr(0, n)), kind);
     if (s == nullptr) continue;
     for (uint32_t k = s->first; k < s->first + s->count; ++k) fn(notes_[note_ids_[k]]);
   }

@@ -6,6 +6,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <span>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -558,8 +559,8 @@ struct TextCoder::Impl {
     return c;
   }
 
-  std::vector<QueryToken> queryTokens(const std::vector<WordToken>& toks, double& unknown_words) const {
-    std::vector<QueryToken> q;
+  void queryTokens(const std::vector<WordToken>& toks, double& unknown_words, std::vector<QueryToken>& q) const {
+    q.clear();
     unknown_words = 0;
     for (const auto& t : toks) {
       auto it = vocab.find(t.text);
@@ -572,7 +573,6 @@ struct TextCoder::Impl {
     std::sort(q.begin(), q.end(), [](const QueryToken& a, const QueryToken& b) { return a.id < b.id; });
     q.erase(std::unique(q.begin(), q.end(), [](const QueryToken& a, const QueryToken& b) { return a.id == b.id; }),
             q.end());
-    return q;
   }
 
   // The docs of word `id` that no other list touched (not `marked`), best
@@ -680,6 +680,17 @@ struct TextCoder::Impl {
     };
     // Returns false when the longest list's stored impact order ran out.
     auto accumulate = [&](bool split) -> bool {
+      // The hot loops below work on local copies: through the lambda's captured
+      // references the compiler reloaded every pointer after each store.
+      float* const acc_l = acc;
+      float* const ext_l = ext;
+      uint16_t* const seen_l = seen;
+      uint32_t* const hist_l = hist;
+      const uint32_t* const pd_l = pd;
+      const uint8_t* const pf_l = pf;
+      const float* const pe_l = pe;
+      const float floor_l = score_floor;
+      const float miss_l = miss_total;
       Cursor cursors[kMaxMerged];
       size_t n_cursors = 0;
       const size_t n_block = split ? take - 1 : take;
@@ -692,25 +703,27 @@ struct TextCoder::Impl {
         const uint32_t id = order[take - 1].id;
         longest = Cursor{post_off[id], post_off[id + 1], static_cast<float>(order[take - 1].weight)};
       }
+      uint64_t* const marked_l = marked.data();
       while (n_cursors > 0) {
-        uint32_t first = pd[cursors[0].at];
-        for (size_t k = 1; k < n_cursors; ++k) first = std::min(first, pd[cursors[k].at]);
+        uint32_t first = pd_l[cursors[0].at];
+        for (size_t k = 1; k < n_cursors; ++k) first = std::min(first, pd_l[cursors[k].at]);
         const uint32_t base = first & ~(kBlockDocs - 1);
         const uint32_t limit = base + kBlockDocs;
         size_t n_seen = 0;
         for (size_t k = 0; k < n_cursors;) {
           Cursor& c = cursors[k];
           uint32_t at = c.at;
+          const uint32_t end = c.end;
           const float w = c.weight;
-          for (; at < c.end && pd[at] < limit; ++at) {
-            uint32_t i = pd[at] - base;
+          for (; at < end && pd_l[at] < limit; ++at) {
+            uint32_t i = pd_l[at] - base;
             // Branch-free: whether a doc was touched before is a coin toss for the predictor.
-            seen[n_seen] = static_cast<uint16_t>(i);
-            n_seen += acc[i] == 0.0f;
-            acc[i] += w * gain[pf[at]];
-            ext[i] = pe[at];
+            seen_l[n_seen] = static_cast<uint16_t>(i);
+            n_seen += acc_l[i] == 0.0f;
+            acc_l[i] += w * gain[pf_l[at]];
+            ext_l[i] = pe_l[at];
           }
-          if (at == c.end) {
+          if (at == end) {
             c = cursors[--n_cursors];
             continue;
           }
@@ -719,28 +732,50 @@ struct TextCoder::Impl {
         }
         if (split) {
           // The longest list adds to the docs touched in this block, and only to them.
-          if (longest.at < longest.end && pd[longest.at] < base) {
-            longest.at = static_cast<uint32_t>(std::lower_bound(pd + longest.at, pd + longest.end, base) - pd);
+          uint32_t at = longest.at;
+          const uint32_t end = longest.end;
+          if (at < end && pd_l[at] < base) {
+            // Galloping from where the last block left off: the next block is
+            // usually near, and a binary search over the whole rest of a long
+            // list missed the cache on most of its probes.
+            uint32_t lo = at, step = 1;
+            uint32_t hi = at + 1;
+            while (hi < end && pd_l[hi] < base) {
+              lo = hi;
+              step <<= 1;
+              hi = end - lo > step ? lo + step : end;
+            }
+            at = static_cast<uint32_t>(std::lower_bound(pd_l + lo + 1, pd_l + hi, base) - pd_l);
           }
           // Those docs are marked: the longest list's own docs skip them.
           const float w = longest.weight;
-          for (; longest.at < longest.end && pd[longest.at] < limit; ++longest.at) {
-            const uint32_t i = pd[longest.at] - base;
-            const float a = acc[i];
+          for (; at < end && pd_l[at] < limit; ++at) {
+            const uint32_t i = pd_l[at] - base;
+            const float a = acc_l[i];
             if (a != 0.0f) {
-              acc[i] = a + w * gain[pf[longest.at]];
+              acc_l[i] = a + w * gain[pf_l[at]];
               const uint32_t d = base + i;
-              marked[d >> 6] |= uint64_t{1} << (d & 63);
+              marked_l[d >> 6] |= uint64_t{1} << (d & 63);
               both.push_back(d);
             }
           }
+          longest.at = at;
         }
+        uint64_t* out = out_key;
+        uint64_t used = groups;
         for (size_t k = 0; k < n_seen; ++k) {
-          uint32_t i = seen[k];
-          const float score = acc[i] - ext[i] - miss_total;
-          if (score >= score_floor) emit(static_cast<uint64_t>(orderedBits(score)) << 32 | ~(base + i));
-          acc[i] = 0.0f;
+          const uint32_t i = seen_l[k];
+          const float score = acc_l[i] - ext_l[i] - miss_l;
+          acc_l[i] = 0.0f;
+          if (score >= floor_l) {
+            const uint64_t key = static_cast<uint64_t>(orderedBits(score)) << 32 | ~(base + i);
+            *out++ = key;
+            ++hist_l[key >> (64 - kHistBits)];
+            used |= uint64_t{1} << (key >> 58);
+          }
         }
+        out_key = out;
+        groups = used;
       }
       if (!split) return true;
       const bool complete = longestOnly(order[take - 1].id, marked.data(), miss_total, score_floor, emit);
@@ -824,9 +859,12 @@ struct TextCoder::Impl {
         std::push_heap(best.begin(), best.end(), std::greater<>());
       }
     }
-    std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) {
-      return a.score > b.score || (a.score == b.score && a.doc < b.doc);
-    });
+    // Step 4 reads at most kMaxResolves + 1 of them (a doc id breaks ties, so
+    // the order of those is the full sort's).
+    std::partial_sort(scored.begin(), scored.begin() + static_cast<long>(std::min(scored.size(), kMaxResolves + 1)),
+                      scored.end(), [](const Scored& a, const Scored& b) {
+                        return a.score > b.score || (a.score == b.score && a.doc < b.doc);
+                      });
     // 4. Resolve to billable codes, best first; stop when no later document can
     //    beat the second-best code found (completion can at most recover the
     //    words a document misses).
@@ -928,11 +966,11 @@ struct TextCoder::Impl {
       case DocKind::kNoDefault: return "index: no default code";
       case DocKind::kIndex:
       case DocKind::kIndexSee: {
-        std::string p = index.pathKey(doc.node);
-        for (char& c : p) {
-          if (c == '|') c = '>';
-        }
-        return std::string("index FY20") + std::to_string(index.nodes()[doc.node].source) + ": " + p;
+        std::string p("index FY20");
+        p += std::to_string(index.nodes()[doc.node].source);
+        p += ": ";
+        index.appendPathKey(doc.node, '>', p);
+        return p;
       }
     }
     return {};
@@ -1060,21 +1098,35 @@ CodingResult TextCoder::Impl::code(std::string_view phrase, const TextCodingOpti
   const CodeSet& set = **release;
   result.release = set.release().name;
 
-  // 1. Words, shorthand expanded; clauses split at ',' and ';'.
-  std::vector<std::string> words = lexicon.expand(phrase);
-  std::vector<std::vector<std::string>> clauses(1);
-  for (auto& w : words) {
-    if (w.size() == 1 && (w[0] == ',' || w[0] == ';' || w[0] == ':')) {
-      if (!clauses.back().empty()) clauses.emplace_back();
-    } else {
-      clauses.back().push_back(std::move(w));
+  // 1. Words, shorthand expanded; clauses split at ',' and ';'. Per-thread
+  //    buffers: the words are views into `lowered` and the lexicon, and none of
+  //    this allocates once a thread has coded a few phrases.
+  thread_local std::string lowered;
+  thread_local std::vector<std::string_view> words;
+  thread_local std::vector<std::pair<uint32_t, uint32_t>> clauses;  // [begin, end) in words
+  thread_local std::vector<std::string_view> kept;
+  thread_local std::string text;
+  thread_local std::string plain;
+  thread_local std::vector<WordToken> toks;
+  thread_local std::vector<QueryToken> q;
+  words.clear();
+  clauses.clear();
+  kept.clear();
+  lexicon.expand(phrase, lowered, words);
+  {
+    uint32_t begin = 0;
+    for (uint32_t i = 0; i < words.size(); ++i) {
+      const std::string_view w = words[i];
+      if (w.size() == 1 && (w[0] == ',' || w[0] == ';' || w[0] == ':')) {
+        if (i > begin) clauses.emplace_back(begin, i);
+        begin = i + 1;
+      }
     }
+    if (words.size() > begin) clauses.emplace_back(begin, static_cast<uint32_t>(words.size()));
   }
-  if (clauses.back().empty()) clauses.pop_back();
   bool uncertain = false;
-  std::vector<std::string> kept;
   for (size_t ci = 0; ci < clauses.size(); ++ci) {
-    auto& cl = clauses[ci];
+    const std::span<const std::string_view> cl(words.data() + clauses[ci].first, clauses[ci].second - clauses[ci].first);
     size_t at = 0;
     while (at < cl.size() && lexicon.isStop(cl[at])) ++at;
     size_t neg = lexicon.negationAt(cl, at);
@@ -1099,31 +1151,31 @@ CodingResult TextCoder::Impl::code(std::string_view phrase, const TextCodingOpti
         "documented signs and symptoms instead (Guideline IV.H)";
     return result;
   }
-  std::string text;
+  text.clear();
   for (const auto& w : kept) {
     if (!text.empty()) text.push_back(' ');
     text += w;
   }
   {
-    std::string plain;
+    plain.clear();
     for (const auto& w : kept) {
       if ((w.size() == 1 && w[0] == ',') || lexicon.isStop(w)) continue;
       if (!plain.empty()) plain.push_back(' ');
       plain += w;
     }
-    if (const std::string* q = lexicon.noDefaultQuery(plain)) {
+    if (const std::string* nq = lexicon.noDefaultQuery(plain)) {
       result.review = true;
       result.reason = "the term has no default code";
-      result.query = *q;
+      result.query = *nq;
       return result;
     }
   }
 
   // 2. Query words and candidates.
-  std::vector<WordToken> toks;
+  toks.clear();
   lexicon.tokenize(text, toks);
   double unknown = 0;
-  std::vector<QueryToken> q = queryTokens(toks, unknown);
+  queryTokens(toks, unknown, q);
   double total = 0;
   for (const auto& t : q) total += t.weight;
   if (q.empty()) {
@@ -1202,6 +1254,8 @@ CodingResult TextCoder::Impl::code(std::string_view phrase, const TextCodingOpti
     }
   }
 
+  result.codes.reserve(chosen.size());
+  result.alternatives.reserve(3);
   for (size_t k = 0; k < chosen.size(); ++k) {
     // Never emit anything but a billable code of the release in force.
     const CodeEntry* check = set.find(chosen[k]->key);
