@@ -113,15 +113,6 @@ class SegmentReader {
     read(out, field, rep, component, 1);
     if (out.empty()) read(out, field, rep, component);
   }
-  Sourced subOrComponent(int field, int rep, int component) const {
-    Sourced s;
-    readSubOrComponent(s, field, rep, component);
-    return s;
-  }
-
-  // First non-empty of two alternatives (e.g. a component or its sub-component).
-  Sourced either(Sourced a, Sourced b) const { return a.empty() ? std::move(b) : std::move(a); }
-
   // Number of repetitions of a field (0 when empty), counted on the raw field: a
   // repetition may be empty in the middle.
   int repetitions(int field) const {
@@ -234,76 +225,102 @@ class SegmentReader {
   mutable std::string_view components_[kMaxComponents];
 };
 
+// Appends the value to `list` when it is not empty.
+void readInto(const SegmentReader& r, std::vector<Sourced>& list, int field, int rep, int component = 0,
+              int sub = 0) {
+  if (r.raw(field, rep, component, sub).empty()) return;
+  Sourced& v = list.emplace_back();
+  r.read(v, field, rep, component, sub);
+  if (v.empty()) list.pop_back();
+}
+
 void readIdentifiers(const SegmentReader& r, int field, std::string_view default_type,
                      std::vector<Identifier>& out) {
   int reps = r.repetitions(field);
   for (int i = 1; i <= reps; ++i) {
-    Identifier id;
-    id.value = r.get(field, i, 1);
-    if (id.value.empty()) continue;
-    id.type = r.get(field, i, 5);
+    if (r.raw(field, i, 1).empty()) continue;
+    Identifier& id = out.emplace_back();
+    r.read(id.value, field, i, 1);
+    if (id.value.empty()) {
+      out.pop_back();
+      continue;
+    }
+    r.read(id.type, field, i, 5);
     if (id.type.empty() && !default_type.empty()) {
       id.type.value = std::string(default_type);
       id.type.source = id.value.source;
     }
-    id.assigning_authority = r.get(field, i, 4, 1);
-    if (id.assigning_authority.empty()) id.assigning_authority = r.get(field, i, 4, 2);
-    if (id.assigning_authority.empty()) id.assigning_authority = r.get(field, i, 4);
-    out.push_back(std::move(id));
+    r.read(id.assigning_authority, field, i, 4, 1);
+    if (id.assigning_authority.empty()) r.read(id.assigning_authority, field, i, 4, 2);
+    if (id.assigning_authority.empty()) r.read(id.assigning_authority, field, i, 4);
   }
 }
 
-// Reads an XPN name (family, given, middle, suffix, prefix, use) at `field`, repetition `rep`.
-Name readName(const SegmentReader& r, int field, int rep) {
-  Name name;
-  name.family = r.subOrComponent(field, rep, 1);
-  Sourced given = r.get(field, rep, 2);
-  if (!given.empty()) name.given.push_back(std::move(given));
-  Sourced middle = r.get(field, rep, 3);
-  if (!middle.empty()) name.given.push_back(std::move(middle));
-  name.suffix = r.get(field, rep, 4);
-  name.prefix = r.get(field, rep, 5);
-  name.use = r.get(field, rep, 7);
-  return name;
+// Reads an XPN name (family, given, middle, suffix, prefix, use) at `field`, repetition
+// `rep` into `name`, which must be empty.
+void readName(const SegmentReader& r, int field, int rep, Name& name) {
+  r.readSubOrComponent(name.family, field, rep, 1);
+  readInto(r, name.given, field, rep, 2);
+  readInto(r, name.given, field, rep, 3);
+  r.read(name.suffix, field, rep, 4);
+  r.read(name.prefix, field, rep, 5);
+  r.read(name.use, field, rep, 7);
 }
 
 // Reads XAD repetition `rep` of `field` into `out` when it has any part.
 void readAddress(const SegmentReader& r, int field, int rep, std::vector<Address>& out) {
-  Address a;
-  Sourced street = r.subOrComponent(field, rep, 1);
-  if (!street.empty()) a.lines.push_back(std::move(street));
-  Sourced other = r.get(field, rep, 2);
-  if (!other.empty()) a.lines.push_back(std::move(other));
-  a.city = r.get(field, rep, 3);
-  a.state = r.get(field, rep, 4);
-  a.postal_code = r.get(field, rep, 5);
-  a.country = r.get(field, rep, 6);
-  a.use = r.get(field, rep, 7);
-  if (a.lines.empty() && a.city.empty() && a.state.empty() && a.postal_code.empty()) return;
-  out.push_back(std::move(a));
+  if (r.raw(field, rep).empty()) return;
+  Address& a = out.emplace_back();
+  if (!r.raw(field, rep, 1).empty()) {
+    Sourced& street = a.lines.emplace_back();
+    r.readSubOrComponent(street, field, rep, 1);
+    if (street.empty()) a.lines.pop_back();
+  }
+  readInto(r, a.lines, field, rep, 2);
+  r.read(a.city, field, rep, 3);
+  r.read(a.state, field, rep, 4);
+  r.read(a.postal_code, field, rep, 5);
+  r.read(a.country, field, rep, 6);
+  r.read(a.use, field, rep, 7);
+  if (a.lines.empty() && a.city.empty() && a.state.empty() && a.postal_code.empty()) out.pop_back();
 }
 
 // Every XTN repetition of `field`; `default_use` applies when XTN-2 is empty (work phones).
 void readTelecoms(const SegmentReader& r, int field, std::string_view default_use, std::vector<Telecom>& out) {
   for (int i = 1, n = r.repetitions(field); i <= n; ++i) {
-    Telecom t;
-    t.use = r.get(field, i, 2);
-    t.equipment = r.get(field, i, 3);
-    Sourced email = r.get(field, i, 4);
-    Sourced local = r.get(field, i, 7);
-    if (!email.empty()) {
-      t.value = std::move(email);
-    } else if (!local.empty()) {
-      Sourced area = r.get(field, i, 6);
-      t.value.source = local.source;
-      t.value.value = area.empty() ? local.value : "(" + area.value + ")" + local.value;
-    } else {
-      t.value = r.get(field, i, 1);
+    if (r.raw(field, i).empty()) continue;
+    Telecom& t = out.emplace_back();
+    r.read(t.use, field, i, 2);
+    r.read(t.equipment, field, i, 3);
+    r.read(t.value, field, i, 4);  // an email address
+    if (t.value.empty()) {
+      Sourced local = r.get(field, i, 7);
+      if (!local.empty()) {
+        Sourced area = r.get(field, i, 6);
+        t.value.source = std::move(local.source);
+        t.value.value = area.empty() ? std::move(local.value) : "(" + area.value + ")" + local.value;
+      } else {
+        r.read(t.value, field, i, 1);
+      }
     }
-    if (t.value.empty()) continue;
+    if (t.value.empty()) {
+      out.pop_back();
+      continue;
+    }
     if (t.use.empty() && !default_use.empty()) t.use = {std::string(default_use), t.value.source};
-    out.push_back(std::move(t));
   }
+}
+
+// A single-valued identifier (`field`.1) with a fixed type, when present.
+void readTypedIdentifier(const SegmentReader& r, int field, std::string_view type, std::vector<Identifier>& out) {
+  if (r.raw(field, 1, 1).empty()) return;
+  Identifier& id = out.emplace_back();
+  r.read(id.value, field, 1, 1);
+  if (id.value.empty()) {
+    out.pop_back();
+    return;
+  }
+  id.type = {std::string(type), id.value.source};
 }
 
 void readPatient(const SegmentReader& r, Patient& p) {
@@ -311,86 +328,92 @@ void readPatient(const SegmentReader& r, Patient& p) {
   readIdentifiers(r, 3, "", p.identifiers);
   readIdentifiers(r, 2, "", p.identifiers);
   readIdentifiers(r, 4, "", p.identifiers);
-  Identifier ssn;
-  ssn.value = r.get(19);
-  if (!ssn.value.empty()) {
-    ssn.type = {"SS", ssn.value.source};
-    p.identifiers.push_back(std::move(ssn));
+  if (!r.raw(19).empty()) {
+    Identifier& ssn = p.identifiers.emplace_back();
+    r.read(ssn.value, 19);
+    if (ssn.value.empty()) p.identifiers.pop_back();
+    else ssn.type = {"SS", ssn.value.source};
   }
-  Identifier dl;
-  dl.value = r.get(20, 1, 1);
-  if (!dl.value.empty()) {
-    dl.type = {"DL", dl.value.source};
-    dl.assigning_authority = r.get(20, 1, 2);
-    p.identifiers.push_back(std::move(dl));
+  if (!r.raw(20, 1, 1).empty()) {
+    Identifier& dl = p.identifiers.emplace_back();
+    r.read(dl.value, 20, 1, 1);
+    if (dl.value.empty()) {
+      p.identifiers.pop_back();
+    } else {
+      dl.type = {"DL", dl.value.source};
+      r.read(dl.assigning_authority, 20, 1, 2);
+    }
   }
   for (int i = 1, n = r.repetitions(5); i <= n; ++i) {
-    Name name = readName(r, 5, i);
-    if (name.family.empty() && name.given.empty()) continue;
-    p.names.push_back(std::move(name));
+    Name& name = p.names.emplace_back();
+    readName(r, 5, i, name);
+    if (name.family.empty() && name.given.empty()) p.names.pop_back();
   }
-  p.birth_date = r.get(7, 1, 1);
-  p.sex = r.get(8, 1, 1);
+  r.read(p.birth_date, 7, 1, 1);
+  r.read(p.sex, 8, 1, 1);
   for (int i = 1, n = r.repetitions(11); i <= n; ++i) readAddress(r, 11, i, p.addresses);
   readTelecoms(r, 13, "", p.telecoms);
   readTelecoms(r, 14, "WPN", p.telecoms);
-  p.death_time = r.get(29, 1, 1);
-  p.deceased = r.get(30);
+  r.read(p.death_time, 29, 1, 1);
+  r.read(p.deceased, 30);
 }
 
 void readEncounter(const SegmentReader& r, Encounter& e) {
   e.source_segment = r.name();
-  e.patient_class = r.get(2, 1, 1);
-  e.location_point_of_care = r.get(3, 1, 1);
-  e.location_room = r.get(3, 1, 2);
-  e.location_bed = r.get(3, 1, 3);
-  e.location_facility = r.subOrComponent(3, 1, 4);
-  e.admission_type = r.get(4, 1, 1);
-  e.attending = r.practitioner(7);
-  e.hospital_service = r.get(10, 1, 1);
-  e.visit_number = r.get(19, 1, 1);
-  e.discharge_disposition = r.get(36, 1, 1);
-  e.admit_time = r.get(44, 1, 1);
-  e.discharge_time = r.get(45, 1, 1);
+  r.read(e.patient_class, 2, 1, 1);
+  r.read(e.location_point_of_care, 3, 1, 1);
+  r.read(e.location_room, 3, 1, 2);
+  r.read(e.location_bed, 3, 1, 3);
+  r.readSubOrComponent(e.location_facility, 3, 1, 4);
+  r.read(e.admission_type, 4, 1, 1);
+  r.readPractitioner(e.attending, 7);
+  r.read(e.hospital_service, 10, 1, 1);
+  r.read(e.visit_number, 19, 1, 1);
+  r.read(e.discharge_disposition, 36, 1, 1);
+  r.read(e.admit_time, 44, 1, 1);
+  r.read(e.discharge_time, 45, 1, 1);
 }
 
 void readDiagnosis(const SegmentReader& r, CanonicalRecord& rec) {
-  Diagnosis d;
+  Diagnosis& d = rec.diagnoses.emplace_back();
+  r.readCode(d.code, 3);
+  if (d.code.system.empty()) r.read(d.code.system, 2);  // DG1-2, coding method (old versions)
+  r.read(d.text, 4);
+  if (d.code.empty() && d.text.empty()) {
+    rec.diagnoses.pop_back();
+    return;
+  }
   d.source_segment = r.name();
-  d.code = r.code(3);
-  if (d.code.system.empty()) d.code.system = r.get(2);  // DG1-2, coding method (old versions)
-  d.text = r.get(4);
-  if (d.code.empty() && d.text.empty()) return;
-  d.time = r.get(5, 1, 1);
-  d.type = r.get(6, 1, 1);
-  d.rank = r.get(15);
-  d.present_on_admission = r.get(26, 1, 1);
-  rec.diagnoses.push_back(std::move(d));
+  r.read(d.time, 5, 1, 1);
+  r.read(d.type, 6, 1, 1);
+  r.read(d.rank, 15);
+  r.read(d.present_on_admission, 26, 1, 1);
 }
 
 void readProcedure(const SegmentReader& r, CanonicalRecord& rec) {
-  Procedure p;
+  Procedure& p = rec.procedures.emplace_back();
+  r.readCode(p.code, 3);
+  if (p.code.system.empty()) r.read(p.code.system, 2);
+  r.read(p.text, 4);
+  if (p.code.empty() && p.text.empty()) {
+    rec.procedures.pop_back();
+    return;
+  }
   p.source_segment = r.name();
-  p.code = r.code(3);
-  if (p.code.system.empty()) p.code.system = r.get(2);
-  p.text = r.get(4);
-  if (p.code.empty() && p.text.empty()) return;
-  p.time = r.get(5, 1, 1);
-  p.performer = r.practitioner(11);
+  r.read(p.time, 5, 1, 1);
+  r.readPractitioner(p.performer, 11);
   if (p.performer.id.empty() && p.performer.family.empty()) p.performer = r.practitioner(12);
-  rec.procedures.push_back(std::move(p));
 }
 
 void readOrder(const SegmentReader& r, CanonicalRecord& rec, const Sourced& orc_status) {
-  Order o;
+  Order& o = rec.orders.emplace_back();
   o.source_segment = r.name();
-  o.placer_number = r.get(2, 1, 1);
-  o.filler_number = r.get(3, 1, 1);
-  o.service = r.code(4);
-  o.time = r.get(7, 1, 1);
-  o.status = r.get(25);
+  r.read(o.placer_number, 2, 1, 1);
+  r.read(o.filler_number, 3, 1, 1);
+  r.readCode(o.service, 4);
+  r.read(o.time, 7, 1, 1);
+  r.read(o.status, 25);
   if (o.status.empty()) o.status = orc_status;
-  rec.orders.push_back(std::move(o));
 }
 
 // OBX-5 repetitions 2..n of a value that is not text (text joins its lines above):
@@ -424,13 +447,13 @@ void readRepeatedValues(const SegmentReader& r, const std::string& type, Observa
 }
 
 void readObservation(const SegmentReader& r, CanonicalRecord& rec) {
-  Observation o;
+  Observation& o = rec.observations.emplace_back();
   o.source_segment = r.name();
-  o.code = r.code(3);
-  o.value_type = r.get(2);
+  r.readCode(o.code, 3);
+  r.read(o.value_type, 2);
   const std::string& type = o.value_type.value;
   if (type == "CE" || type == "CWE" || type == "CNE") {
-    o.coded_value = r.code(5);
+    r.readCode(o.coded_value, 5);
     o.value = o.coded_value.code.empty() ? o.coded_value.display : o.coded_value.code;
   } else if (type == "SN") {
     // Structured numeric: comparator, number, separator, number.
@@ -447,57 +470,56 @@ void readObservation(const SegmentReader& r, CanonicalRecord& rec) {
       if (i > 1) o.value.value += '\n';
       o.value.value += line.value;
     }
+  } else if (type == "NM" || type == "TS" || type == "DT" || type == "DTM") {
+    r.read(o.value, 5, 1, 1);
   } else {
-    o.value = r.get(5);
-    if (type == "NM" || type == "TS" || type == "DT" || type == "DTM") o.value = r.get(5, 1, 1);
+    r.read(o.value, 5);
   }
   readRepeatedValues(r, type, o);
-  o.units = r.code(6);
-  o.reference_range = r.get(7);
-  o.abnormal_flag = r.get(8, 1, 1);
-  o.status = r.get(11);
-  o.effective_time = r.get(14, 1, 1);
-  if (o.code.empty() && o.value.empty()) return;
-  if (!rec.orders.empty()) {
-    o.order_index = static_cast<int>(rec.orders.size());
+  r.readCode(o.units, 6);
+  r.read(o.reference_range, 7);
+  r.read(o.abnormal_flag, 8, 1, 1);
+  r.read(o.status, 11);
+  r.read(o.effective_time, 14, 1, 1);
+  if (o.code.empty() && o.value.empty()) {
+    rec.observations.pop_back();
+    return;
+  }
+  const size_t orders = rec.orders.size();
+  if (orders > 0) {
+    o.order_index = static_cast<int>(orders);
     if (o.effective_time.empty()) o.effective_time = rec.orders.back().time;
   }
-  rec.observations.push_back(std::move(o));
 }
 
 void readCharge(const SegmentReader& r, CanonicalRecord& rec) {
-  Charge c;
+  Charge& c = rec.charges.emplace_back();
   c.source_segment = r.name();
-  c.transaction_date = r.get(4, 1, 1);
-  c.transaction_type = r.get(6);
-  c.chargemaster = r.code(7);
-  c.quantity = r.get(10);
-  c.amount = r.subOrComponent(11, 1, 1);
-  if (c.amount.empty()) c.amount = r.subOrComponent(12, 1, 1);
+  r.read(c.transaction_date, 4, 1, 1);
+  r.read(c.transaction_type, 6);
+  r.readCode(c.chargemaster, 7);
+  r.read(c.quantity, 10);
+  r.readSubOrComponent(c.amount, 11, 1, 1);
+  if (c.amount.empty()) r.readSubOrComponent(c.amount, 12, 1, 1);
   for (int i = 1, n = r.repetitions(19); i <= n; ++i) {
     Code d = r.code(19, i);
     if (!d.empty()) c.diagnoses.push_back(std::move(d));
   }
-  c.hcpcs = r.code(25);
-  for (int i = 1, n = r.repetitions(26); i <= n; ++i) {
-    Sourced m = r.get(26, i, 1);
-    if (!m.empty()) c.modifiers.push_back(std::move(m));
-  }
-  rec.charges.push_back(std::move(c));
+  r.readCode(c.hcpcs, 25);
+  for (int i = 1, n = r.repetitions(26); i <= n; ++i) readInto(r, c.modifiers, 26, i, 1);
 }
 
 void readImmunization(const SegmentReader& r, CanonicalRecord& rec) {
-  Immunization im;
+  Immunization& im = rec.immunizations.emplace_back();
   im.source_segment = r.name();
-  im.time = r.get(3, 1, 1);
-  im.vaccine = r.code(5);
-  im.dose = r.get(6);
-  im.dose_units = r.get(7, 1, 1);
-  im.lot = r.get(15);
-  im.expiration = r.get(16, 1, 1);
-  im.manufacturer = r.code(17);
-  im.completion_status = r.get(20);
-  rec.immunizations.push_back(std::move(im));
+  r.read(im.time, 3, 1, 1);
+  r.readCode(im.vaccine, 5);
+  r.read(im.dose, 6);
+  r.read(im.dose_units, 7, 1, 1);
+  r.read(im.lot, 15);
+  r.read(im.expiration, 16, 1, 1);
+  r.readCode(im.manufacturer, 17);
+  r.read(im.completion_status, 20);
 }
 
 void readRoute(const SegmentReader& r, CanonicalRecord& rec) {
@@ -507,76 +529,75 @@ void readRoute(const SegmentReader& r, CanonicalRecord& rec) {
 }
 
 void readCoverage(const SegmentReader& r, CanonicalRecord& rec) {
-  Coverage c;
+  Coverage& c = rec.coverages.emplace_back();
   c.source_segment = r.name();
-  c.plan = r.code(2);
-  c.payer_id = r.get(3, 1, 1);
-  c.payer_name = r.either(r.get(4, 1, 1), r.get(4));
-  c.group_number = r.get(8);
-  c.start = r.get(12);
-  c.end = r.get(13);
-  c.subscriber_name = r.subOrComponent(16, 1, 1);
-  c.relationship = r.get(17, 1, 1);
-  c.member_id = r.get(36);
-  if (c.member_id.empty()) c.member_id = r.get(49, 1, 1);
-  rec.coverages.push_back(std::move(c));
+  r.readCode(c.plan, 2);
+  r.read(c.payer_id, 3, 1, 1);
+  r.read(c.payer_name, 4, 1, 1);
+  if (c.payer_name.empty()) r.read(c.payer_name, 4);
+  r.read(c.group_number, 8);
+  r.read(c.start, 12);
+  r.read(c.end, 13);
+  r.readSubOrComponent(c.subscriber_name, 16, 1, 1);
+  r.read(c.relationship, 17, 1, 1);
+  r.read(c.member_id, 36);
+  if (c.member_id.empty()) r.read(c.member_id, 49, 1, 1);
 }
 
 void readAppointment(const SegmentReader& r, CanonicalRecord& rec) {
-  Appointment a;
+  Appointment& a = rec.appointments.emplace_back();
   a.source_segment = r.name();
-  a.placer_id = r.get(1, 1, 1);
-  a.filler_id = r.get(2, 1, 1);
-  a.reason = r.code(7);
-  a.start = r.get(11, 1, 4);
-  a.end = r.get(11, 1, 5);
-  a.status = r.get(25, 1, 1);
-  rec.appointments.push_back(std::move(a));
+  r.read(a.placer_id, 1, 1, 1);
+  r.read(a.filler_id, 2, 1, 1);
+  r.readCode(a.reason, 7);
+  r.read(a.start, 11, 1, 4);
+  r.read(a.end, 11, 1, 5);
+  r.read(a.status, 25, 1, 1);
 }
 
 void readDocument(const SegmentReader& r, CanonicalRecord& rec) {
-  Document d;
+  Document& d = rec.documents.emplace_back();
   d.source_segment = r.name();
-  d.type = r.get(2, 1, 1);
-  d.time = r.get(4, 1, 1);
-  d.unique_id = r.get(12, 1, 1);
-  d.status = r.get(17);
-  rec.documents.push_back(std::move(d));
+  r.read(d.type, 2, 1, 1);
+  r.read(d.time, 4, 1, 1);
+  r.read(d.unique_id, 12, 1, 1);
+  r.read(d.status, 17);
 }
 
 // NK1: next of kin / associated party.
 void readContact(const SegmentReader& r, CanonicalRecord& rec) {
-  Contact c;
+  Contact& c = rec.contacts.emplace_back();
+  readName(r, 2, 1, c.name);
+  r.readCode(c.relationship, 3);
+  r.read(c.organization, 13, 1, 1);
+  if (c.empty()) {
+    rec.contacts.pop_back();
+    return;
+  }
   c.source_segment = r.name();
-  c.name = readName(r, 2, 1);
-  c.relationship = r.code(3);
   for (int i = 1, n = r.repetitions(4); i <= n; ++i) readAddress(r, 4, i, c.addresses);
   readTelecoms(r, 5, "", c.telecoms);
   readTelecoms(r, 6, "WPN", c.telecoms);
-  c.role = r.get(7, 1, 1);
-  c.start = r.get(8, 1, 1);
-  c.end = r.get(9, 1, 1);
-  c.organization = r.get(13, 1, 1);
-  c.sex = r.get(15, 1, 1);
-  c.birth_date = r.get(16, 1, 1);
-  if (c.empty()) return;
-  rec.contacts.push_back(std::move(c));
+  r.read(c.role, 7, 1, 1);
+  r.read(c.start, 8, 1, 1);
+  r.read(c.end, 9, 1, 1);
+  r.read(c.sex, 15, 1, 1);
+  r.read(c.birth_date, 16, 1, 1);
 }
 
 // AL1: one allergy.
 void readAllergy(const SegmentReader& r, CanonicalRecord& rec) {
-  Allergy a;
-  a.source_segment = r.name();
-  a.allergen = r.code(3);
-  if (a.allergen.empty()) return;
-  a.type = r.get(2, 1, 1);
-  a.severity = r.get(4, 1, 1);
-  for (int i = 1, n = r.repetitions(5); i <= n; ++i) {
-    Sourced reaction = r.get(5, i);
-    if (!reaction.empty()) a.reactions.push_back(std::move(reaction));
+  Allergy& a = rec.allergies.emplace_back();
+  r.readCode(a.allergen, 3);
+  if (a.allergen.empty()) {
+    rec.allergies.pop_back();
+    return;
   }
-  a.onset = r.get(6, 1, 1);
-  rec.allergies.push_back(std::move(a));
+  a.source_segment = r.name();
+  r.read(a.type, 2, 1, 1);
+  r.read(a.severity, 4, 1, 1);
+  for (int i = 1, n = r.repetitions(5); i <= n; ++i) readInto(r, a.reactions, 5, i);
+  r.read(a.onset, 6, 1, 1);
 }
 
 bool isSelf(std::string_view relationship) {
@@ -585,43 +606,38 @@ bool isSelf(std::string_view relationship) {
 
 // GT1: the guarantor.
 void readGuarantor(const SegmentReader& r, CanonicalRecord& rec) {
-  Guarantor g;
-  g.source_segment = r.name();
-  g.person.source_segment = r.name();
+  Guarantor& g = rec.guarantors.emplace_back();
   std::vector<Identifier> numbers;
   readIdentifiers(r, 2, "", numbers);
   if (!numbers.empty()) g.number = std::move(numbers.front());
-  g.person.name = readName(r, 3, 1);
+  readName(r, 3, 1, g.person.name);
+  r.readCode(g.person.relationship, 11);
+  r.readSubOrComponent(g.person.organization, 16, 1, 1);
+  if (g.person.empty() && g.number.value.empty()) {
+    rec.guarantors.pop_back();
+    return;
+  }
+  g.source_segment = r.name();
+  g.person.source_segment = g.source_segment;
   readAddress(r, 5, 1, g.person.addresses);
   readTelecoms(r, 6, "", g.person.telecoms);
   readTelecoms(r, 7, "WPN", g.person.telecoms);
-  g.person.birth_date = r.get(8, 1, 1);
-  g.person.sex = r.get(9, 1, 1);
-  g.type = r.get(10, 1, 1);
-  g.person.relationship = r.code(11);
-  g.person.start = r.get(13, 1, 1);
-  g.person.end = r.get(14, 1, 1);
-  g.person.organization = r.subOrComponent(16, 1, 1);
+  r.read(g.person.birth_date, 8, 1, 1);
+  r.read(g.person.sex, 9, 1, 1);
+  r.read(g.type, 10, 1, 1);
+  r.read(g.person.start, 13, 1, 1);
+  r.read(g.person.end, 14, 1, 1);
   g.is_patient = isSelf(g.person.relationship.code.value);
-  if (g.person.empty() && g.number.value.empty()) return;
-  rec.guarantors.push_back(std::move(g));
 }
 
 // Patient identifiers carried outside PID, as the HL7 v2-to-FHIR mapping places
 // them on Patient.identifier: IN2-6 Medicare, IN2-8 Medicaid, IN2-10 military id,
 // IN2-61 member number (CX), DB1-3 disabled person id (CX).
 void readExtraPatientIdentifiers(const SegmentReader& r, std::string_view id, Patient& p) {
-  auto plain = [&](int field, std::string_view type) {
-    Identifier i;
-    i.value = r.get(field, 1, 1);
-    if (i.value.empty()) return;
-    i.type = {std::string(type), i.value.source};
-    p.identifiers.push_back(std::move(i));
-  };
   if (id == "IN2") {
-    plain(6, "MC");
-    plain(8, "MA");
-    plain(10, "MI");
+    readTypedIdentifier(r, 6, "MC", p.identifiers);
+    readTypedIdentifier(r, 8, "MA", p.identifiers);
+    readTypedIdentifier(r, 10, "MI", p.identifiers);
     readIdentifiers(r, 61, "MB", p.identifiers);
   } else if (id == "DB1") {
     readIdentifiers(r, 3, "", p.identifiers);
@@ -635,14 +651,14 @@ Result<CanonicalRecord> fromHl7v2(const Message& msg) {
   if (msg.segmentCount() == 0)
     return Unexpected(Error(ErrorCode::kParse, "message has no MSH segment", "MSH"));
   SegmentReader msh(msg, msg.segment(0), "MSH", 1);
-  rec.message_type = msh.get(9, 1, 1);
+  msh.read(rec.message_type, 9, 1, 1);
   if (rec.message_type.empty())
     return Unexpected(Error(ErrorCode::kParse, "message type is missing", "MSH-9"));
-  rec.trigger = msh.get(9, 1, 2);
-  rec.message_id = msh.get(10);
-  rec.sent_time = msh.get(7, 1, 1);
-  rec.sending_application = msh.get(3, 1, 1);
-  rec.sending_facility = msh.get(4, 1, 1);
+  msh.read(rec.trigger, 9, 1, 2);
+  msh.read(rec.message_id, 10);
+  msh.read(rec.sent_time, 7, 1, 1);
+  msh.read(rec.sending_application, 3, 1, 1);
+  msh.read(rec.sending_facility, 4, 1, 1);
   if (rec.message_id.empty()) {
     fhir::Hash128 h = fhir::hash128(msg.raw());
     rec.content_hash = std::to_string(h.hi) + "-" + std::to_string(h.lo);
@@ -682,8 +698,10 @@ Result<CanonicalRecord> fromHl7v2(const Message& msg) {
         readEncounter(r, rec.encounter);
       }
     } else if (id == "PV2") {
-      if (rec.has_encounter && rec.encounter.reason.empty())
-        rec.encounter.reason = r.either(r.get(3, 1, 2), r.get(3, 1, 1));
+      if (rec.has_encounter && rec.encounter.reason.empty()) {
+        r.read(rec.encounter.reason, 3, 1, 2);
+        if (rec.encounter.reason.empty()) r.read(rec.encounter.reason, 3, 1, 1);
+      }
     } else if (id == "DG1") {
       readDiagnosis(r, rec);
     } else if (id == "PR1") {
@@ -718,7 +736,7 @@ Result<CanonicalRecord> fromHl7v2(const Message& msg) {
       readAppointment(r, rec);
     } else if (id == "AIS") {
       if (!rec.appointments.empty() && rec.appointments.back().start.empty())
-        rec.appointments.back().start = r.get(4, 1, 1);
+        r.read(rec.appointments.back().start, 4, 1, 1);
     } else if (id == "TXA") {
       readDocument(r, rec);
     } else if ((id == "IN2" || id == "DB1") && rec.has_patient) {
