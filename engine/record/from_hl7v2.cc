@@ -4,6 +4,7 @@
 #include "engine/hl7v2/charset.h"
 #include "engine/hl7v2/escape.h"
 
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -40,6 +41,13 @@ char* putNumber(char* p, int n) {
   return p;
 }
 
+// A three-letter segment id as one number, for switching on it.
+constexpr uint32_t segmentTag(std::string_view id) {
+  return static_cast<uint32_t>(static_cast<unsigned char>(id[0])) |
+         static_cast<uint32_t>(static_cast<unsigned char>(id[1])) << 8 |
+         static_cast<uint32_t>(static_cast<unsigned char>(id[2])) << 16;
+}
+
 // Replaces `out`, an empty Sourced, by one built in place from its two parts: no
 // temporary Sourced to move from, and no assignment into empty strings (std::string's
 // general replace path). noexcept: if an allocation fails the process ends rather
@@ -72,6 +80,8 @@ class SegmentReader {
     prefix_size_ = static_cast<size_t>(p - prefix_);
     is_msh_ = id == "MSH";
     latin1_ = msg.charset() == hl7v2::Charset::kLatin1;
+    // One scan of the segment tells whether any value of it can need unescaping.
+    may_escape_ = delims_.escape != '\0' && seg.raw().find(delims_.escape) != std::string_view::npos;
   }
   SegmentReader(const SegmentReader&) = delete;
   SegmentReader& operator=(const SegmentReader&) = delete;
@@ -88,11 +98,12 @@ class SegmentReader {
     if (r.empty()) return;
     char path[64];
     size_t path_size = putPath(path, field, rep, component, sub);
-    if (!latin1_ && !needsDecoding(r, delims_)) {
+    const bool escaped = may_escape_ && needsDecoding(r, delims_);
+    if (!latin1_ && !escaped) {
       emplaceSourced(out, r, path, path_size);
       return;
     }
-    std::string value = needsDecoding(r, delims_) ? hl7v2::decode(r, delims_) : std::string(r);
+    std::string value = escaped ? hl7v2::decode(r, delims_) : std::string(r);
     if (latin1_) {
       std::string utf8;
       hl7v2::appendLatin1AsUtf8(value, utf8);
@@ -217,6 +228,7 @@ class SegmentReader {
   size_t prefix_size_ = 0;
   bool is_msh_ = false;
   bool latin1_ = false;
+  bool may_escape_ = false;  // the segment holds the escape character somewhere
   // The repetition last split (reads of one field's parts come together).
   mutable int split_field_ = -1;
   mutable int split_rep_ = -1;
@@ -667,13 +679,13 @@ Result<CanonicalRecord> fromHl7v2(const Message& msg) {
   const bool is_document = rec.message_type.value == "MDM";
   // Occurrence number of each segment id seen so far (a message has few distinct ids).
   int counts[64] = {};
-  char ids[64][4] = {};
+  uint32_t ids[64] = {};
   int used = 0;
-  auto occurrence = [&](std::string_view id) {
+  auto occurrence = [&](uint32_t id) {
     for (int i = 0; i < used; ++i)
-      if (std::string_view(ids[i], 3) == id) return ++counts[i];
+      if (ids[i] == id) return ++counts[i];
     if (used == 64) return 0;
-    std::memcpy(ids[used], id.data(), 3);
+    ids[used] = id;
     counts[used] = 1;
     return counts[used++];
   };
@@ -683,35 +695,38 @@ Result<CanonicalRecord> fromHl7v2(const Message& msg) {
     hl7v2::Segment segment = msg.segment(s);
     std::string_view id = segment.name();
     if (id.size() != 3) continue;
-    int occ = occurrence(id);
+    const uint32_t tag = segmentTag(id);
+    int occ = occurrence(tag);
     if (occ == 0) continue;
-    if (id == "MSH") continue;
+    if (tag == segmentTag("MSH")) continue;
     SegmentReader r(msg, segment, id, occ);
-    if (id == "PID") {
+    switch (tag) {
+    case segmentTag("PID"):
       if (!rec.has_patient) {  // the first patient is the subject (A17 swaps carry two)
         rec.has_patient = true;
         readPatient(r, rec.patient);
       }
-    } else if (id == "PV1") {
+      break;
+    case segmentTag("PV1"):
       if (!rec.has_encounter) {
         rec.has_encounter = true;
         readEncounter(r, rec.encounter);
       }
-    } else if (id == "PV2") {
+      break;
+    case segmentTag("PV2"):
       if (rec.has_encounter && rec.encounter.reason.empty()) {
         r.read(rec.encounter.reason, 3, 1, 2);
         if (rec.encounter.reason.empty()) r.read(rec.encounter.reason, 3, 1, 1);
       }
-    } else if (id == "DG1") {
-      readDiagnosis(r, rec);
-    } else if (id == "PR1") {
-      readProcedure(r, rec);
-    } else if (id == "ORC") {
-      orc_status = r.get(5);
-    } else if (id == "OBR") {
+      break;
+    case segmentTag("DG1"): readDiagnosis(r, rec); break;
+    case segmentTag("PR1"): readProcedure(r, rec); break;
+    case segmentTag("ORC"): orc_status = r.get(5); break;
+    case segmentTag("OBR"):
       readOrder(r, rec, orc_status);
       orc_status = {};
-    } else if (id == "OBX") {
+      break;
+    case segmentTag("OBX"):
       if (is_document && !rec.documents.empty()) {
         Document& d = rec.documents.back();
         int reps = r.repetitions(5);
@@ -724,31 +739,26 @@ Result<CanonicalRecord> fromHl7v2(const Message& msg) {
       } else {
         readObservation(r, rec);
       }
-    } else if (id == "FT1") {
-      readCharge(r, rec);
-    } else if (id == "RXA") {
-      readImmunization(r, rec);
-    } else if (id == "RXR") {
-      readRoute(r, rec);
-    } else if (id == "IN1") {
-      readCoverage(r, rec);
-    } else if (id == "SCH") {
-      readAppointment(r, rec);
-    } else if (id == "AIS") {
+      break;
+    case segmentTag("FT1"): readCharge(r, rec); break;
+    case segmentTag("RXA"): readImmunization(r, rec); break;
+    case segmentTag("RXR"): readRoute(r, rec); break;
+    case segmentTag("IN1"): readCoverage(r, rec); break;
+    case segmentTag("SCH"): readAppointment(r, rec); break;
+    case segmentTag("AIS"):
       if (!rec.appointments.empty() && rec.appointments.back().start.empty())
         r.read(rec.appointments.back().start, 4, 1, 1);
-    } else if (id == "TXA") {
-      readDocument(r, rec);
-    } else if ((id == "IN2" || id == "DB1") && rec.has_patient) {
-      readExtraPatientIdentifiers(r, id, rec.patient);
-    } else if (id == "NK1") {
-      readContact(r, rec);
-    } else if (id == "AL1") {
-      readAllergy(r, rec);
-    } else if (id == "GT1") {
-      readGuarantor(r, rec);
-    } else if (id == "MRG") {
-      readIdentifiers(r, 1, "", rec.merged_identifiers);
+      break;
+    case segmentTag("TXA"): readDocument(r, rec); break;
+    case segmentTag("IN2"):
+    case segmentTag("DB1"):
+      if (rec.has_patient) readExtraPatientIdentifiers(r, id, rec.patient);
+      break;
+    case segmentTag("NK1"): readContact(r, rec); break;
+    case segmentTag("AL1"): readAllergy(r, rec); break;
+    case segmentTag("GT1"): readGuarantor(r, rec); break;
+    case segmentTag("MRG"): readIdentifiers(r, 1, "", rec.merged_identifiers); break;
+    default: break;
     }
   }
   if (!rec.has_patient)
