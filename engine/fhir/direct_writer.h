@@ -39,7 +39,8 @@ class JsonBuffer {
   std::string_view view() const { return {storage_.get(), size()}; }
   size_t size() const { return static_cast<size_t>(end_ - storage_.get()); }
   size_t capacity() const { return capacity_; }
-  // Drops a large buffer's memory (a huge document should not stay allocated).
+  // Drops a large buffer's memory (a huge document should not stay allocated): the
+  // capacity becomes `capacity` when it was larger, and the content is dropped then.
   void shrinkTo(size_t capacity) {
     if (capacity_ <= capacity) return;
     storage_.reset();

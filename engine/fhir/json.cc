@@ -48,6 +48,21 @@ char* putQuoted(char* p, std::string_view s) {
   *p++ = '"';
   const char* in = s.data();
   const char* const end = in + s.size();
+  // Most strings need no escape at all: a string of 8 to 16 bytes is checked as two
+  // (overlapping) words and stored as two, with no loop and no library call.
+  if (s.size() >= 8 && s.size() <= 16) {
+    uint64_t head;
+    uint64_t tail;
+    std::memcpy(&head, in, 8);
+    std::memcpy(&tail, end - 8, 8);
+    if (needsEscape(head) == 0 && needsEscape(tail) == 0) {
+      std::memcpy(p, &head, 8);
+      std::memcpy(p + s.size() - 8, &tail, 8);
+      p += s.size();
+      *p++ = '"';
+      return p;
+    }
+  }
   while (in < end) {
     // Copy the bytes that need no escape, eight at a time while possible (each word
     // is stored as it is checked: no separate copy of the run, which for the short
@@ -59,6 +74,20 @@ char* putQuoted(char* p, std::string_view s) {
       std::memcpy(p, &w, 8);
       in += 8;
       p += 8;
+    }
+    // Fewer than eight bytes left of a string of at least eight: the last eight
+    // bytes of the input as one word, when none of them needs an escape. The bytes
+    // it shares with what was already copied were copied verbatim (an escape among
+    // them would show in the word), so they land on the same output bytes.
+    if (in < end && end - in < 8 && s.size() >= 8) {
+      uint64_t w;
+      std::memcpy(&w, end - 8, 8);
+      if (needsEscape(w) == 0) {
+        const size_t left = static_cast<size_t>(end - in);
+        std::memcpy(p + left - 8, &w, 8);
+        p += left;
+        break;
+      }
     }
     while (in < end) {
       unsigned char c = static_cast<unsigned char>(*in);
