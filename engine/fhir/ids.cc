@@ -14,7 +14,8 @@ uint64_t mix(uint64_t k) {
   return k;
 }
 
-std::string formatUuid(Hash128 h) {
+// Writes the 36 characters of h's UUID at out.
+void formatUuid(Hash128 h, char* out) {
   // Version 8 (custom) and the RFC 4122/9562 variant bits.
   h.hi = (h.hi & 0xffffffffffff0fffULL) | 0x0000000000008000ULL;
   h.lo = (h.lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
@@ -23,7 +24,6 @@ std::string formatUuid(Hash128 h) {
   static constexpr unsigned char kAt[32] = {0,  1,  2,  3,  4,  5,  6,  7,  9,  10, 11,
                                             12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25,
                                             26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
-  char out[36];
   out[8] = out[13] = out[18] = out[23] = '-';
   uint64_t hi = h.hi;
   uint64_t lo = h.lo;
@@ -33,7 +33,6 @@ std::string formatUuid(Hash128 h) {
     hi >>= 4;
     lo >>= 4;
   }
-  return std::string(out, sizeof out);
 }
 
 }  // namespace
@@ -61,8 +60,15 @@ Hash128 Hasher::finish() const {
 
 Hash128 hash128(std::string_view data) { return Hasher().add(data).finish(); }
 
-std::string deterministicUuid(std::string_view seed) { return formatUuid(hash128(seed)); }
+std::string deterministicUuid(std::string_view seed) { return std::string(uuidOf(Hasher().add(seed)).view()); }
 
-std::string deterministicUuid(const Hasher& seed) { return formatUuid(seed.finish()); }
+std::string deterministicUuid(const Hasher& seed) { return std::string(uuidOf(seed).view()); }
+
+Uuid uuidOf(const Hasher& seed) {
+  Uuid id;
+  formatUuid(seed.finish(), id.text_);
+  id.size_ = Uuid::kSize;
+  return id;
+}
 
 }  // namespace courier::fhir

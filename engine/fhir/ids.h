@@ -35,9 +35,26 @@ class Hasher {
   uint64_t size_ = 0;
 };
 
+// A UUID's 36-character text held inline (no allocation); empty until made by uuidOf.
+class Uuid {
+ public:
+  static constexpr size_t kSize = 36;
+
+  std::string_view view() const { return {text_, size_}; }
+  operator std::string_view() const { return view(); }  // NOLINT: used where text is
+  bool empty() const { return size_ == 0; }
+
+ private:
+  friend Uuid uuidOf(const Hasher& seed);
+  char text_[kSize] = {};
+  size_t size_ = 0;
+};
+
 // Formats hash128(seed) as "xxxxxxxx-xxxx-8xxx-yxxx-xxxxxxxxxxxx".
 std::string deterministicUuid(std::string_view seed);
 // The same for a seed given in parts (the UUID of the concatenated text).
 std::string deterministicUuid(const Hasher& seed);
+// The same UUID as deterministicUuid(seed), without an allocation.
+Uuid uuidOf(const Hasher& seed);
 
 }  // namespace courier::fhir

@@ -184,11 +184,13 @@ class BundleWriter {
   std::string run();
 
  private:
-  std::string idFor(std::string_view type, std::string_view key) {
-    return fhir::deterministicUuid(fhir::Hasher(seed_).add(type).add("|").add(key));
+  // The id of the `type` resource made from `key` (+ `suffix`): the UUID of
+  // seed|type|key+suffix, formatted without an allocation.
+  fhir::Uuid idFor(std::string_view type, std::string_view key, std::string_view suffix = {}) {
+    return fhir::uuidOf(fhir::Hasher(seed_).add(type).add("|").add(key).add(suffix));
   }
 
-  void beginEntry(std::string_view type, const std::string& id) {
+  void beginEntry(std::string_view type, std::string_view id) {
     w_.startObject();
     writeKey(w_, "fullUrl");
     w_.urnUuid(id);
@@ -275,13 +277,13 @@ class BundleWriter {
     w_.endObject();
   }
 
-  void practitioner(const Practitioner& p, const std::string& id);
+  void practitioner(const Practitioner& p, std::string_view id);
   void names(const std::vector<Name>& list);
   void telecoms(const std::vector<Telecom>& list);
   void addresses(const std::vector<Address>& list);
   void extensions(const std::vector<Extension>& list);
   void observationValue(const Observation& o, const Sourced& value, const Code& coded);
-  void relatedPerson(const Contact& c, const std::string& id);
+  void relatedPerson(const Contact& c, std::string_view id);
   void contacts();
   void allergies();
   void guarantors();
@@ -301,15 +303,15 @@ class BundleWriter {
   fhir::JsonBuffer& buf_;
   DirectJsonWriter w_;
   fhir::Hasher seed_;  // facility|application|control id|MSH-7|[content hash|]
-  std::string patient_id_;
-  std::string encounter_id_;
-  std::vector<std::string> condition_ids_;
-  std::vector<std::string> order_ids_;
+  fhir::Uuid patient_id_;
+  fhir::Uuid encounter_id_;
+  std::vector<fhir::Uuid> condition_ids_;
+  std::vector<fhir::Uuid> order_ids_;
 };
 
 bool hasPractitioner(const Practitioner& p) { return !p.id.empty() || !p.family.empty() || !p.given.empty(); }
 
-void BundleWriter::practitioner(const Practitioner& p, const std::string& id) {
+void BundleWriter::practitioner(const Practitioner& p, std::string_view id) {
   beginEntry("Practitioner", id);
   if (!p.id.empty()) {
     writeKey(w_, "identifier");
@@ -529,9 +531,9 @@ std::string_view encounterStatus(const CanonicalRecord& rec) {
 
 void BundleWriter::encounter() {
   const Encounter& e = rec_.encounter;
-  std::string attending_id;
+  fhir::Uuid attending_id;
   if (hasPractitioner(e.attending)) {
-    attending_id = idFor("Practitioner", e.source_segment + "-7");
+    attending_id = idFor("Practitioner", e.source_segment, "-7");
     practitioner(e.attending, attending_id);
   }
   beginEntry("Encounter", encounter_id_);
@@ -654,9 +656,9 @@ void BundleWriter::conditions() {
 
 void BundleWriter::procedures() {
   for (const Procedure& p : rec_.procedures) {
-    std::string performer_id;
+    fhir::Uuid performer_id;
     if (hasPractitioner(p.performer)) {
-      performer_id = idFor("Practitioner", p.source_segment + "-performer");
+      performer_id = idFor("Practitioner", p.source_segment, "-performer");
       practitioner(p.performer, performer_id);
     }
     beginEntry("Procedure", idFor("Procedure", p.source_segment));
@@ -929,7 +931,7 @@ std::string_view subscriberRelationship(std::string_view v) {
 
 void BundleWriter::coverages() {
   for (const Coverage& c : rec_.coverages) {
-    std::string payer_id = idFor("Organization", c.source_segment + "-payer");
+    const fhir::Uuid payer_id = idFor("Organization", c.source_segment, "-payer");
     beginEntry("Organization", payer_id);
     if (!c.payer_id.empty()) {
       writeKey(w_, "identifier");
@@ -1085,7 +1087,7 @@ void BundleWriter::documents() {
 }
 
 // NK1-3 / GT1-11 (table 0063) and NK1-7 (table 0131) as RelatedPerson.relationship.
-void BundleWriter::relatedPerson(const Contact& c, const std::string& id) {
+void BundleWriter::relatedPerson(const Contact& c, std::string_view id) {
   beginEntry("RelatedPerson", id);
   writeReference(w_, "patient", patient_id_);
   bool has_rel = validCode(c.relationship.code.value) || !c.relationship.display.empty();
@@ -1199,7 +1201,7 @@ void BundleWriter::allergies() {
 void BundleWriter::guarantors() {
   if (patient_id_.empty()) return;  // the Account and a RelatedPerson need the patient
   for (const Guarantor& g : rec_.guarantors) {
-    std::string party_id = patient_id_;
+    fhir::Uuid party_id = patient_id_;
     if (!g.is_patient) {
       party_id = idFor("RelatedPerson", g.source_segment);
       relatedPerson(g.person, party_id);
@@ -1342,7 +1344,7 @@ std::string toFhirBundle(const CanonicalRecord& rec) {
   thread_local fhir::JsonBuffer buf(8192);
   BundleWriter writer(rec, buf);
   std::string out = writer.run();
-  buf.shrinkTo(size_t{1} << 20);  // do not keep a huge document's buffer
+  if (buf.capacity() > (size_t{1} << 20)) buf.shrinkTo(8192);  // do not keep a huge document's buffer
   return out;
 }
 
