@@ -5,7 +5,9 @@
 // Prefix() checks. The only state is whether the next key or value needs a
 // ',' before it. Members are written as one piece (`"key":"value"` is one
 // reservation; a key given as a literal is copied with its size known at compile
-// time), which is where a Bundle's writing time went.
+// time), which is where a Bundle's writing time went. The writing functions are
+// always inlined: GCC otherwise keeps them out of line, and a key's copy becomes a
+// library call of unknown size.
 //
 // The writer does not check nesting: callers pair start/end themselves (a
 // Bundle writer is straight-line code, and tests parse its output). Keys are
@@ -70,13 +72,13 @@ class DirectJsonWriter {
   // Appends to `out` (which is not cleared).
   explicit DirectJsonWriter(JsonBuffer& out) : out_(out) {}
 
-  void startObject() { open('{'); }
-  void endObject() { close('}'); }
-  void startArray() { open('['); }
-  void endArray() { close(']'); }
+  [[gnu::always_inline]] void startObject() { open('{'); }
+  [[gnu::always_inline]] void endObject() { close('}'); }
+  [[gnu::always_inline]] void startArray() { open('['); }
+  [[gnu::always_inline]] void endArray() { close(']'); }
 
   // An object key Courier names (see above): `"key":`.
-  void plainKey(std::string_view key) {
+  [[gnu::always_inline]] void plainKey(std::string_view key) {
     char* p = out_.room(key.size() + 4);
     if (comma_) *p++ = ',';
     p = putKey(p, key);
@@ -85,7 +87,7 @@ class DirectJsonWriter {
   }
 
   // A string value, escaped.
-  void stringValue(std::string_view s) {
+  [[gnu::always_inline]] void stringValue(std::string_view s) {
     char* p = out_.room(s.size() * 6 + 3);
     if (comma_) *p++ = ',';
     out_.commit(putQuoted(p, s));
@@ -93,7 +95,7 @@ class DirectJsonWriter {
   }
 
   // "key":"value" in one reservation.
-  void keyAndString(std::string_view key, std::string_view value) {
+  [[gnu::always_inline]] void keyAndString(std::string_view key, std::string_view value) {
     char* p = out_.room(1 + key.size() + 3 + value.size() * 6 + 2);
     if (comma_) *p++ = ',';
     p = putKey(p, key);
@@ -102,7 +104,7 @@ class DirectJsonWriter {
   }
 
   // "urn:uuid:<uuid>" as a string value; uuid is one Courier generated (hex and '-').
-  void urnUuid(std::string_view uuid) {
+  [[gnu::always_inline]] void urnUuid(std::string_view uuid) {
     static constexpr std::string_view kPrefix = "\"urn:uuid:";
     char* p = out_.room(1 + kPrefix.size() + uuid.size() + 1);
     if (comma_) *p++ = ',';
@@ -116,7 +118,7 @@ class DirectJsonWriter {
   }
 
   // `"key":{"reference":"urn:uuid:<uuid>"}`, nothing when uuid is empty.
-  void reference(std::string_view key, std::string_view uuid) {
+  [[gnu::always_inline]] void reference(std::string_view key, std::string_view uuid) {
     if (uuid.empty()) return;
     static constexpr std::string_view kMiddle = "{\"reference\":\"urn:uuid:";
     char* p = out_.room(1 + key.size() + 3 + kMiddle.size() + uuid.size() + 2);
@@ -159,14 +161,14 @@ class DirectJsonWriter {
     *p++ = ':';
     return p;
   }
-  void open(char c) {
+  [[gnu::always_inline]] void open(char c) {
     char* p = out_.room(2);
     if (comma_) *p++ = ',';
     *p++ = c;
     out_.commit(p);
     comma_ = false;
   }
-  void close(char c) {
+  [[gnu::always_inline]] void close(char c) {
     char* p = out_.room(1);
     *p++ = c;
     out_.commit(p);
@@ -177,13 +179,13 @@ class DirectJsonWriter {
   bool comma_ = false;  // a value was written at this level: the next one needs ','
 };
 
-inline void writeString(DirectJsonWriter& w, std::string_view s) { w.stringValue(s); }
-inline void writeKey(DirectJsonWriter& w, std::string_view key) { w.plainKey(key); }
-inline void writeField(DirectJsonWriter& w, std::string_view key, std::string_view value) {
+[[gnu::always_inline]] inline void writeString(DirectJsonWriter& w, std::string_view s) { w.stringValue(s); }
+[[gnu::always_inline]] inline void writeKey(DirectJsonWriter& w, std::string_view key) { w.plainKey(key); }
+[[gnu::always_inline]] inline void writeField(DirectJsonWriter& w, std::string_view key, std::string_view value) {
   if (value.empty()) return;
   w.keyAndString(key, value);
 }
-inline void writeReference(DirectJsonWriter& w, std::string_view key, std::string_view uuid) {
+[[gnu::always_inline]] inline void writeReference(DirectJsonWriter& w, std::string_view key, std::string_view uuid) {
   w.reference(key, uuid);
 }
 

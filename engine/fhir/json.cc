@@ -1,5 +1,9 @@
 #include "engine/fhir/json.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace courier::fhir {
 namespace {
 
@@ -15,6 +19,16 @@ inline uint64_t needsEscape(uint64_t w) {
   uint64_t backslash = (y - kOnes) & ~y;
   return (control | quote | backslash) & kHigh;
 }
+
+#if defined(__SSE2__)
+// Bit i set when byte i of v is a control byte, a quote or a backslash.
+inline unsigned escapeMask(__m128i v) {
+  const __m128i control = _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
+  const __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+  const __m128i backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(control, _mm_or_si128(quote, backslash))));
+}
+#endif
 
 }  // namespace
 
@@ -63,7 +77,50 @@ char* putQuoted(char* p, std::string_view s) {
       return p;
     }
   }
+  // 4 to 7 bytes: the first four and the last four (overlapping) checked as one word.
+  if (s.size() >= 4 && s.size() < 8) {
+    uint32_t head;
+    uint32_t tail;
+    std::memcpy(&head, in, 4);
+    std::memcpy(&tail, end - 4, 4);
+    if (needsEscape(static_cast<uint64_t>(head) | static_cast<uint64_t>(tail) << 32) == 0) {
+      std::memcpy(p, &head, 4);
+      std::memcpy(p + s.size() - 4, &tail, 4);
+      p += s.size();
+      *p++ = '"';
+      return p;
+    }
+  }
   while (in < end) {
+#if defined(__SSE2__)
+    // Sixteen bytes at a time: the run before the first byte to escape is stored
+    // (the whole vector is; the room holds it) and the output moves past the run only.
+    while (end - in >= 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in));
+      const unsigned mask = escapeMask(v);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v);
+      if (mask != 0) {
+        const int clean = __builtin_ctz(mask);
+        in += clean;
+        p += clean;
+        break;
+      }
+      in += 16;
+      p += 16;
+    }
+    // Fewer than sixteen left of a string of at least sixteen: its last sixteen bytes,
+    // when none needs an escape (the bytes shared with the part already copied were
+    // copied verbatim, so they land on the same output bytes).
+    if (in < end && end - in < 16 && s.size() >= 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(end - 16));
+      if (escapeMask(v) == 0) {
+        const size_t left = static_cast<size_t>(end - in);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(p + left - 16), v);
+        p += left;
+        break;
+      }
+    }
+#endif
     // Copy the bytes that need no escape, eight at a time while possible (each word
     // is stored as it is checked: no separate copy of the run, which for the short
     // strings of a Bundle would be a library call each).
