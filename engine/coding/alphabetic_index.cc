@@ -180,15 +180,20 @@ void AlphabeticIndex::appendPathKey(uint32_t id, char separator, std::string& ou
 }
 
 std::string_view AlphabeticIndex::manifFor(uint32_t id) const {
-  if (!nodes_[id].manif.empty()) return nodes_[id].manif;
+  const uint32_t from = manifNodeFor(id);
+  return from == IndexNode::kNone ? std::string_view() : std::string_view(nodes_[from].manif);
+}
+
+uint32_t AlphabeticIndex::manifNodeFor(uint32_t id) const {
+  if (!nodes_[id].manif.empty()) return id;
   auto it = manif_nodes_.find(path_hash_[id]);
-  if (it == manif_nodes_.end()) return {};
+  if (it == manif_nodes_.end()) return IndexNode::kNone;
   const std::string key = pathKey(id);
   for (size_t k = it->second.size(); k-- > 0;) {
     const uint32_t other = it->second[k];
-    if (pathKey(other) == key) return nodes_[other].manif;
+    if (pathKey(other) == key) return other;
   }
-  return {};
+  return IndexNode::kNone;
 }
 
 uint32_t AlphabeticIndex::resolveSee(std::string_view see) const {

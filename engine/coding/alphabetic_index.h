@@ -48,6 +48,9 @@ class AlphabeticIndex {
   // Manifestation code that the FY2017 index prints for the same path as node
   // `id` (the FY2025 flattening dropped them), or "".
   std::string_view manifFor(uint32_t id) const;
+  // The node whose `manif` manifFor(id) returns (`id` itself or an FY2017
+  // node), or kNone.
+  uint32_t manifNodeFor(uint32_t id) const;
 
   // Titles from the main term down to node `id`, joined with '|', lower case.
   std::string pathKey(uint32_t id) const;

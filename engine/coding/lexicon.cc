@@ -109,6 +109,13 @@ Result<Lexicon> Lexicon::load(const std::string& dir) {
     }
   });
   if (!r) return Unexpected(r.error());
+  for (const auto& [key, words] : lx.abbreviations_) {
+    const size_t space = key.find(' ');
+    if (space == std::string::npos) continue;
+    const size_t n = static_cast<size_t>(std::count(key.begin(), key.end(), ' ')) + 1;
+    size_t& longest = lx.abbreviation_starts_[key.substr(0, space)];
+    longest = std::max(longest, n);
+  }
   // Longest cues first, so "no evidence of" wins over "no".
   auto longest = [](const auto& a, const auto& b) { return a.size() > b.size(); };
   std::stable_sort(lx.negation_.begin(), lx.negation_.end(), longest);
@@ -166,7 +173,13 @@ void Lexicon::expand(std::string_view phrase, std::string& lowered, std::vector<
   ends.resize(max_abbreviation_words_);
   for (size_t i = 0; i < raw.size();) {
     bool matched = false;
-    const size_t longest = std::min(max_abbreviation_words_, raw.size() - i);
+    // Only a word that starts a shorthand of several words is tried with the next ones.
+    size_t longest = 1;
+    if (raw.size() - i > 1) {
+      if (auto it = abbreviation_starts_.find(raw[i]); it != abbreviation_starts_.end()) {
+        longest = std::min(it->second, raw.size() - i);
+      }
+    }
     joined.clear();
     for (size_t k = 0; k < longest; ++k) {
       if (k > 0) joined.push_back(' ');

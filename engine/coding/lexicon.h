@@ -89,6 +89,8 @@ class Lexicon {
 
   StringMap<std::vector<std::string>> abbreviations_;  // key: words joined by ' '
   size_t max_abbreviation_words_ = 1;
+  // First word of each shorthand of several words -> the most words of one.
+  StringMap<size_t> abbreviation_starts_;
   StringMap<std::string> synonyms_;
   StringSet stop_;
   StringSet default_;

@@ -78,7 +78,12 @@ struct Doc {
   uint8_t code_len = 0;
   DocKind kind = DocKind::kTitle;
   uint32_t node = IndexNode::kNone;  // index node that gave the code
+  // For an index doc, the node whose manifestation code goes with it
+  // (AlphabeticIndex::manifNodeFor, looked up at build: a plan reads it
+  // without hashing; it fills what was padding).
+  uint32_t manif_node = IndexNode::kNone;
 };
+static_assert(sizeof(Doc) == 24);
 
 struct QueryToken {
   uint32_t id;
@@ -97,6 +102,51 @@ struct Candidate {
   double score = 0;
   double matched = 0;
 };
+
+// Sorts keys[0, n) in descending order with no branch that depends on the keys
+// (min/max networks of 8, then merges that pick with a conditional move), into
+// a per-thread buffer, which it returns. n <= kBranchFreeSort.
+constexpr size_t kBranchFreeSort = 1024;
+uint64_t* sortDescending(const uint64_t* keys, size_t n) {
+  thread_local std::vector<uint64_t> a, b;
+  const size_t padded = (n + 7) & ~size_t{7};
+  if (a.size() < padded) a.resize(padded), b.resize(padded);
+  std::copy(keys, keys + n, a.begin());
+  std::fill(a.begin() + static_cast<long>(n), a.begin() + static_cast<long>(padded), 0);  // sorts last
+  auto exchange = [](uint64_t* v, size_t i, size_t j) {
+    const uint64_t x = v[i], y = v[j];
+    v[i] = std::max(x, y);
+    v[j] = std::min(x, y);
+  };
+  for (size_t g = 0; g < padded; g += 8) {
+    uint64_t* v = a.data() + g;
+    exchange(v, 0, 2), exchange(v, 1, 3), exchange(v, 4, 6), exchange(v, 5, 7);
+    exchange(v, 0, 4), exchange(v, 1, 5), exchange(v, 2, 6), exchange(v, 3, 7);
+    exchange(v, 0, 1), exchange(v, 2, 3), exchange(v, 4, 5), exchange(v, 6, 7);
+    exchange(v, 2, 4), exchange(v, 3, 5);
+    exchange(v, 1, 4), exchange(v, 3, 6);
+    exchange(v, 1, 2), exchange(v, 3, 4), exchange(v, 5, 6);
+  }
+  uint64_t* src = a.data();
+  uint64_t* dst = b.data();
+  for (size_t width = 8; width < padded; width *= 2) {
+    for (size_t lo = 0; lo < padded; lo += 2 * width) {
+      const size_t mid = std::min(lo + width, padded), hi = std::min(lo + 2 * width, padded);
+      size_t i = lo, j = mid, k = lo;
+      while (i < mid && j < hi) {
+        const uint64_t x = src[i], y = src[j];
+        const bool take_x = x > y;
+        dst[k++] = take_x ? x : y;
+        i += take_x;
+        j += !take_x;
+      }
+      while (i < mid) dst[k++] = src[i++];
+      while (j < hi) dst[k++] = src[j++];
+    }
+    std::swap(src, dst);
+  }
+  return src;
+}
 
 // A float's bits as an unsigned integer that sorts in the same order.
 inline uint32_t orderedBits(float f) {
@@ -260,6 +310,11 @@ struct TextCoder::Impl {
   // Per word id: negated ("~...") or a default word, i.e. a title word that
   // leaves an axis open rather than naming something the text must say.
   std::vector<uint8_t> leaves_axis_open;
+  // Per title doc (they come first in `docs`): its first word that
+  // supportedCodeIn() requires the text to say (not optional; not a default
+  // word that leaves an axis open), or kNoToken when it has none, in which case
+  // it has no word that counts as required either and is never supported.
+  std::vector<uint32_t> title_must;
 
   // ---- building ----
   void tokenizeTitle(const IndexNode& n, std::vector<WordToken>& out, LexWordCache& cache) const {
@@ -816,8 +871,15 @@ struct TextCoder::Impl {
       std::memset(hist + static_cast<size_t>(__builtin_ctzll(g)) * 64, 0, sizeof(uint32_t) * 64);
     }
     // Sorted a chunk at a time: full scoring usually stops long before the
-    // end of the shortlist.
+    // end of the shortlist. Up to kBranchFreeSort keys (almost every phrase)
+    // are sorted whole, without a branch on the keys: the chunks' nth_element
+    // and sort mispredicted about every other comparison of these random
+    // scores, the largest single cost of rank() after the postings.
     size_t sorted = 0;
+    if (n_touched > shortlist && n_touched <= kBranchFreeSort) {
+      keys = sortDescending(keys, n_touched);
+      sorted = shortlist;
+    }
     auto sortedThrough = [&](size_t k) {
       while (k >= sorted && sorted < shortlist) {
         const size_t next = std::min(shortlist, sorted + 32);
@@ -907,12 +969,22 @@ struct TextCoder::Impl {
     const CodeEntry* best = nullptr;
     best_score = 0;
     size_t seen = 0;
+    const uint32_t* set_title_docs = nullptr;
+    for (size_t r = 0; r < release_sets.size(); ++r) {
+      if (release_sets[r] == &set) set_title_docs = release_title_doc[r].data();
+    }
     for (const CodeRange& r : ranges) {
       for (const CodeEntry& e : set.inRange(r.low, r.high)) {
         if (!e.billable()) continue;
         if (++seen > 2000) return best;
-        uint32_t td = titleDocOf(set, e);
+        uint32_t td = set_title_docs != nullptr ? set_title_docs[&e - set.entries().data()] : titleDocOf(set, e);
         if (td == kNoToken) continue;
+        // Most titles have a word the text does not say: rejected here without
+        // reading the title's words (see title_must).
+        const uint32_t must = title_must[td];
+        bool has_must = false;
+        for (const QueryToken& t : q) has_must = has_must || t.id == must;
+        if (!has_must) continue;
         const Doc& d = docs[td];
         const uint32_t* t = &doc_tokens[d.tok_off];
         double matched = 0, extra = 0;
@@ -1029,8 +1101,8 @@ struct TextCoder::Impl {
     PlainCode primary = unpackCode(top.entry->key);
     std::vector<uint32_t> explained_docs = {top.doc};
     const Doc& td = docs[top.doc];
-    if (td.node != IndexNode::kNone && (td.kind == DocKind::kIndex || td.kind == DocKind::kIndexSee)) {
-      std::string_view manif = index.manifFor(td.node);
+    if (td.manif_node != IndexNode::kNone) {
+      std::string_view manif = index.nodes()[td.manif_node].manif;
       PlainCode mc;
       if (!manif.empty() && normalizeCode(manif.substr(0, manif.find(',')), mc)) {
         const CodeEntry* me = defaultUnder(set, mc);
@@ -1257,9 +1329,10 @@ CodingResult TextCoder::Impl::code(std::string_view phrase, const TextCodingOpti
   result.codes.reserve(chosen.size());
   result.alternatives.reserve(3);
   for (size_t k = 0; k < chosen.size(); ++k) {
-    // Never emit anything but a billable code of the release in force.
-    const CodeEntry* check = set.find(chosen[k]->key);
-    if (check == nullptr || !check->billable()) continue;
+    // Never emit anything but a billable code of the release in force (every
+    // chosen entry is one of `set`'s: resolve(), supportedCodeIn() and
+    // defaultUnder() only return those).
+    if (!chosen[k]->billable()) continue;
     result.codes.push_back(assigned(set, *chosen[k], confidence, why[k]));
   }
   for (size_t k = 1; k < cands.size() && result.alternatives.size() < 3; ++k) {
@@ -1329,17 +1402,34 @@ Result<std::unique_ptr<TextCoder>> TextCoder::build(const CodeSets& sets, const 
   helper.join();
   if (!notes) return Unexpected(notes.error());
   if (!idx) return Unexpected(idx.error());
+  const size_t n_title_docs = titles.docs.size();
   titles.merge(std::move(paths));
   impl->vocab = std::move(titles.vocab);
   impl->words = std::move(titles.words);
   impl->docs = std::move(titles.docs);
   impl->doc_tokens = std::move(titles.doc_tokens);
   impl->title_doc = std::move(titles.title_doc);
+  for (Doc& d : impl->docs) {
+    if (d.node != IndexNode::kNone && (d.kind == DocKind::kIndex || d.kind == DocKind::kIndexSee)) {
+      d.manif_node = impl->index.manifNodeFor(d.node);
+    }
+  }
   if (auto it = impl->vocab.find("unspecified"); it != impl->vocab.end()) impl->unspecified_id = it->second;
   impl->leaves_axis_open.resize(impl->words.size());
   for (size_t i = 0; i < impl->words.size(); ++i) {
     const std::string& w = impl->words[i];
     impl->leaves_axis_open[i] = w[0] == '~' || impl->lexicon.isDefaultWord(w);
+  }
+  impl->title_must.assign(n_title_docs, kNoToken);
+  for (size_t d = 0; d < n_title_docs; ++d) {
+    const Doc& doc = impl->docs[d];
+    for (uint32_t k = 0; k < doc.tok_n; ++k) {
+      const uint32_t t = impl->doc_tokens[doc.tok_off + k];
+      if (!(t & WordToken::kOptional) && (!(t & WordToken::kDefault) || !impl->leaves_axis_open[t >> kFlagBits])) {
+        impl->title_must[d] = t >> kFlagBits;
+        break;
+      }
+    }
   }
   for (const auto& rel : sets.icd10cmReleases()) {
     impl->release_sets.push_back(rel.get());
@@ -1368,7 +1458,7 @@ void TextCoder::setImpactOrderForTesting(bool on) { impl_->use_impact = on; }
 size_t TextCoder::memoryBytes() const {
   const Impl& m = *impl_;
   size_t n = m.docs.capacity() * sizeof(Doc) + m.doc_tokens.capacity() * 4 + m.post_docs.capacity() * 4 +
-             m.post_off.capacity() * 4 + m.post_extra.capacity() * 4 + m.post_flags.capacity() + m.impact_off.capacity() * 4 + m.impact.capacity() * sizeof(TextCoder::Impl::Impact) + m.doc_extra.capacity() * 4 + m.idf.capacity() * 4 + m.title_doc.size() * 32 + m.leaves_axis_open.capacity() +
+             m.post_off.capacity() * 4 + m.post_extra.capacity() * 4 + m.post_flags.capacity() + m.impact_off.capacity() * 4 + m.impact.capacity() * sizeof(TextCoder::Impl::Impact) + m.doc_extra.capacity() * 4 + m.idf.capacity() * 4 + m.title_doc.size() * 32 + m.leaves_axis_open.capacity() + m.title_must.capacity() * 4 +
              m.release_title_doc.size() * m.sets->latestOfficialIcd10cm().size() * 4;
   for (const auto& w : m.words) n += w.capacity() + 48;
   for (const auto& node : m.index.nodes()) {
