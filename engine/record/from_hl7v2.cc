@@ -52,6 +52,14 @@ constexpr uint32_t segmentTag(std::string_view id) {
          static_cast<uint32_t>(static_cast<unsigned char>(id[2])) << 16;
 }
 
+// v.emplace_back(), with room for four elements from the first on: a record's lists
+// are short, and growing 1, 2, 4 would move every element (a few dozen strings) twice.
+template <typename T>
+T& append(std::vector<T>& v) {
+  if (v.size() == v.capacity() && v.capacity() < 4) v.reserve(4);
+  return v.emplace_back();
+}
+
 // Replaces `out`, an empty Sourced, by one built in place from its two parts: no
 // temporary Sourced to move from, and no assignment into empty strings (std::string's
 // general replace path). noexcept: if an allocation fails the process ends rather
@@ -261,7 +269,7 @@ class SegmentReader {
 void readInto(const SegmentReader& r, std::vector<Sourced>& list, int field, int rep, int component = 0,
               int sub = 0) {
   if (r.raw(field, rep, component, sub).empty()) return;
-  Sourced& v = list.emplace_back();
+  Sourced& v = append(list);
   r.read(v, field, rep, component, sub);
   if (v.empty()) list.pop_back();
 }
@@ -271,7 +279,7 @@ void readIdentifiers(const SegmentReader& r, int field, std::string_view default
   int reps = r.repetitions(field);
   for (int i = 1; i <= reps; ++i) {
     if (r.raw(field, i, 1).empty()) continue;
-    Identifier& id = out.emplace_back();
+    Identifier& id = append(out);
     r.read(id.value, field, i, 1);
     if (id.value.empty()) {
       out.pop_back();
@@ -302,9 +310,9 @@ void readName(const SegmentReader& r, int field, int rep, Name& name) {
 // Reads XAD repetition `rep` of `field` into `out` when it has any part.
 void readAddress(const SegmentReader& r, int field, int rep, std::vector<Address>& out) {
   if (r.raw(field, rep).empty()) return;
-  Address& a = out.emplace_back();
+  Address& a = append(out);
   if (!r.raw(field, rep, 1).empty()) {
-    Sourced& street = a.lines.emplace_back();
+    Sourced& street = append(a.lines);
     r.readSubOrComponent(street, field, rep, 1);
     if (street.empty()) a.lines.pop_back();
   }
@@ -321,7 +329,7 @@ void readAddress(const SegmentReader& r, int field, int rep, std::vector<Address
 void readTelecoms(const SegmentReader& r, int field, std::string_view default_use, std::vector<Telecom>& out) {
   for (int i = 1, n = r.repetitions(field); i <= n; ++i) {
     if (r.raw(field, i).empty()) continue;
-    Telecom& t = out.emplace_back();
+    Telecom& t = append(out);
     r.read(t.use, field, i, 2);
     r.read(t.equipment, field, i, 3);
     r.read(t.value, field, i, 4);  // an email address
@@ -346,7 +354,7 @@ void readTelecoms(const SegmentReader& r, int field, std::string_view default_us
 // A single-valued identifier (`field`.1) with a fixed type, when present.
 void readTypedIdentifier(const SegmentReader& r, int field, std::string_view type, std::vector<Identifier>& out) {
   if (r.raw(field, 1, 1).empty()) return;
-  Identifier& id = out.emplace_back();
+  Identifier& id = append(out);
   r.read(id.value, field, 1, 1);
   if (id.value.empty()) {
     out.pop_back();
@@ -361,13 +369,13 @@ void readPatient(const SegmentReader& r, Patient& p) {
   readIdentifiers(r, 2, "", p.identifiers);
   readIdentifiers(r, 4, "", p.identifiers);
   if (!r.raw(19).empty()) {
-    Identifier& ssn = p.identifiers.emplace_back();
+    Identifier& ssn = append(p.identifiers);
     r.read(ssn.value, 19);
     if (ssn.value.empty()) p.identifiers.pop_back();
     else ssn.type = {"SS", ssn.value.source};
   }
   if (!r.raw(20, 1, 1).empty()) {
-    Identifier& dl = p.identifiers.emplace_back();
+    Identifier& dl = append(p.identifiers);
     r.read(dl.value, 20, 1, 1);
     if (dl.value.empty()) {
       p.identifiers.pop_back();
@@ -377,7 +385,7 @@ void readPatient(const SegmentReader& r, Patient& p) {
     }
   }
   for (int i = 1, n = r.repetitions(5); i <= n; ++i) {
-    Name& name = p.names.emplace_back();
+    Name& name = append(p.names);
     readName(r, 5, i, name);
     if (name.family.empty() && name.given.empty()) p.names.pop_back();
   }
@@ -407,7 +415,7 @@ void readEncounter(const SegmentReader& r, Encounter& e) {
 }
 
 void readDiagnosis(const SegmentReader& r, CanonicalRecord& rec) {
-  Diagnosis& d = rec.diagnoses.emplace_back();
+  Diagnosis& d = append(rec.diagnoses);
   r.readCode(d.code, 3);
   if (d.code.system.empty()) r.read(d.code.system, 2);  // DG1-2, coding method (old versions)
   r.read(d.text, 4);
@@ -423,7 +431,7 @@ void readDiagnosis(const SegmentReader& r, CanonicalRecord& rec) {
 }
 
 void readProcedure(const SegmentReader& r, CanonicalRecord& rec) {
-  Procedure& p = rec.procedures.emplace_back();
+  Procedure& p = append(rec.procedures);
   r.readCode(p.code, 3);
   if (p.code.system.empty()) r.read(p.code.system, 2);
   r.read(p.text, 4);
@@ -438,7 +446,7 @@ void readProcedure(const SegmentReader& r, CanonicalRecord& rec) {
 }
 
 void readOrder(const SegmentReader& r, CanonicalRecord& rec, const Sourced& orc_status) {
-  Order& o = rec.orders.emplace_back();
+  Order& o = append(rec.orders);
   o.source_segment = r.name();
   r.read(o.placer_number, 2, 1, 1);
   r.read(o.filler_number, 3, 1, 1);
@@ -479,7 +487,7 @@ void readRepeatedValues(const SegmentReader& r, const std::string& type, Observa
 }
 
 void readObservation(const SegmentReader& r, CanonicalRecord& rec) {
-  Observation& o = rec.observations.emplace_back();
+  Observation& o = append(rec.observations);
   o.source_segment = r.name();
   r.readCode(o.code, 3);
   r.read(o.value_type, 2);
@@ -525,7 +533,7 @@ void readObservation(const SegmentReader& r, CanonicalRecord& rec) {
 }
 
 void readCharge(const SegmentReader& r, CanonicalRecord& rec) {
-  Charge& c = rec.charges.emplace_back();
+  Charge& c = append(rec.charges);
   c.source_segment = r.name();
   r.read(c.transaction_date, 4, 1, 1);
   r.read(c.transaction_type, 6);
@@ -542,7 +550,7 @@ void readCharge(const SegmentReader& r, CanonicalRecord& rec) {
 }
 
 void readImmunization(const SegmentReader& r, CanonicalRecord& rec) {
-  Immunization& im = rec.immunizations.emplace_back();
+  Immunization& im = append(rec.immunizations);
   im.source_segment = r.name();
   r.read(im.time, 3, 1, 1);
   r.readCode(im.vaccine, 5);
@@ -561,7 +569,7 @@ void readRoute(const SegmentReader& r, CanonicalRecord& rec) {
 }
 
 void readCoverage(const SegmentReader& r, CanonicalRecord& rec) {
-  Coverage& c = rec.coverages.emplace_back();
+  Coverage& c = append(rec.coverages);
   c.source_segment = r.name();
   r.readCode(c.plan, 2);
   r.read(c.payer_id, 3, 1, 1);
@@ -577,7 +585,7 @@ void readCoverage(const SegmentReader& r, CanonicalRecord& rec) {
 }
 
 void readAppointment(const SegmentReader& r, CanonicalRecord& rec) {
-  Appointment& a = rec.appointments.emplace_back();
+  Appointment& a = append(rec.appointments);
   a.source_segment = r.name();
   r.read(a.placer_id, 1, 1, 1);
   r.read(a.filler_id, 2, 1, 1);
@@ -588,7 +596,7 @@ void readAppointment(const SegmentReader& r, CanonicalRecord& rec) {
 }
 
 void readDocument(const SegmentReader& r, CanonicalRecord& rec) {
-  Document& d = rec.documents.emplace_back();
+  Document& d = append(rec.documents);
   d.source_segment = r.name();
   r.read(d.type, 2, 1, 1);
   r.read(d.time, 4, 1, 1);
@@ -598,7 +606,7 @@ void readDocument(const SegmentReader& r, CanonicalRecord& rec) {
 
 // NK1: next of kin / associated party.
 void readContact(const SegmentReader& r, CanonicalRecord& rec) {
-  Contact& c = rec.contacts.emplace_back();
+  Contact& c = append(rec.contacts);
   readName(r, 2, 1, c.name);
   r.readCode(c.relationship, 3);
   r.read(c.organization, 13, 1, 1);
@@ -619,7 +627,7 @@ void readContact(const SegmentReader& r, CanonicalRecord& rec) {
 
 // AL1: one allergy.
 void readAllergy(const SegmentReader& r, CanonicalRecord& rec) {
-  Allergy& a = rec.allergies.emplace_back();
+  Allergy& a = append(rec.allergies);
   r.readCode(a.allergen, 3);
   if (a.allergen.empty()) {
     rec.allergies.pop_back();
@@ -638,7 +646,7 @@ bool isSelf(std::string_view relationship) {
 
 // GT1: the guarantor.
 void readGuarantor(const SegmentReader& r, CanonicalRecord& rec) {
-  Guarantor& g = rec.guarantors.emplace_back();
+  Guarantor& g = append(rec.guarantors);
   std::vector<Identifier> numbers;
   readIdentifiers(r, 2, "", numbers);
   if (!numbers.empty()) g.number = std::move(numbers.front());
@@ -679,13 +687,20 @@ void readExtraPatientIdentifiers(const SegmentReader& r, std::string_view id, Pa
 }  // namespace
 
 Result<CanonicalRecord> fromHl7v2(const Message& msg) {
-  CanonicalRecord rec;
-  if (msg.segmentCount() == 0)
-    return Unexpected(Error(ErrorCode::kParse, "message has no MSH segment", "MSH"));
+  // One Result, returned by name on every path: the record is built where the caller
+  // receives it and never moved (moving a CanonicalRecord moves a few hundred strings).
+  Result<CanonicalRecord> out;
+  if (msg.segmentCount() == 0) {
+    out = Unexpected(Error(ErrorCode::kParse, "message has no MSH segment", "MSH"));
+    return out;
+  }
+  CanonicalRecord& rec = *out;
   SegmentReader msh(msg, msg.segment(0), "MSH", 1);
   msh.read(rec.message_type, 9, 1, 1);
-  if (rec.message_type.empty())
-    return Unexpected(Error(ErrorCode::kParse, "message type is missing", "MSH-9"));
+  if (rec.message_type.empty()) {
+    out = Unexpected(Error(ErrorCode::kParse, "message type is missing", "MSH-9"));
+    return out;
+  }
   msh.read(rec.trigger, 9, 1, 2);
   msh.read(rec.message_id, 10);
   msh.read(rec.sent_time, 7, 1, 1);
@@ -782,8 +797,8 @@ Result<CanonicalRecord> fromHl7v2(const Message& msg) {
     }
   }
   if (!rec.has_patient)
-    return Unexpected(Error(ErrorCode::kParse, "message has no patient (PID segment) to convert", "PID"));
-  return rec;
+    out = Unexpected(Error(ErrorCode::kParse, "message has no patient (PID segment) to convert", "PID"));
+  return out;
 }
 
 }  // namespace courier::record

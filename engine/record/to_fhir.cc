@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,7 +20,12 @@ using fhir::writeKey;
 using fhir::writeReference;
 using fhir::writeString;
 
-constexpr std::string_view kV2Prefix = "http://terminology.hl7.org/CodeSystem/v2-";
+// HL7 v2 table code systems, spelled out (no concatenation per coding).
+constexpr std::string_view kV2Table0004 = "http://terminology.hl7.org/CodeSystem/v2-0004";
+constexpr std::string_view kV2Table0063 = "http://terminology.hl7.org/CodeSystem/v2-0063";
+constexpr std::string_view kV2Table0069 = "http://terminology.hl7.org/CodeSystem/v2-0069";
+constexpr std::string_view kV2Table0112 = "http://terminology.hl7.org/CodeSystem/v2-0112";
+constexpr std::string_view kV2Table0131 = "http://terminology.hl7.org/CodeSystem/v2-0131";
 
 bool allDigits(std::string_view s) {
   if (s.empty()) return false;
@@ -211,14 +217,14 @@ class BundleWriter {
     writeField(w_, "display", display);
     w_.endObject();
   }
-  // {"coding": [{system, code}]} under key, for a v2 table code.
-  void tableConcept(std::string_view key, std::string_view table, const Sourced& v) {
+  // {"coding": [{system, code}]} under key, for a v2 table code (`system` is the table's URI).
+  void tableConcept(std::string_view key, std::string_view system, const Sourced& v) {
     if (!validCode(v.value)) return;
     writeKey(w_, key);
     w_.startObject();
     writeKey(w_, "coding");
     w_.startArray();
-    coding(std::string(kV2Prefix).append(table), v.value);
+    coding(system, v.value);
     w_.endArray();
     w_.endObject();
   }
@@ -278,7 +284,7 @@ class BundleWriter {
   }
 
   void practitioner(const Practitioner& p, std::string_view id);
-  void names(const std::vector<Name>& list);
+  void names(std::span<const Name> list);
   void telecoms(const std::vector<Telecom>& list);
   void addresses(const std::vector<Address>& list);
   void extensions(const std::vector<Extension>& list);
@@ -354,7 +360,7 @@ std::string_view gender(std::string_view v) {
   return {};
 }
 
-void BundleWriter::names(const std::vector<Name>& list) {
+void BundleWriter::names(std::span<const Name> list) {
   if (!list.empty()) {
     writeKey(w_, "name");
     w_.startArray();
@@ -550,11 +556,11 @@ void BundleWriter::encounter() {
   if (!cls.empty()) {
     coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", cls);
   } else if (validCode(e.patient_class.value)) {
-    coding(std::string(kV2Prefix).append("0004"), e.patient_class.value);
+    coding(kV2Table0004, e.patient_class.value);
   } else {
     coding("http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "UNK");
   }
-  tableConcept("serviceType", "0069", e.hospital_service);
+  tableConcept("serviceType", kV2Table0069, e.hospital_service);
   writeReference(w_, "subject", patient_id_);
   if (!attending_id.empty()) {
     writeKey(w_, "participant");
@@ -610,7 +616,7 @@ void BundleWriter::encounter() {
   if (!e.discharge_disposition.empty()) {
     writeKey(w_, "hospitalization");
     w_.startObject();
-    tableConcept("dischargeDisposition", "0112", e.discharge_disposition);
+    tableConcept("dischargeDisposition", kV2Table0112, e.discharge_disposition);
     w_.endObject();
   }
   std::string where;
@@ -1100,7 +1106,7 @@ void BundleWriter::relatedPerson(const Contact& c, std::string_view id) {
       if (validCode(c.relationship.code.value)) {
         writeKey(w_, "coding");
         w_.startArray();
-        coding(std::string(kV2Prefix).append("0063"), c.relationship.code.value, c.relationship.display.value);
+        coding(kV2Table0063, c.relationship.code.value, c.relationship.display.value);
         w_.endArray();
       } else {
         writeField(w_, "text", c.relationship.display.value);
@@ -1111,16 +1117,14 @@ void BundleWriter::relatedPerson(const Contact& c, std::string_view id) {
       w_.startObject();
       writeKey(w_, "coding");
       w_.startArray();
-      coding(std::string(kV2Prefix).append("0131"), c.role.value);
+      coding(kV2Table0131, c.role.value);
       w_.endArray();
       w_.endObject();
     }
     w_.endArray();
   }
   if (!c.name.family.empty() || !c.name.given.empty()) {
-    // One name; names() takes a list.
-    const std::vector<Name> one{c.name};
-    names(one);
+    names(std::span<const Name>(&c.name, 1));  // one name; names() takes a list
   }
   telecoms(c.telecoms);
   writeField(w_, "gender", gender(c.sex.value));
