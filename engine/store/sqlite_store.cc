@@ -262,7 +262,8 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
       }
     }
     sqlite3* db = nullptr;
-    auto opened = openConnection(options_.create_if_missing, &db);
+    auto opened =
+        openConnection(options_.create_if_missing, &db, options_.start_writer ? kWriterCacheKiB : kReaderCacheKiB);
     if (!opened) return opened;
     // A reader (CLI) does not take the write lock unless the file really needs migrating.
     bool current = !options_.start_writer && schemaVersion(db) == kLatestVersion;
@@ -275,7 +276,7 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
       // The checkpointer's own connection. Without it the writer checkpoints itself
       // (SQLite's automatic checkpoint), slower but correct.
       sqlite3* ckpt = nullptr;
-      if (auto r = openConnection(false, &ckpt); r) {
+      if (auto r = openConnection(false, &ckpt, kScanCacheKiB); r) {
         checkpoint_db_ = ckpt;
       } else {
         log_->warn("no checkpoint connection, the writer checkpoints itself: {}", r.error().message);
@@ -522,7 +523,20 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
   static constexpr std::size_t kInsertRows[] = {1, 8, 32};
   static constexpr int kInsertColumns = 14;  // parameters per row, see insertSql()
 
-  Result<void> openConnection(bool create, sqlite3** out) {
+  // Page cache per connection, KiB. Each one fills up to its size as the file grows and
+  // stays there, so together they are most of what the store adds to the process's RSS
+  // (issue 6: flat under 200 MB with a million messages waiting). Only the writer's cache
+  // is on the ACK path: 16 MiB keeps the dedup and patient-key index pages it inserts into
+  // in memory (the default 2 MiB made every insert read index pages back). The
+  // checkpointer copies WAL frames without the cache, and the indexer reads the newest
+  // rows once, in order: 1 MiB each. The sidecar the indexer writes gets 4 MiB (it is not
+  // on the ACK path; a miss is a read from the OS's cache). Readers (CLI, HTTP) get 4 MiB.
+  static constexpr int kWriterCacheKiB = 16384;
+  static constexpr int kScanCacheKiB = 1024;
+  static constexpr int kReaderCacheKiB = 4096;
+  static constexpr const char* kIndexCachePragma = "PRAGMA pidx.cache_size=-4096";
+
+  Result<void> openConnection(bool create, sqlite3** out, int cache_kib = kReaderCacheKiB) {
     configureSqliteOnce();
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     sqlite3* db = nullptr;
@@ -537,14 +551,14 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     // WAL: readers never block the writer and see the last commit. synchronous=FULL:
     // every COMMIT fsyncs the WAL before returning, which is what an ACK promises
     // (NORMAL would survive a process crash but not a power loss).
-    // cache_size: 16 MiB, so that the dedup and patient indexes stay in memory as the
-    // file grows (the default 2 MiB makes every insert read index pages back).
+    // cache_size: see kWriterCacheKiB.
     // journal_size_limit: a WAL that grew under a burst is cut back to 64 MiB when reset.
     // secure_delete=OFF: the system SQLite (Debian) is built with SECURE_DELETE, which
     // zeroes every byte a B-tree page split moves away; the store only appends, so that
     // was pure cost on the commit path. (A later purge of old messages must turn it back
     // on for its own connection.)
-    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA cache_size=-16384",
+    const std::string cache = "PRAGMA cache_size=-" + std::to_string(cache_kib);
+    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", cache.c_str(),
                                "PRAGMA journal_size_limit=67108864", "PRAGMA secure_delete=OFF"}) {
       if (auto r = exec(db, pragma); !r) {
         sqlite3_close_v2(db);
@@ -649,7 +663,7 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     if (writer_ != nullptr) sqlite3_close_v2(writer_);
     writer_ = nullptr;
     sqlite3* db = nullptr;
-    if (auto r = openConnection(true, &db); !r) return r;
+    if (auto r = openConnection(true, &db, kWriterCacheKiB); !r) return r;
     writer_ = db;
     if (auto r = migrate(writer_); !r) return r;
     return prepareWriter();
@@ -789,14 +803,14 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     sqlite3* db = nullptr;
     // With CREATE: ATTACH opens the sidecar with the connection's flags. The store file
     // itself exists already (the writer made it).
-    if (auto r = openConnection(true, &db); !r) return r;
+    if (auto r = openConnection(true, &db, kScanCacheKiB); !r) return r;
     auto fail = [&](Error e) -> Result<void> {
       sqlite3_close_v2(db);
       return Unexpected(std::move(e));
     };
     if (auto r = attachPatientIndex(db, true); !r) return fail(r.error());
     for (const char* sql : {"PRAGMA pidx.journal_mode=WAL", "PRAGMA pidx.synchronous=NORMAL",
-                            "PRAGMA pidx.cache_size=-16384", kPatientIndexSchema}) {
+                            kIndexCachePragma, kPatientIndexSchema}) {
       if (auto r = exec(db, sql); !r) return fail(r.error());
     }
     auto mark = Statement::prepare(db,
