@@ -22,11 +22,13 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -521,8 +523,27 @@ int runServe(const ServeOptions& o) {
   log->info("courier serving (pid {}, data dir {}); SIGTERM or Ctrl-C stops", static_cast<long>(getpid()),
             cfg->data_dir.string());
 
+  // While waiting for a signal, hand the allocator's free pages back every 10 s. The
+  // pipeline's batches (records, claims, JSON) leave free holes inside the heaps that
+  // glibc keeps resident: with a million claims waiting RSS sat at 195 MiB of which 26 MiB
+  // was free; malloc_trim gives those pages back (a few ms with each arena locked in turn,
+  // so at most one such pause per 10 s).
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (;;) {
+    const timespec period{10, 0};
+    sig = sigtimedwait(&signals, nullptr, &period);
+    if (sig > 0) break;
+    if (errno != EAGAIN && errno != EINTR) {
+      log->error("waiting for signals: {}; stopping", std::strerror(errno));
+      sig = SIGTERM;
+      break;
+    }
+    const auto before = std::chrono::steady_clock::now();
+    (void)malloc_trim(0);
+    log->debug("malloc_trim took {} us", std::chrono::duration_cast<std::chrono::microseconds>(
+                                             std::chrono::steady_clock::now() - before)
+                                             .count());
+  }
   log->info("signal {}: stopping (phase 1: no new connections or frames; answering in-flight messages)", sig);
   (*server)->stopAccepting();
   (*https)->stopAccepting();
