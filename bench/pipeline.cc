@@ -10,8 +10,9 @@
 // is sampled all along.
 //
 // --backlog N: the insurer refuses everything (503, so its queue never moves) while N
-// messages are sent; reports the serve process's RSS as the queue grows, then drains
-// nothing. The registry keeps delivering.
+// messages are sent; waits until the pipeline has routed all N (the registry keeps
+// delivering, so it has them all), samples --hold seconds more with the N claims waiting,
+// and reports the serve process's RSS every second (routed_s: when all were routed).
 //
 // Prints one JSON object.
 //
@@ -48,6 +49,7 @@ using namespace std::chrono_literals;
 struct Options {
   long long messages = 100000;
   long long backlog = 0;
+  int hold = 30;  // backlog mode: seconds sampled after everything was routed
   int connections = 8;
   int window = 64;
   int workers = 0;
@@ -186,6 +188,7 @@ int main(int argc, char** argv) {
   CLI::App app{"End-to-end pipeline load: MLLP/TLS in, HTTPS and MLLP/TLS out."};
   app.add_option("--messages", o.messages, "messages for the throughput run");
   app.add_option("--backlog", o.backlog, "instead: this many messages with the insurer down; report RSS");
+  app.add_option("--hold", o.hold, "backlog mode: seconds to keep sampling RSS once every message was routed");
   app.add_option("--connections", o.connections);
   app.add_option("--window", o.window, "messages in flight per connection");
   app.add_option("--workers", o.workers, "pipeline.workers (0: one per core)");
@@ -249,8 +252,15 @@ int main(int argc, char** argv) {
     }
     e2e = seconds(Clock::now() - t0);
   } else {
-    // Let the pipeline route everything into the outboxes; the insurer's queue stays.
-    std::this_thread::sleep_for(5s);
+    // The million must be waiting, not still in the inbox: wait until the pipeline has
+    // routed every message (the registry, which keeps delivering, has them all), then
+    // keep sampling a while with the insurer's whole queue waiting.
+    const auto deadline = Clock::now() + 3600s;
+    while (registry.received() < static_cast<std::uint64_t>(total) + 1 && Clock::now() < deadline) {
+      std::this_thread::sleep_for(100ms);
+    }
+    e2e = seconds(Clock::now() - t0);
+    std::this_thread::sleep_for(std::chrono::seconds(o.hold));
   }
   sampling = false;
   sampler.join();
@@ -269,8 +279,8 @@ int main(int argc, char** argv) {
                 e2e, total / e2e, static_cast<unsigned long long>(insurer.accepted()),
                 static_cast<unsigned long long>(registry.received()));
   } else {
-    std::printf("\"insurer_refused\":%llu,\"registry_received\":%llu,\"rss_samples_mib\":[",
-                static_cast<unsigned long long>(insurer.refused()),
+    std::printf("\"routed_s\":%.2f,\"insurer_refused\":%llu,\"registry_received\":%llu,\"rss_samples_mib\":[",
+                e2e, static_cast<unsigned long long>(insurer.refused()),
                 static_cast<unsigned long long>(registry.received()));
     for (std::size_t i = 0; i < rss_samples.size(); ++i) {
       std::printf("%s[%.0f,%.1f]", i ? "," : "", rss_samples[i].first, rss_samples[i].second);
