@@ -468,6 +468,7 @@ int runServe(const ServeOptions& o) {
   metrics::Registry registry;
   mllp::ServerOptions server_options;
   server_options.io_threads = cfg->io_threads;
+  server_options.metrics = &registry;
   auto server = mllp::Server::create(std::move(mllp_listeners), **store, server_options);
   if (!server) {
     log->error("{}", server.error().toString());

@@ -111,7 +111,8 @@ FrameDecision FrameProcessor::onFrame(std::string payload, const Peer& peer) con
     d.header = hl7v2::MessageHeader::salvage(payload);
     applyPolicy(d.header);
     const auto& e = parsed.error();
-    d.refusal = "parse error " + std::to_string(static_cast<int>(e.condition)) + " at " + e.location.toPath();
+    d.reason = "parse-error";
+    d.refusal = "parse error "+ std::to_string(static_cast<int>(e.condition)) + " at " + e.location.toPath();
     d.answer = answer(d.header, outcomeFor(e.condition), {AckError::from(e)});
     return d;
   }
@@ -120,13 +121,15 @@ FrameDecision FrameProcessor::onFrame(std::string payload, const Peer& peer) con
   applyPolicy(d.header);
   if (auto valid = hl7v2::validateHeader(d.header); !valid) {
     const auto& e = valid.error();
-    d.refusal = "header error " + std::to_string(static_cast<int>(e.condition)) + " at " + e.location.toPath();
+    d.reason = "header-error";
+    d.refusal = "header error "+ std::to_string(static_cast<int>(e.condition)) + " at " + e.location.toPath();
     d.answer = answer(d.header, outcomeFor(e.condition), {AckError::from(e)});
     return d;
   }
   if (peer.facilities != nullptr &&
       std::find(peer.facilities->begin(), peer.facilities->end(), d.header.sending_facility) ==
           peer.facilities->end()) {
+    d.reason = "facility-not-allowed";
     d.refusal = "sending facility not allowed for this client";
     AckError err;
     err.condition = ErrorCondition::kApplicationError;
@@ -157,7 +160,8 @@ FrameDecision FrameProcessor::onTooLarge(std::string_view prefix, std::size_t si
   FrameDecision d;
   d.header = hl7v2::MessageHeader::salvage(prefix);
   applyPolicy(d.header);
-  d.refusal = "frame of " + std::to_string(size) + " bytes over the limit";
+  d.reason = "too-large";
+  d.refusal = "frame of "+ std::to_string(size) + " bytes over the limit";
   AckError err;
   err.condition = ErrorCondition::kApplicationError;
   err.message = "the message is larger than this listener accepts (" +

@@ -45,8 +45,11 @@ struct FrameDecision {
   // When no message is submitted: the answer payload to send now, or nullopt for none
   // (the frame was an ACK, or MSH-15 says not to answer).
   std::optional<std::string> answer;
-  // For logs and metrics: why the frame was refused (empty when submitted).
+  // For logs and metrics: why the frame was refused (empty when submitted), and the same
+  // as a short label for /metrics ("parse-error", "header-error", "facility-not-allowed",
+  // "too-large").
   std::string refusal;
+  const char* reason = "";
 };
 
 class FrameProcessor {

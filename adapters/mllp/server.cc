@@ -1,6 +1,7 @@
 #include "adapters/mllp/server.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -37,6 +38,27 @@ namespace {
 
 constexpr std::size_t kReadBufferBytes = 32 * 1024;
 constexpr SteadyTime kNever = SteadyTime::max();
+
+// The type label of /metrics, "ADT^A01", from a header that may belong to a frame that was
+// refused: anything but 1-3 capitals/digits with an optional trigger of 1-3 is "unknown",
+// so labels never carry what a sender made up.
+std::string_view typeLabel(const hl7v2::MessageHeader& h, std::array<char, 8>& buf) {
+  auto plain = [](std::string_view v) {
+    if (v.size() > 3) return false;
+    for (char c : v) {
+      if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return false;
+    }
+    return true;
+  };
+  if (h.message_type.empty() || !plain(h.message_type) || !plain(h.trigger_event)) return "unknown";
+  std::size_t n = 0;
+  for (char c : h.message_type) buf[n++] = c;
+  if (!h.trigger_event.empty()) {
+    buf[n++] = '^';
+    for (char c : h.trigger_event) buf[n++] = c;
+  }
+  return {buf.data(), n};
+}
 
 struct Counters {
   std::atomic<std::uint64_t> connections_accepted{0};
@@ -205,9 +227,12 @@ class Connection final : public ConnectionBase {
         registry_(registry),
         framer_(FramerLimits{.max_frame_bytes = listener.config.limits.max_frame_bytes}),
         id_(shared.next_connection_id.fetch_add(1)),
-        read_buffer_(kReadBufferBytes) {}
+        read_buffer_(kReadBufferBytes) {
+    if (metrics()) metrics()->connectionOpened(listener_.config.name);
+  }
 
   ~Connection() override {
+    if (metrics()) metrics()->connectionClosed(listener_.config.name);
     shared_.counters.skipped_bytes += framer_.stats().skipped_bytes;
     shared_.counters.connections_active--;
     listener_.connections--;
@@ -262,7 +287,15 @@ class Connection final : public ConnectionBase {
     bool ready = false;
     std::optional<std::string> answer;
     hl7v2::MessageHeader header;  // for the answer once stored
+    // For /metrics: when its frame was read, how long the store took, and whether the
+    // answer is positive (stored, or a duplicate).
+    SteadyTime read_at{};
+    std::chrono::nanoseconds store_latency{0};
+    bool acknowledged = false;
+    bool duplicate = false;
   };
+
+  metrics::Registry* metrics() const { return shared_.options.metrics; }
 
   std::size_t unanswered() const { return slots_.size() + out_count_ + writing_count_; }
 
@@ -333,6 +366,7 @@ class Connection final : public ConnectionBase {
     const std::uint64_t frames_before = framer_.stats().frames + framer_.stats().oversize_frames;
     const bool was_in_frame = framer_.inFrame();
     events_.clear();
+    read_at_ = SteadyClock::now();
     framer_.feed(std::string_view(read_buffer_.data(), n), events_);
     for (auto& e : events_) onFrameEvent(e);
     if (closed_) return;
@@ -353,6 +387,12 @@ class Connection final : public ConnectionBase {
         shared_.counters.oversize_frames++;
         shared_.counters.frames++;
         FrameDecision d = processor().onTooLarge(e.payload, e.size);
+        if (metrics()) {
+          std::array<char, 8> buf;
+          const std::string_view type = typeLabel(d.header, buf);
+          metrics()->received(listener_.config.name, type);
+          metrics()->rejected(listener_.config.name, type, d.reason);
+        }
         shared_.log->info("conn {} control id '{}' refused: {}", id_, d.header.control_id, d.refusal);
         pushAnswered(std::move(d.answer));
         return;
@@ -362,6 +402,12 @@ class Connection final : public ConnectionBase {
     }
     shared_.counters.frames++;
     FrameDecision d = processor().onFrame(std::move(e.payload), peer_);
+    if (metrics()) {
+      std::array<char, 8> buf;
+      const std::string_view type = typeLabel(d.header, buf);
+      metrics()->received(listener_.config.name, type);
+      if (!d.message && *d.reason != '\0') metrics()->rejected(listener_.config.name, type, d.reason);
+    }
     if (!d.message) {
       shared_.counters.refused++;
       shared_.log->debug("conn {} control id '{}' refused: {}", id_, d.header.control_id, d.refusal);
@@ -371,6 +417,7 @@ class Connection final : public ConnectionBase {
     const std::uint64_t seq = first_seq_ + slots_.size();
     Slot& slot = slots_.emplace_back();
     slot.header = std::move(d.header);
+    slot.read_at = read_at_;
     shared_.addInflight(1);
     shared_.addCallbacks(1);
     shared_.counters.submitted++;
@@ -396,11 +443,16 @@ class Connection final : public ConnectionBase {
     if (!r) {
       shared_.counters.store_errors++;
       shared_.log->warn("conn {} control id '{}' not stored: {}", id_, slot.header.control_id, r.error().toString());
-    } else if (r->duplicate) {
-      shared_.counters.duplicates++;
-      shared_.counters.accepted++;
+      if (metrics()) {
+        std::array<char, 8> buf;
+        metrics()->rejected(listener_.config.name, typeLabel(slot.header, buf), "store-unavailable");
+      }
     } else {
+      if (r->duplicate) shared_.counters.duplicates++;
       shared_.counters.accepted++;
+      slot.acknowledged = true;
+      slot.duplicate = r->duplicate;
+      if (metrics()) slot.store_latency = SteadyClock::now() - slot.read_at;
     }
     slot.answer = processor().answerFor(slot.header, r);
     slot.ready = true;
@@ -411,7 +463,15 @@ class Connection final : public ConnectionBase {
 
   void flush() {
     if (closed_) return;
+    SteadyTime now{};
     while (!slots_.empty() && slots_.front().ready) {
+      if (slots_.front().acknowledged && metrics()) {
+        const Slot& slot = slots_.front();
+        if (now == SteadyTime{}) now = SteadyClock::now();
+        std::array<char, 8> buf;
+        metrics()->acknowledged(listener_.config.name, typeLabel(slot.header, buf), slot.duplicate,
+                                now - slot.read_at, slot.store_latency);
+      }
       if (slots_.front().answer) Framer::appendFrame(*slots_.front().answer, out_);
       ++out_count_;
       slots_.pop_front();
@@ -529,6 +589,7 @@ class Connection final : public ConnectionBase {
   std::size_t writing_count_ = 0;
 
   SteadyTime read_deadline_ = kNever;
+  SteadyTime read_at_{};  // when the bytes being framed were read (for /metrics)
   SteadyTime write_deadline_ = kNever;
   SteadyTime timer_due_ = kNever;
   bool timer_armed_ = false;

@@ -30,6 +30,7 @@
 #include "engine/config/config.h"
 #include "engine/core/clock.h"
 #include "engine/core/result.h"
+#include "engine/metrics/metrics.h"
 #include "engine/store/message_store.h"
 
 namespace courier::mllp {
@@ -42,6 +43,9 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
   std::string ack_id_prefix = "CR";  // MSH-10 prefix of the ACKs this node sends
   Clock* clock = nullptr;            // null: Clock::system()
+  // Per listener and message type: received, stored, duplicate, rejected (by reason),
+  // ACK latency and store latency, open connections (what GET /metrics shows). Null: none.
+  metrics::Registry* metrics = nullptr;
 };
 
 // Counters since start. A snapshot; thread-safe.

@@ -51,6 +51,19 @@ void renderCounter(std::string& out, const char* name, const char* help, const M
   }
 }
 
+// Adds one to the series of `parts` (string_views), made on first use; past kMaxSeries
+// series the type (the second part) becomes "other".
+template <typename Map, typename... Parts>
+void bump(Map& map, std::string_view listener, std::string_view type, Parts... rest) {
+  auto it = map.find(std::tuple<std::string_view, std::string_view, Parts...>(listener, type, rest...));
+  if (it == map.end()) {
+    if (map.size() >= Registry::kMaxSeries) type = "other";
+    it = map.try_emplace(typename Map::key_type(std::string(listener), std::string(type), std::string(rest)...), 0)
+             .first;
+  }
+  ++it->second;
+}
+
 }  // namespace
 
 Registry::Registry()
@@ -60,22 +73,30 @@ Registry::Registry()
 
 void Registry::received(std::string_view listener, std::string_view type) {
   std::lock_guard lock(mu_);
-  ++received_[{std::string(listener), std::string(type)}];
+  bump(received_, listener, type);
 }
 
 void Registry::stored(std::string_view listener, std::string_view type) {
   std::lock_guard lock(mu_);
-  ++stored_[{std::string(listener), std::string(type)}];
+  bump(stored_, listener, type);
 }
 
 void Registry::duplicate(std::string_view listener, std::string_view type) {
   std::lock_guard lock(mu_);
-  ++duplicates_[{std::string(listener), std::string(type)}];
+  bump(duplicates_, listener, type);
 }
 
 void Registry::rejected(std::string_view listener, std::string_view type, std::string_view reason) {
   std::lock_guard lock(mu_);
-  ++rejected_[{std::string(listener), std::string(type), std::string(reason)}];
+  bump(rejected_, listener, type, reason);
+}
+
+void Registry::acknowledged(std::string_view listener, std::string_view type, bool duplicate,
+                            std::chrono::nanoseconds ack_latency, std::chrono::nanoseconds store_latency) {
+  std::lock_guard lock(mu_);
+  bump(duplicate ? duplicates_ : stored_, listener, type);
+  observe(ackHistogram(listener), ack_latency);
+  observe(store_latency_, store_latency);
 }
 
 void Registry::observe(Histogram& h, std::chrono::nanoseconds latency) {
@@ -88,11 +109,15 @@ void Registry::observe(Histogram& h, std::chrono::nanoseconds latency) {
   h.sum_seconds += s;
 }
 
-void Registry::observeAckLatency(std::string_view listener, std::chrono::nanoseconds latency) {
-  std::lock_guard lock(mu_);
+Registry::Histogram& Registry::ackHistogram(std::string_view listener) {
   auto it = ack_latency_.find(listener);
   if (it == ack_latency_.end()) it = ack_latency_.emplace(std::string(listener), Histogram{}).first;
-  observe(it->second, latency);
+  return it->second;
+}
+
+void Registry::observeAckLatency(std::string_view listener, std::chrono::nanoseconds latency) {
+  std::lock_guard lock(mu_);
+  observe(ackHistogram(listener), latency);
 }
 
 void Registry::observeStoreLatency(std::chrono::nanoseconds latency) {
@@ -115,13 +140,13 @@ void Registry::connectionClosed(std::string_view listener) {
 
 std::uint64_t Registry::receivedCount(std::string_view listener, std::string_view type) const {
   std::lock_guard lock(mu_);
-  auto it = received_.find({std::string(listener), std::string(type)});
+  auto it = received_.find(std::tuple<std::string_view, std::string_view>(listener, type));
   return it == received_.end() ? 0 : it->second;
 }
 
 std::uint64_t Registry::storedCount(std::string_view listener, std::string_view type) const {
   std::lock_guard lock(mu_);
-  auto it = stored_.find({std::string(listener), std::string(type)});
+  auto it = stored_.find(std::tuple<std::string_view, std::string_view>(listener, type));
   return it == stored_.end() ? 0 : it->second;
 }
 

@@ -33,6 +33,15 @@ class Registry {
   void observeAckLatency(std::string_view listener, std::chrono::nanoseconds latency);
   // From MessageStore::submit to its callback (the grouped commit as the adapter sees it).
   void observeStoreLatency(std::chrono::nanoseconds latency);
+  // A stored (or duplicate) message answered positively: the counter and both latencies
+  // under one lock (the MLLP path calls this once per message).
+  void acknowledged(std::string_view listener, std::string_view type, bool duplicate,
+                    std::chrono::nanoseconds ack_latency, std::chrono::nanoseconds store_latency);
+
+  // Label values come from what senders send (MSH-9, a resource type). Past this many
+  // distinct label sets per counter, new ones are counted under type "other", so a sender
+  // cycling through made-up types cannot grow the registry without bound.
+  static constexpr std::size_t kMaxSeries = 512;
   void connectionOpened(std::string_view listener);
   void connectionClosed(std::string_view listener);
 
@@ -55,13 +64,16 @@ class Registry {
     double sum_seconds = 0;
   };
   void observe(Histogram& h, std::chrono::nanoseconds latency);
+  Histogram& ackHistogram(std::string_view listener);
 
+  // std::less<>: found by a tuple of string_views, so counting allocates nothing once a
+  // series exists.
   using Key2 = std::tuple<std::string, std::string>;
   using Key3 = std::tuple<std::string, std::string, std::string>;
   mutable std::mutex mu_;
   std::vector<double> bounds_;  // seconds
-  std::map<Key2, std::uint64_t> received_, stored_, duplicates_;
-  std::map<Key3, std::uint64_t> rejected_;
+  std::map<Key2, std::uint64_t, std::less<>> received_, stored_, duplicates_;
+  std::map<Key3, std::uint64_t, std::less<>> rejected_;
   std::vector<std::function<std::string()>> collectors_;
   std::map<std::string, Histogram, std::less<>> ack_latency_;
   Histogram store_latency_;

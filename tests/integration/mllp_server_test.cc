@@ -41,6 +41,7 @@ class MllpServerTest : public ::testing::Test {
     ASSERT_NE(store_, nullptr);
     mllp::ServerOptions o;
     o.io_threads = 2;
+    o.metrics = &metrics_;
     auto s = mllp::Server::create(std::move(listeners), *store_, o);
     ASSERT_TRUE(s.has_value()) << s.error().toString();
     server_ = std::move(*s);
@@ -63,7 +64,17 @@ class MllpServerTest : public ::testing::Test {
     return parseAck(*answer);
   }
 
+  // The value of one line of GET /metrics ("name{labels}"), -1 when it is absent.
+  double metric(const std::string& series) const {
+    std::istringstream in(metrics_.renderPrometheus());
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+    }
+    return -1;
+  }
+
   fs::path dir_;
+  metrics::Registry metrics_;  // declared before the server, which reports into it
   std::unique_ptr<store::SqliteStore> store_;
   std::unique_ptr<mllp::Server> server_;
   std::uint16_t port_ = 0;
@@ -351,6 +362,59 @@ TEST_F(MllpServerTest, StorageFailureGetsErrorAckAndRecovers) {
   EXPECT_EQ(roundTrip(**c, makeMessage("STORE1")).code, "AA");
   EXPECT_EQ(roundTrip(**c, makeMessage("STORE2", "FAC", "AL")).code, "CA");
   EXPECT_EQ(readAll(dir_ / "courier.db").size(), 2u);
+}
+
+// GET /metrics shows the MLLP listeners like the HTTP ones: every frame received, each
+// outcome by listener, type and reason, both latencies, open connections.
+TEST_F(MllpServerTest, MetricsCountEveryOutcomeByListenerAndType) {
+  std::atomic<bool> failing{false};
+  auto l = plainListener();
+  l.limits.max_frame_bytes = 2048;
+  start({l}, [&](store::SqliteFaultPoint point, sqlite3*) -> Result<void> {
+    if (failing && point == store::SqliteFaultPoint::kBeforeCommit) {
+      return Unexpected(Error(ErrorCode::kUnavailable, "injected: disk refuses the write"));
+    }
+    return Ok();
+  });
+  {
+    auto c = connect();
+    ASSERT_TRUE(c.has_value());
+    EXPECT_EQ(roundTrip(**c, makeMessage("MET1")).code, "AA");
+    EXPECT_EQ(roundTrip(**c, makeMessage("MET2")).code, "AA");
+    EXPECT_EQ(roundTrip(**c, makeMessage("MET1")).code, "AA");  // duplicate
+    EXPECT_EQ(roundTrip(**c, "hello, world").code, "AE");
+    EXPECT_EQ(roundTrip(**c, makeMessage("")).code, "AE");  // no control id
+    EXPECT_EQ(roundTrip(**c, makeMessage("MET3") + "NTE|1||" + std::string(4000, 'x') + "\r").code, "AR");
+    // Stored, but its made-up type is no label.
+    EXPECT_EQ(roundTrip(**c, "MSH|^~\\&|A|FAC|B|C|20240101||Z$%^Q|ODD1|P|2.5.1\r").code, "AA");
+    failing = true;
+    EXPECT_EQ(roundTrip(**c, makeMessage("MET4")).code, "AE");
+    failing = false;
+    EXPECT_EQ(metric("courier_open_connections{listener=\"test\"}"), 1);
+  }
+  const std::string adt = "{listener=\"test\",type=\"ADT^A01\"}";
+  EXPECT_EQ(metric("courier_messages_received_total" + adt), 6);  // MET1, MET2, MET1, MET3, "", MET4
+  EXPECT_EQ(metric("courier_messages_stored_total" + adt), 2);
+  EXPECT_EQ(metric("courier_messages_duplicate_total" + adt), 1);
+  EXPECT_EQ(metric("courier_messages_received_total{listener=\"test\",type=\"unknown\"}"), 2);
+  EXPECT_EQ(metric("courier_messages_stored_total{listener=\"test\",type=\"unknown\"}"), 1);
+  EXPECT_EQ(metric("courier_messages_rejected_total{listener=\"test\",type=\"unknown\",reason=\"parse-error\"}"), 1);
+  EXPECT_EQ(metric("courier_messages_rejected_total{listener=\"test\",type=\"ADT^A01\",reason=\"header-error\"}"), 1);
+  EXPECT_EQ(metric("courier_messages_rejected_total{listener=\"test\",type=\"ADT^A01\",reason=\"too-large\"}"), 1);
+  EXPECT_EQ(
+      metric("courier_messages_rejected_total{listener=\"test\",type=\"ADT^A01\",reason=\"store-unavailable\"}"), 1);
+  // Four positive answers (three stored, one duplicate), each with both latencies.
+  EXPECT_EQ(metric("courier_ack_latency_seconds_count{listener=\"test\"}"), 4);
+  EXPECT_EQ(metric("courier_ack_latency_seconds_bucket{listener=\"test\",le=\"+Inf\"}"), 4);
+  EXPECT_GT(metric("courier_ack_latency_seconds_sum{listener=\"test\"}"), 0);
+  EXPECT_EQ(metric("courier_store_commit_latency_seconds_count"), 4);
+  // The connection is gone: the gauge comes back to 0 (poll under a deadline: the server
+  // notices the close on its own thread).
+  const auto deadline = std::chrono::steady_clock::now() + kAnswerTimeout;
+  while (metric("courier_open_connections{listener=\"test\"}") != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(metric("courier_open_connections{listener=\"test\"}"), 0);
 }
 
 TEST_F(MllpServerTest, PipelinedAnswersComeBackInOrder) {
