@@ -175,6 +175,10 @@ const CodeEntry* CodeSet::find(uint64_t key) const {
   }
 }
 
+void CodeSet::prefetch(uint64_t key) const {
+  if (!slots_.empty()) __builtin_prefetch(&slots_[mix(key) & mask_]);
+}
+
 std::span<const CodeEntry> CodeSet::withPrefix(std::string_view undotted_prefix) const {
   uint64_t k = packCode(undotted_prefix);
   return inRange(prefixLow(k), prefixHigh(k, static_cast<int>(undotted_prefix.size())));

@@ -58,6 +58,9 @@ class CodeSet {
   // nullptr when the code is not in this release.
   const CodeEntry* find(uint64_t key) const;
   const CodeEntry* find(std::string_view undotted) const { return find(packCode(undotted)); }
+  // Starts fetching the hash slot find(key) reads first, so that a caller with
+  // several keys to look up overlaps their cache misses.
+  void prefetch(uint64_t key) const;
 
   // All entries whose code starts with the prefix (the prefix itself included), in code order.
   std::span<const CodeEntry> withPrefix(std::string_view undotted_prefix) const;

@@ -930,6 +930,11 @@ struct TextCoder::Impl {
     // 4. Resolve to billable codes, best first; stop when no later document can
     //    beat the second-best code found (completion can at most recover the
     //    words a document misses).
+    // resolve() starts with a hash look-up of each doc's code, a cache miss
+    // each: start them all at once.
+    for (size_t k = 0; k < std::min(scored.size(), kMaxResolves); ++k) {
+      if (docs[scored[k].doc].kind != DocKind::kNoDefault) set.prefetch(docs[scored[k].doc].code_key);
+    }
     std::vector<Candidate> out;
     size_t resolved = 0;
     for (const Scored& sd : scored) {
