@@ -61,6 +61,7 @@
 #include "engine/pipeline/subscription_registry.h"
 #include "engine/pipeline/subscription_service.h"
 #include "engine/routing/router.h"
+#include "engine/store/sqlite_store.h"
 #include "engine/store/store_factory.h"
 #include "engine/store/work_store.h"
 
@@ -400,6 +401,26 @@ Result<void> startProcessing(const config::Config& cfg, Processing& p) {
   return Ok();
 }
 
+// The SQLite store's own counters for /metrics: how many messages one commit carries
+// (stored / commits), failed commits, and whether the WAL keeps restarting.
+std::string renderStoreMetrics(const store::SqliteStoreStats& s) {
+  std::string out;
+  auto counter = [&](const char* name, const char* help, std::uint64_t v) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name + " " +
+           std::to_string(v) + "\n";
+  };
+  counter("courier_store_commits_total", "Grouped commits of the message store.", s.commits);
+  counter("courier_store_failed_commits_total", "Commit groups rolled back (their senders got AE/CE).",
+          s.failed_commits);
+  counter("courier_store_messages_total", "New messages made durable.", s.messages_stored);
+  counter("courier_store_checkpoints_total", "WAL checkpoints by the checkpoint thread.", s.checkpoints);
+  counter("courier_store_wal_restarts_total", "Times the WAL started again from its beginning.", s.wal_restarts);
+  out += "# HELP courier_store_largest_group Most messages one commit carried since start.\n"
+         "# TYPE courier_store_largest_group gauge\ncourier_store_largest_group " +
+         std::to_string(s.largest_batch) + "\n";
+  return out;
+}
+
 void printErrors(const config::ConfigErrors& errors) {
   for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.toString().c_str());
 }
@@ -518,6 +539,9 @@ int runServe(const ServeOptions& o) {
     return 1;
   }
   registry.addCollector([&processing] { return processing.renderMetrics(); });
+  if (auto* sqlite = dynamic_cast<store::SqliteStore*>(store->get())) {
+    registry.addCollector([sqlite] { return renderStoreMetrics(sqlite->stats()); });
+  }
   if (!writePortsFile(ports_file, *cfg, **server, **https)) {
     log->warn("could not write {}", ports_file.string());
   }

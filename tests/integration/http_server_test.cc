@@ -619,6 +619,13 @@ TEST(HttpServeProcessTest, FirstRunWritesADevelopmentTokenThatWorks) {
   c.ca_file = data / "certs/ca.crt";  // the CA made on first run
   Reply r = send(port, c);
   EXPECT_EQ(r.status, 200u) << r.error;
+  // /metrics carries the store's own counters too (serve adds them to the registry).
+  c.target = "/metrics";
+  Reply m = send(port, c);
+  EXPECT_EQ(m.status, 200u) << m.error;
+  EXPECT_NE(m.body.find("\ncourier_store_commits_total "), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("\ncourier_store_wal_restarts_total "), std::string::npos);
+  c.target = "/fhir/metadata";
   c.authorization = "Bearer " + std::string(64, '0');
   EXPECT_EQ(send(port, c).status, 401u);
   serve.child->signal(SIGTERM);
