@@ -202,8 +202,8 @@ class BundleWriter {
     w_.urnUuid(id);
     writeKey(w_, "resource");
     w_.startObject();
-    writeField(w_, "resourceType", type);
-    writeField(w_, "id", id);
+    w_.keyAndPlain("resourceType", type);  // both Courier's own text: no escapes to look for
+    if (!id.empty()) w_.keyAndPlain("id", id);
   }
   void endEntry() {
     w_.endObject();

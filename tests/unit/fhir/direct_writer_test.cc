@@ -64,6 +64,9 @@ TEST(DirectJsonWriter, DocumentMatchesRapidJsonWriter) {
   d.keyAndString("resourceType", "Bundle");
   r.Key("resourceType");
   r.String("Bundle");
+  d.keyAndPlain("id", "0f1e2d3c-0000-8000-8000-000000000000");
+  r.Key("id");
+  r.String("0f1e2d3c-0000-8000-8000-000000000000");
   d.plainKey("entry");
   r.Key("entry");
   d.startArray();
