@@ -35,6 +35,16 @@ std::string_view nthPart(std::string_view s, char delim, int n) {
 
 // Writes n (>= 0) in decimal at p; returns the end.
 char* putNumber(char* p, int n) {
+  // Field, repetition and component numbers are almost always one or two digits.
+  if (n >= 0 && n < 10) {
+    *p++ = static_cast<char>('0' + n);
+    return p;
+  }
+  if (n >= 10 && n < 100) {
+    *p++ = static_cast<char>('0' + n / 10);
+    *p++ = static_cast<char>('0' + n % 10);
+    return p;
+  }
   char buf[12];
   int len = 0;
   do {
@@ -230,7 +240,9 @@ class SegmentReader {
   // Writes "DG1[2]-3[2].1.1" at p; returns its length.
   size_t putPath(char* buf, int field, int rep, int component, int sub) const {
     char* p = buf;
-    std::memcpy(p, prefix_, prefix_size_);  // at most "XXX[NNNNNNNNNN]"
+    // The whole 16-byte prefix buffer (a fixed-size copy, no library call); only
+    // prefix_size_ bytes of it ("DG1", at most "XXX[NNNNNNNNNN]") are kept.
+    std::memcpy(p, prefix_, sizeof prefix_);
     p += prefix_size_;
     *p++ = '-';
     p = putNumber(p, field);
@@ -252,7 +264,7 @@ class SegmentReader {
 
   hl7v2::Segment seg_;
   const hl7v2::Delimiters& delims_;
-  char prefix_[16];  // "DG1" or "DG1[2]"
+  char prefix_[16] = {};  // "DG1" or "DG1[2]"
   size_t prefix_size_ = 0;
   bool is_msh_ = false;
   bool latin1_ = false;
