@@ -66,14 +66,25 @@ class Registry {
   void observe(Histogram& h, std::chrono::nanoseconds latency);
   Histogram& ackHistogram(std::string_view listener);
 
-  // std::less<>: found by a tuple of string_views, so counting allocates nothing once a
-  // series exists.
+  // Keys are tuples of strings, found by tuples of string_views (both compared as views),
+  // so counting allocates nothing once a series exists.
+  struct ViewLess {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return views(a) < views(b);
+    }
+    template <typename... T>
+    static auto views(const std::tuple<T...>& t) {
+      return std::apply([](const auto&... part) { return std::tuple{std::string_view(part)...}; }, t);
+    }
+  };
   using Key2 = std::tuple<std::string, std::string>;
   using Key3 = std::tuple<std::string, std::string, std::string>;
   mutable std::mutex mu_;
   std::vector<double> bounds_;  // seconds
-  std::map<Key2, std::uint64_t, std::less<>> received_, stored_, duplicates_;
-  std::map<Key3, std::uint64_t, std::less<>> rejected_;
+  std::map<Key2, std::uint64_t, ViewLess> received_, stored_, duplicates_;
+  std::map<Key3, std::uint64_t, ViewLess> rejected_;
   std::vector<std::function<std::string()>> collectors_;
   std::map<std::string, Histogram, std::less<>> ack_latency_;
   Histogram store_latency_;
