@@ -323,11 +323,10 @@ class Connection final : public std::enable_shared_from_this<Connection> {
     plan_ = std::move(*prepared);  // what to answer once stored (its message moved out)
     shared_.metrics->received(listener_.config.name, submission_type_);
     shared_.add(shared_.callbacks_pending, 1);
-    const auto submitted = SteadyClock::now();
+    submitted_at_ = SteadyClock::now();
     shared_.store.submit(std::move(message),
-                         [self = shared_from_this(), submitted](Result<store::StoreReceipt> r) {
-                           // Store thread: measure, then only post back to our io_context.
-                           self->shared_.metrics->observeStoreLatency(SteadyClock::now() - submitted);
+                         [self = shared_from_this()](Result<store::StoreReceipt> r) {
+                           // Store thread: only post back to our io_context.
                            Shared& shared = self->shared_;
                            auto ex = self->executor();
                            asio::post(ex, [self = std::move(self), r = std::move(r)] { self->onStored(r); });
@@ -345,9 +344,8 @@ class Connection final : public std::enable_shared_from_this<Connection> {
       resp.headers.emplace_back("Retry-After", "5");
       return respond(std::move(resp), true);
     }
-    if (r->duplicate) shared_.metrics->duplicate(listener, submission_type_);
-    else shared_.metrics->stored(listener, submission_type_);
-    shared_.metrics->observeAckLatency(listener, SteadyClock::now() - request_start_);
+    const auto now = SteadyClock::now();
+    shared_.metrics->acknowledged(listener, submission_type_, r->duplicate, now - request_start_, now - submitted_at_);
     Response resp = storedResponse(plan_, *r, baseUrl());
     plan_ = {};
     respond(std::move(resp), true);
@@ -531,6 +529,7 @@ class Connection final : public std::enable_shared_from_this<Connection> {
   std::string submission_type_;
   Submission plan_;
   SteadyClock::time_point request_start_{};
+  SteadyClock::time_point submitted_at_{};  // handed to the store (for the store latency)
   bool first_request_ = true;
   bool body_unread_ = false;
   std::size_t lingered_ = 0;

@@ -76,16 +76,6 @@ void Registry::received(std::string_view listener, std::string_view type) {
   bump(received_, listener, type);
 }
 
-void Registry::stored(std::string_view listener, std::string_view type) {
-  std::lock_guard lock(mu_);
-  bump(stored_, listener, type);
-}
-
-void Registry::duplicate(std::string_view listener, std::string_view type) {
-  std::lock_guard lock(mu_);
-  bump(duplicates_, listener, type);
-}
-
 void Registry::rejected(std::string_view listener, std::string_view type, std::string_view reason) {
   std::lock_guard lock(mu_);
   bump(rejected_, listener, type, reason);
@@ -113,16 +103,6 @@ Registry::Histogram& Registry::ackHistogram(std::string_view listener) {
   auto it = ack_latency_.find(listener);
   if (it == ack_latency_.end()) it = ack_latency_.emplace(std::string(listener), Histogram{}).first;
   return it->second;
-}
-
-void Registry::observeAckLatency(std::string_view listener, std::chrono::nanoseconds latency) {
-  std::lock_guard lock(mu_);
-  observe(ackHistogram(listener), latency);
-}
-
-void Registry::observeStoreLatency(std::chrono::nanoseconds latency) {
-  std::lock_guard lock(mu_);
-  observe(store_latency_, latency);
 }
 
 void Registry::connectionOpened(std::string_view listener) {

@@ -26,15 +26,11 @@ class Registry {
   Registry();
 
   void received(std::string_view listener, std::string_view type);
-  void stored(std::string_view listener, std::string_view type);
-  void duplicate(std::string_view listener, std::string_view type);
   void rejected(std::string_view listener, std::string_view type, std::string_view reason);
-  // From request/frame read to the positive answer being sent (after the store said durable).
-  void observeAckLatency(std::string_view listener, std::chrono::nanoseconds latency);
-  // From MessageStore::submit to its callback (the grouped commit as the adapter sees it).
-  void observeStoreLatency(std::chrono::nanoseconds latency);
-  // A stored (or duplicate) message answered positively: the counter and both latencies
-  // under one lock (the MLLP path calls this once per message).
+  // A message stored (or found a duplicate) and answered positively, with one lock: the
+  // stored or duplicate counter; the ACK latency, from request/frame read to the answer;
+  // the store latency, from MessageStore::submit to its result back on the adapter's thread
+  // (the grouped commit as the adapter sees it).
   void acknowledged(std::string_view listener, std::string_view type, bool duplicate,
                     std::chrono::nanoseconds ack_latency, std::chrono::nanoseconds store_latency);
 
