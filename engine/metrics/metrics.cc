@@ -163,7 +163,7 @@ std::string Registry::renderPrometheus() const {
   for (const auto& [listener, h] : ack_latency_) {
     histogram("courier_ack_latency_seconds", "listener=\"" + escapeLabel(listener) + "\"", h);
   }
-  out += "# HELP courier_store_commit_latency_seconds From store submit to its callback (grouped commit).\n";
+  out += "# HELP courier_store_commit_latency_seconds From store submit to the result back on the adapter's thread (grouped commit).\n";
   out += "# TYPE courier_store_commit_latency_seconds histogram\n";
   histogram("courier_store_commit_latency_seconds", "", store_latency_);
   out += "# HELP courier_open_connections Connections open now, by listener.\n";
