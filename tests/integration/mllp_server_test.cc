@@ -408,12 +408,11 @@ TEST_F(MllpServerTest, MetricsCountEveryOutcomeByListenerAndType) {
   EXPECT_EQ(metric("courier_ack_latency_seconds_bucket{listener=\"test\",le=\"+Inf\"}"), 4);
   EXPECT_GT(metric("courier_ack_latency_seconds_sum{listener=\"test\"}"), 0);
   EXPECT_EQ(metric("courier_store_commit_latency_seconds_count"), 4);
-  // The connection is gone: the gauge comes back to 0 (poll under a deadline: the server
-  // notices the close on its own thread).
-  const auto deadline = std::chrono::steady_clock::now() + kAnswerTimeout;
-  while (metric("courier_open_connections{listener=\"test\"}") != 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(10ms);
-  }
+  // The client closed; once the server has stopped (its I/O threads joined, every
+  // connection gone) the gauge is back to 0.
+  server_->stopAccepting();
+  ASSERT_TRUE(server_->waitForInFlight(kAnswerTimeout));
+  server_->stop();
   EXPECT_EQ(metric("courier_open_connections{listener=\"test\"}"), 0);
 }
 
