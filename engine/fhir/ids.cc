@@ -1,5 +1,7 @@
 #include "engine/fhir/ids.h"
 
+#include <cstring>
+
 namespace courier::fhir {
 namespace {
 
@@ -14,25 +16,42 @@ uint64_t mix(uint64_t k) {
   return k;
 }
 
-// Writes the 36 characters of h's UUID at out.
+// "00" to "ff": each byte's two hex digits, one table entry per byte.
+struct HexPairs {
+  char digits[256][2];
+  constexpr HexPairs() : digits() {
+    constexpr char kHex[] = "0123456789abcdef";
+    for (int i = 0; i < 256; ++i) {
+      digits[i][0] = kHex[i >> 4];
+      digits[i][1] = kHex[i & 0xf];
+    }
+  }
+};
+constexpr HexPairs kHexPairs;
+
+// Writes the `count` most significant bytes of v as hex at out; returns the end.
+char* putHexBytes(char* out, uint64_t v, int count) {
+  for (int i = 0; i < count; ++i) {
+    std::memcpy(out, kHexPairs.digits[(v >> (56 - 8 * i)) & 0xff], 2);
+    out += 2;
+  }
+  return out;
+}
+
+// Writes the 36 characters of h's UUID at out (8-4-4-4-12 hex digits).
 void formatUuid(Hash128 h, char* out) {
   // Version 8 (custom) and the RFC 4122/9562 variant bits.
-  h.hi = (h.hi & 0xffffffffffff0fffULL) | 0x0000000000008000ULL;
-  h.lo = (h.lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
-  static constexpr char kHex[] = "0123456789abcdef";
-  // Where each of the 32 nibbles goes, most significant first (8-4-4-4-12).
-  static constexpr unsigned char kAt[32] = {0,  1,  2,  3,  4,  5,  6,  7,  9,  10, 11,
-                                            12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25,
-                                            26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
-  out[8] = out[13] = out[18] = out[23] = '-';
-  uint64_t hi = h.hi;
-  uint64_t lo = h.lo;
-  for (int i = 15; i >= 0; --i) {  // least significant nibble first
-    out[kAt[i]] = kHex[hi & 0xf];
-    out[kAt[16 + i]] = kHex[lo & 0xf];
-    hi >>= 4;
-    lo >>= 4;
-  }
+  const uint64_t hi = (h.hi & 0xffffffffffff0fffULL) | 0x0000000000008000ULL;
+  const uint64_t lo = (h.lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+  char* p = putHexBytes(out, hi, 4);
+  *p++ = '-';
+  p = putHexBytes(p, hi << 32, 2);
+  *p++ = '-';
+  p = putHexBytes(p, hi << 48, 2);
+  *p++ = '-';
+  p = putHexBytes(p, lo, 2);
+  *p++ = '-';
+  putHexBytes(p, lo << 16, 6);
 }
 
 }  // namespace

@@ -114,30 +114,69 @@ char* putDate(char* p, std::string_view digits) {
   return p;
 }
 
-std::string datePart(const ParsedDtm& p) {
-  char buf[10];
-  return std::string(buf, static_cast<size_t>(putDate(buf, p.digits) - buf));
+// YYYY-MM-DDThh:mm:ss[.fff]+hh:mm at p, for at least 10 digits and an offset; returns the end.
+char* putWithTime(char* p, const ParsedDtm& t) {
+  const std::string_view d = t.digits;
+  p = putDate(p, d);
+  *p++ = 'T';
+  for (size_t at = 8; at <= 12; at += 2) {
+    if (at > 8) *p++ = ':';
+    *p++ = d.size() >= at + 2 ? d[at] : '0';
+    *p++ = d.size() >= at + 2 ? d[at + 1] : '0';
+  }
+  if (!t.fraction.empty() && d.size() == 14) {
+    *p++ = '.';
+    std::memcpy(p, t.fraction.data(), t.fraction.size());
+    p += t.fraction.size();
+  }
+  const std::string_view o = t.offset;
+  *p++ = o[0];
+  *p++ = o[1];
+  *p++ = o[2];
+  *p++ = ':';
+  *p++ = o[3];
+  *p++ = o[4];
+  return p;
 }
 
-// YYYY-MM-DDThh:mm:ss[.fff]+hh:mm, for at least 10 digits and an offset. Built in
-// one buffer: a dateTime is longer than std::string's small buffer.
-std::string withTime(const ParsedDtm& p) {
-  const std::string_view d = p.digits;
-  const bool fraction = !p.fraction.empty() && d.size() == 14;
-  char head[19];  // YYYY-MM-DDThh:mm:ss
-  char* h = putDate(head, d);
-  *h++ = 'T';
-  for (size_t at = 8; at <= 12; at += 2) {
-    if (at > 8) *h++ = ':';
-    *h++ = d.size() >= at + 2 ? d[at] : '0';
-    *h++ = d.size() >= at + 2 ? d[at + 1] : '0';
-  }
-  const char tail[6] = {p.offset[0], p.offset[1], p.offset[2], ':', p.offset[3], p.offset[4]};
-  std::string out;
-  out.reserve(sizeof head + (fraction ? 1 + p.fraction.size() : 0) + sizeof tail);
-  out.append(head, static_cast<size_t>(h - head));
-  if (fraction) out.append(1, '.').append(p.fraction);
-  out.append(tail, sizeof tail);
+// What an HL7 DTM becomes in FHIR: a date (YYYY[-MM[-DD]]), a time with its offset, or
+// nothing (malformed, or an instant without a time and an offset). Written by putFhirTime
+// straight into the Bundle (only digits, '-', 'T', ':', '.', '+': no escapes), so no
+// std::string per time (a dateTime is longer than its small buffer).
+struct FhirTime {
+  ParsedDtm parsed;
+  bool ok = false;
+  bool with_time = false;
+  size_t maxSize() const { return 26 + parsed.fraction.size(); }
+};
+
+FhirTime fhirDate(std::string_view dtm) {
+  FhirTime t;
+  t.parsed = parseDtm(dtm);
+  t.ok = t.parsed.ok;
+  return t;
+}
+
+FhirTime fhirDateTime(std::string_view dtm) {
+  FhirTime t = fhirDate(dtm);
+  t.with_time = t.ok && t.parsed.digits.size() >= 10 && !t.parsed.offset.empty();
+  return t;
+}
+
+FhirTime fhirInstant(std::string_view dtm) {
+  FhirTime t = fhirDateTime(dtm);
+  t.ok = t.with_time;
+  return t;
+}
+
+char* putFhirTime(char* p, const FhirTime& t) {
+  return t.with_time ? putWithTime(p, t.parsed) : putDate(p, t.parsed.digits);
+}
+
+std::string toString(const FhirTime& t) {
+  if (!t.ok) return {};
+  std::string out(t.maxSize(), '\0');
+  out.resize(static_cast<size_t>(putFhirTime(out.data(), t) - out.data()));
   return out;
 }
 
@@ -210,11 +249,43 @@ class BundleWriter {
     w_.endObject();
   }
 
+  // "key":"value" for a value Courier writes itself (a constant, a mapped code, a
+  // FHIR time): copied without an escape scan; nothing when empty.
+  [[gnu::always_inline]] void plain(std::string_view key, std::string_view value) {
+    if (!value.empty()) w_.keyAndPlain(key, value);
+  }
+  // "key":"<FHIR time>" when t is one.
+  void time(std::string_view key, const FhirTime& t) {
+    if (!t.ok) return;
+    w_.keyAndPlainWith(key, t.maxSize(), [&t](char* p) { return putFhirTime(p, t); });
+  }
+  // A coding with one of Courier's system URIs and a code from the record.
   void coding(std::string_view system, std::string_view code, std::string_view display = {}) {
     w_.startObject();
-    writeField(w_, "system", system);
+    plain("system", system);
     if (validCode(code)) writeField(w_, "code", code);
     writeField(w_, "display", display);
+    w_.endObject();
+  }
+  // A coding that is Courier's own text throughout (system, code and display constants).
+  void constCoding(std::string_view system, std::string_view code, std::string_view display = {}) {
+    w_.startObject();
+    plain("system", system);
+    plain("code", code);
+    plain("display", display);
+    w_.endObject();
+  }
+  // The coding of a record's Code: its system is fhirSystemFor's URI for the HL7 name,
+  // `fallback` when there is none, or (a record read from FHIR) the input's own URI,
+  // which fhirSystemFor returns as it is and which is escaped like any input text.
+  void recordCoding(const Code& c, std::string_view fallback = {}) {
+    const std::string_view system = fhirSystemFor(c.system.value);
+    w_.startObject();
+    if (system.empty()) plain("system", fallback);
+    else if (system.data() == c.system.value.data()) writeField(w_, "system", system);
+    else plain("system", system);
+    if (validCode(c.code.value)) writeField(w_, "code", c.code.value);
+    writeField(w_, "display", c.display.value);
     w_.endObject();
   }
   // {"coding": [{system, code}]} under key, for a v2 table code (`system` is the table's URI).
@@ -235,7 +306,7 @@ class BundleWriter {
     if (has_code) {
       writeKey(w_, "coding");
       w_.startArray();
-      coding(fhirSystemFor(c.system.value), c.code.value, c.display.value);
+      recordCoding(c);
       w_.endArray();
     }
     if (!text.empty()) writeField(w_, "text", text);
@@ -251,17 +322,17 @@ class BundleWriter {
   }
   // "period": {start, end} when either is a valid time.
   void period(const Sourced& start, const Sourced& end) {
-    std::string from = hl7ToFhirDateTime(start.value);
-    std::string to = hl7ToFhirDateTime(end.value);
-    if (from.empty() && to.empty()) return;
+    const FhirTime from = fhirDateTime(start.value);
+    const FhirTime to = fhirDateTime(end.value);
+    if (!from.ok && !to.ok) return;
     writeKey(w_, "period");
     w_.startObject();
-    writeField(w_, "start", from);
-    writeField(w_, "end", to);
+    time("start", from);
+    time("end", to);
     w_.endObject();
   }
   void dateTime(std::string_view key, const Sourced& v) {
-    writeField(w_, key, hl7ToFhirDateTime(v.value));
+    time(key, fhirDateTime(v.value));
   }
   void decimal(std::string_view key, std::string_view v) {
     if (!fhir::isFhirDecimal(v)) return;
@@ -366,7 +437,7 @@ void BundleWriter::names(std::span<const Name> list) {
     w_.startArray();
     for (const Name& n : list) {
       w_.startObject();
-      writeField(w_, "use", nameUse(n.use.value));
+      plain("use", nameUse(n.use.value));
       writeField(w_, "family", n.family.value);
       if (!n.given.empty()) {
         writeKey(w_, "given");
@@ -407,9 +478,9 @@ void BundleWriter::telecoms(const std::vector<Telecom>& list) {
       else if (t.use.value == "PRN" || t.use.value == "ORN" || t.use.value == "VHN") use = "home";
       else if (t.use.value == "WPN") use = "work";
       w_.startObject();
-      writeField(w_, "system", system);
+      plain("system", system);
       writeField(w_, "value", t.value.value);
-      writeField(w_, "use", use);
+      plain("use", use);
       w_.endObject();
     }
     w_.endArray();
@@ -423,10 +494,10 @@ void BundleWriter::addresses(const std::vector<Address>& list) {
     for (const Address& a : list) {
       const std::string& u = a.use.value;
       w_.startObject();
-      if (u == "H") writeField(w_, "use", "home");
-      else if (u == "B" || u == "O") writeField(w_, "use", "work");
-      else if (u == "C") writeField(w_, "use", "temp");
-      else if (u == "M") writeField(w_, "type", "postal");
+      if (u == "H") plain("use", "home");
+      else if (u == "B" || u == "O") plain("use", "work");
+      else if (u == "C") plain("use", "temp");
+      else if (u == "M") plain("type", "postal");
       if (!a.lines.empty()) {
         writeKey(w_, "line");
         w_.startArray();
@@ -491,11 +562,11 @@ void BundleWriter::patient() {
   }
   names(p.names);
   telecoms(p.telecoms);
-  writeField(w_, "gender", gender(p.sex.value));
-  writeField(w_, "birthDate", hl7ToFhirDate(p.birth_date.value));
-  std::string death = hl7ToFhirDateTime(p.death_time.value);
-  if (!death.empty()) {
-    writeField(w_, "deceasedDateTime", death);
+  plain("gender", gender(p.sex.value));
+  time("birthDate", fhirDate(p.birth_date.value));
+  const FhirTime death = fhirDateTime(p.death_time.value);
+  if (death.ok) {
+    time("deceasedDateTime", death);
   } else if (p.deceased.value == "Y" || p.deceased.value == "N") {
     writeKey(w_, "deceasedBoolean");
     w_.boolean(p.deceased.value == "Y");
@@ -511,7 +582,7 @@ void BundleWriter::patient() {
       writeKey(w_, "identifier");
       identifierWithType(id.value.value, validCode(id.type.value) ? std::string_view(id.type.value) : "");
       w_.endObject();
-      writeField(w_, "type", "replaces");
+      plain("type", "replaces");
       w_.endObject();
     }
     w_.endArray();
@@ -550,15 +621,15 @@ void BundleWriter::encounter() {
     identifierWithType(e.visit_number.value, "VN");
     w_.endArray();
   }
-  writeField(w_, "status", encounterStatus(rec_));
+  plain("status", encounterStatus(rec_));
   writeKey(w_, "class");
   std::string_view cls = encounterClass(e.patient_class.value);
   if (!cls.empty()) {
-    coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", cls);
+    constCoding("http://terminology.hl7.org/CodeSystem/v3-ActCode", cls);
   } else if (validCode(e.patient_class.value)) {
     coding(kV2Table0004, e.patient_class.value);
   } else {
-    coding("http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "UNK");
+    constCoding("http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "UNK");
   }
   tableConcept("serviceType", kV2Table0069, e.hospital_service);
   writeReference(w_, "subject", patient_id_);
@@ -571,7 +642,7 @@ void BundleWriter::encounter() {
     w_.startObject();
     writeKey(w_, "coding");
     w_.startArray();
-    coding("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "ATND", "attender");
+    constCoding("http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "ATND", "attender");
     w_.endArray();
     w_.endObject();
     w_.endArray();
@@ -601,7 +672,7 @@ void BundleWriter::encounter() {
         w_.startObject();
         writeKey(w_, "coding");
         w_.startArray();
-        coding("http://terminology.hl7.org/CodeSystem/diagnosis-role", role);
+        constCoding("http://terminology.hl7.org/CodeSystem/diagnosis-role", role);
         w_.endArray();
         w_.endObject();
       }
@@ -648,7 +719,7 @@ void BundleWriter::conditions() {
     w_.startObject();
     writeKey(w_, "coding");
     w_.startArray();
-    coding("http://terminology.hl7.org/CodeSystem/condition-category", "encounter-diagnosis");
+    constCoding("http://terminology.hl7.org/CodeSystem/condition-category", "encounter-diagnosis");
     w_.endArray();
     w_.endObject();
     w_.endArray();
@@ -668,7 +739,7 @@ void BundleWriter::procedures() {
       practitioner(p.performer, performer_id);
     }
     beginEntry("Procedure", idFor("Procedure", p.source_segment));
-    writeField(w_, "status", "completed");
+    plain("status", "completed");
     writeConcept("code", p.code, p.text.value);
     writeReference(w_, "subject", patient_id_);
     writeReference(w_, "encounter", encounter_id_);
@@ -704,8 +775,8 @@ void BundleWriter::orders() {
       if (!o.filler_number.empty()) identifierWithType(o.filler_number.value, "FILL");
       w_.endArray();
     }
-    writeField(w_, "status", requestStatus(o.status.value));
-    writeField(w_, "intent", "order");
+    plain("status", requestStatus(o.status.value));
+    plain("intent", "order");
     writeConcept("code", o.service);
     writeReference(w_, "subject", patient_id_);
     writeReference(w_, "encounter", encounter_id_);
@@ -746,18 +817,18 @@ void BundleWriter::observationValue(const Observation& o, const Sourced& value, 
       writeKey(w_, "valueQuantity");
       w_.startObject();
       decimal("value", number);
-      writeField(w_, "comparator", comparator);
+      plain("comparator", comparator);
       const Code& u = o.units;
       writeField(w_, "unit", u.display.empty() ? u.code.value : u.display.value);
       if (u.system.value == "UCUM" && validCode(u.code.value)) {
-        writeField(w_, "system", "http://unitsofmeasure.org");
+        plain("system", "http://unitsofmeasure.org");
         writeField(w_, "code", u.code.value);
       }
       w_.endObject();
     } else if ((type == "CE" || type == "CWE" || type == "CNE") && !coded.empty()) {
       writeConcept("valueCodeableConcept", coded);
-    } else if ((type == "DT" || type == "TS" || type == "DTM") && !hl7ToFhirDateTime(v).empty()) {
-      writeField(w_, "valueDateTime", hl7ToFhirDateTime(v));
+    } else if ((type == "DT" || type == "TS" || type == "DTM") && fhirDateTime(v).ok) {
+      time("valueDateTime", fhirDateTime(v));
     } else {
       writeField(w_, "valueString", v);
     }
@@ -776,11 +847,11 @@ void BundleWriter::observations() {
       w_.endObject();
       w_.endArray();
     }
-    writeField(w_, "status", observationStatus(o.status.value));
+    plain("status", observationStatus(o.status.value));
     writeKey(w_, "code");
     if (!writeConceptBody(o.code)) {
       w_.startObject();
-      writeField(w_, "text", "unspecified");
+      plain("text", "unspecified");
       w_.endObject();
     }
     writeReference(w_, "subject", patient_id_);
@@ -820,7 +891,7 @@ void BundleWriter::observations() {
         writeKey(w_, "code");
         if (!writeConceptBody(o.code)) {
           w_.startObject();
-          writeField(w_, "text", "unspecified");
+          plain("text", "unspecified");
           w_.endObject();
         }
         observationValue(o, value, coded);
@@ -841,26 +912,21 @@ void BundleWriter::charges() {
       for (const Sourced& m : c.modifiers) {
         if (!validCode(m.value)) continue;
         w_.startObject();
-        writeField(w_, "url", "urn:courier:fhir:extension:procedure-modifier");
+        plain("url", "urn:courier:fhir:extension:procedure-modifier");
         writeField(w_, "valueCode", m.value);
         w_.endObject();
       }
       w_.endArray();
     }
-    writeField(w_, "status", c.transaction_type.value == "CD" ? "not-billable" : "billable");
+    plain("status", c.transaction_type.value == "CD" ? "not-billable" : "billable");
     writeKey(w_, "code");
     w_.startObject();
     writeKey(w_, "coding");
     w_.startArray();
-    if (validCode(c.hcpcs.code.value)) {
-      std::string_view system = fhirSystemFor(c.hcpcs.system.value);
-      if (system.empty()) system = "http://www.ama-assn.org/go/cpt";
-      coding(system, c.hcpcs.code.value, c.hcpcs.display.value);
-    }
-    if (validCode(c.chargemaster.code.value))
-      coding(fhirSystemFor(c.chargemaster.system.value), c.chargemaster.code.value, c.chargemaster.display.value);
+    if (validCode(c.hcpcs.code.value)) recordCoding(c.hcpcs, "http://www.ama-assn.org/go/cpt");
+    if (validCode(c.chargemaster.code.value)) recordCoding(c.chargemaster);
     w_.endArray();
-    if (!validCode(c.hcpcs.code.value) && !validCode(c.chargemaster.code.value)) writeField(w_, "text", "unspecified");
+    if (!validCode(c.hcpcs.code.value) && !validCode(c.chargemaster.code.value)) plain("text", "unspecified");
     w_.endObject();
     writeReference(w_, "subject", patient_id_);
     writeReference(w_, "context", encounter_id_);
@@ -875,7 +941,7 @@ void BundleWriter::charges() {
       writeKey(w_, "priceOverride");
       w_.startObject();
       decimal("value", c.amount.value);
-      writeField(w_, "currency", "USD");
+      plain("currency", "USD");
       w_.endObject();
     }
     if (!c.diagnoses.empty()) {
@@ -892,17 +958,17 @@ void BundleWriter::immunizations() {
   for (const Immunization& im : rec_.immunizations) {
     beginEntry("Immunization", idFor("Immunization", im.source_segment));
     const std::string& cs = im.completion_status.value;
-    writeField(w_, "status", cs == "RE" || cs == "NA" ? "not-done" : "completed");
+    plain("status", cs == "RE" || cs == "NA" ? "not-done" : "completed");
     writeKey(w_, "vaccineCode");
     if (!writeConceptBody(im.vaccine)) {
       w_.startObject();
-      writeField(w_, "text", "unspecified");
+      plain("text", "unspecified");
       w_.endObject();
     }
     writeReference(w_, "patient", patient_id_);
     writeReference(w_, "encounter", encounter_id_);
-    std::string when = hl7ToFhirDateTime(im.time.value);
-    if (!when.empty()) writeField(w_, "occurrenceDateTime", when);
+    const FhirTime when = fhirDateTime(im.time.value);
+    if (when.ok) time("occurrenceDateTime", when);
     else writeField(w_, "occurrenceString", im.time.value.empty() ? "unknown" : im.time.value);
     if (!im.manufacturer.empty()) {
       writeKey(w_, "manufacturer");
@@ -912,7 +978,7 @@ void BundleWriter::immunizations() {
       w_.endObject();
     }
     writeField(w_, "lotNumber", im.lot.value);
-    writeField(w_, "expirationDate", hl7ToFhirDate(im.expiration.value));
+    time("expirationDate", fhirDate(im.expiration.value));
     writeConcept("site", im.site);
     writeConcept("route", im.route);
     if (fhir::isFhirDecimal(im.dose.value) && im.dose.value != "999") {
@@ -949,7 +1015,7 @@ void BundleWriter::coverages() {
     endEntry();
 
     beginEntry("Coverage", idFor("Coverage", c.source_segment));
-    writeField(w_, "status", "active");
+    plain("status", "active");
     writeField(w_, "subscriberId", c.member_id.value);
     writeReference(w_, "beneficiary", patient_id_);
     std::string_view rel = subscriberRelationship(c.relationship.value);
@@ -958,7 +1024,7 @@ void BundleWriter::coverages() {
       w_.startObject();
       writeKey(w_, "coding");
       w_.startArray();
-      coding("http://terminology.hl7.org/CodeSystem/subscriber-relationship", rel);
+      constCoding("http://terminology.hl7.org/CodeSystem/subscriber-relationship", rel);
       w_.endArray();
       w_.endObject();
     }
@@ -980,7 +1046,7 @@ void BundleWriter::coverages() {
         w_.startObject();
         writeKey(w_, "coding");
         w_.startArray();
-        coding("http://terminology.hl7.org/CodeSystem/coverage-class", code);
+        constCoding("http://terminology.hl7.org/CodeSystem/coverage-class", code);
         w_.endArray();
         w_.endObject();
         writeField(w_, "value", value);
@@ -1017,24 +1083,24 @@ void BundleWriter::appointments() {
       if (!a.filler_id.empty()) identifierWithType(a.filler_id.value, "FILL");
       w_.endArray();
     }
-    writeField(w_, "status", appointmentStatus(a.status.value, rec_.trigger.value));
+    plain("status", appointmentStatus(a.status.value, rec_.trigger.value));
     if (!a.reason.empty()) {
       writeKey(w_, "reasonCode");
       w_.startArray();
       writeConceptBody(a.reason);
       w_.endArray();
     }
-    std::string start = hl7ToFhirInstant(a.start.value);
-    std::string end = hl7ToFhirInstant(a.end.value);
-    if (!start.empty() && !end.empty()) {  // Appointment invariant app-2: both or neither
-      writeField(w_, "start", start);
-      writeField(w_, "end", end);
+    const FhirTime start = fhirInstant(a.start.value);
+    const FhirTime end = fhirInstant(a.end.value);
+    if (start.ok && end.ok) {  // Appointment invariant app-2: both or neither
+      time("start", start);
+      time("end", end);
     }
     writeKey(w_, "participant");
     w_.startArray();
     w_.startObject();
     writeReference(w_, "actor", patient_id_);
-    writeField(w_, "status", "accepted");
+    plain("status", "accepted");
     w_.endObject();
     w_.endArray();
     endEntry();
@@ -1056,8 +1122,8 @@ void BundleWriter::documents() {
       writeField(w_, "value", d.unique_id.value);
       w_.endObject();
     }
-    writeField(w_, "status", "current");
-    writeField(w_, "docStatus", documentStatus(d.status.value));
+    plain("status", "current");
+    plain("docStatus", documentStatus(d.status.value));
     if (!d.type.empty()) {
       writeKey(w_, "type");
       w_.startObject();
@@ -1065,13 +1131,13 @@ void BundleWriter::documents() {
       w_.endObject();
     }
     writeReference(w_, "subject", patient_id_);
-    writeField(w_, "date", hl7ToFhirInstant(d.time.value));
+    time("date", fhirInstant(d.time.value));
     writeKey(w_, "content");
     w_.startArray();
     w_.startObject();
     writeKey(w_, "attachment");
     w_.startObject();
-    writeField(w_, "contentType", "text/plain; charset=utf-8");
+    plain("contentType", "text/plain; charset=utf-8");
     writeField(w_, "data", base64(d.text));
     w_.endObject();
     w_.endObject();
@@ -1127,8 +1193,8 @@ void BundleWriter::relatedPerson(const Contact& c, std::string_view id) {
     names(std::span<const Name>(&c.name, 1));  // one name; names() takes a list
   }
   telecoms(c.telecoms);
-  writeField(w_, "gender", gender(c.sex.value));
-  writeField(w_, "birthDate", hl7ToFhirDate(c.birth_date.value));
+  plain("gender", gender(c.sex.value));
+  time("birthDate", fhirDate(c.birth_date.value));
   addresses(c.addresses);
   period(c.start, c.end);
   endEntry();
@@ -1155,14 +1221,14 @@ void BundleWriter::allergies() {
     w_.startObject();
     writeKey(w_, "coding");
     w_.startArray();
-    coding("http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active");
+    constCoding("http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active");
     w_.endArray();
     w_.endObject();
     const std::string& t = a.type.value;
     if (t == "MA" || t == "DA" || t == "FA" || t == "EA" || t == "AA" || t == "PA" || t == "LA" || t == "MC")
-      writeField(w_, "type", "allergy");
+      plain("type", "allergy");
     else if (t == "FI" || t == "DI" || t == "MI")  // food, drug, misc intolerance (v2.5+)
-      writeField(w_, "type", "intolerance");
+      plain("type", "intolerance");
     std::string_view category = allergyCategory(t);
     if (!category.empty()) {
       writeKey(w_, "category");
@@ -1171,9 +1237,9 @@ void BundleWriter::allergies() {
       w_.endArray();
     }
     const std::string& sev = a.severity.value;
-    if (sev == "SV") writeField(w_, "criticality", "high");
-    else if (sev == "MO" || sev == "MI") writeField(w_, "criticality", "low");
-    else if (sev == "U") writeField(w_, "criticality", "unable-to-assess");
+    if (sev == "SV") plain("criticality", "high");
+    else if (sev == "MO" || sev == "MI") plain("criticality", "low");
+    else if (sev == "U") plain("criticality", "unable-to-assess");
     writeConcept("code", a.allergen);
     writeReference(w_, "patient", patient_id_);
     writeReference(w_, "encounter", encounter_id_);
@@ -1190,9 +1256,9 @@ void BundleWriter::allergies() {
         w_.endObject();
       }
       w_.endArray();
-      if (sev == "SV") writeField(w_, "severity", "severe");
-      else if (sev == "MO") writeField(w_, "severity", "moderate");
-      else if (sev == "MI") writeField(w_, "severity", "mild");
+      if (sev == "SV") plain("severity", "severe");
+      else if (sev == "MO") plain("severity", "moderate");
+      else if (sev == "MI") plain("severity", "mild");
       w_.endObject();
       w_.endArray();
     }
@@ -1217,7 +1283,7 @@ void BundleWriter::guarantors() {
       identifierWithType(g.number.value.value, validCode(g.number.type.value) ? std::string_view(g.number.type.value) : "");
       w_.endArray();
     }
-    writeField(w_, "status", "active");
+    plain("status", "active");
     writeKey(w_, "subject");
     w_.startArray();
     w_.startObject();
@@ -1246,16 +1312,16 @@ std::string BundleWriter::run() {
   for (const Order& o : rec_.orders) order_ids_.push_back(idFor("ServiceRequest", o.source_segment));
 
   w_.startObject();
-  writeField(w_, "resourceType", "Bundle");
-  writeField(w_, "id", idFor("Bundle", ""));
+  plain("resourceType", "Bundle");
+  plain("id", idFor("Bundle", ""));
   if (!rec_.message_id.empty()) {
     writeKey(w_, "identifier");
     w_.startObject();
     writeField(w_, "value", rec_.message_id.value);
     w_.endObject();
   }
-  writeField(w_, "type", "collection");
-  writeField(w_, "timestamp", hl7ToFhirInstant(rec_.sent_time.value));
+  plain("type", "collection");
+  time("timestamp", fhirInstant(rec_.sent_time.value));
   writeKey(w_, "entry");
   w_.startArray();
   if (rec_.has_patient) patient();
@@ -1279,24 +1345,11 @@ std::string BundleWriter::run() {
 
 }  // namespace
 
-std::string hl7ToFhirDate(std::string_view dtm) {
-  ParsedDtm p = parseDtm(dtm);
-  if (!p.ok) return {};
-  return datePart(p);
-}
+std::string hl7ToFhirDate(std::string_view dtm) { return toString(fhirDate(dtm)); }
 
-std::string hl7ToFhirDateTime(std::string_view dtm) {
-  ParsedDtm p = parseDtm(dtm);
-  if (!p.ok) return {};
-  if (p.digits.size() >= 10 && !p.offset.empty()) return withTime(p);
-  return datePart(p);
-}
+std::string hl7ToFhirDateTime(std::string_view dtm) { return toString(fhirDateTime(dtm)); }
 
-std::string hl7ToFhirInstant(std::string_view dtm) {
-  ParsedDtm p = parseDtm(dtm);
-  if (!p.ok || p.digits.size() < 10 || p.offset.empty()) return {};
-  return withTime(p);
-}
+std::string hl7ToFhirInstant(std::string_view dtm) { return toString(fhirInstant(dtm)); }
 
 std::string_view fhirSystemFor(std::string_view s) {
   struct Entry {
