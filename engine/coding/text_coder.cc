@@ -274,8 +274,16 @@ struct TextCoder::Impl {
   std::vector<float> idf;
   std::vector<Doc> docs;
   std::vector<uint32_t> doc_tokens;  // sorted by id within a doc
-  std::vector<uint32_t> post_off;    // CSR postings: token -> docs
-  std::vector<uint32_t> post_docs;
+  std::vector<uint32_t> post_off;    // CSR postings: token -> its range in `postings`
+  // One posting: the doc id and the word's WordToken flags in that doc in one
+  // integer (doc << kFlagBits | flags: sorted by doc, compared with a shifted
+  // doc id), beside the doc's doc_extra, so rank() reads one stream per word.
+  struct Posting {
+    uint32_t doc_flags;
+    float extra;
+  };
+  static_assert(sizeof(Posting) == 8);
+  std::vector<Posting> postings;
   std::unordered_map<uint64_t, uint32_t> title_doc;  // billable code -> its title doc
   // The same, per release and entry index, so the hot path needs no hashing.
   std::vector<const CodeSet*> release_sets;
@@ -289,8 +297,6 @@ struct TextCoder::Impl {
     return it == title_doc.end() ? kNoToken : it->second;
   }
   std::vector<float> doc_extra;  // what a doc's words cost when the text says none of them
-  std::vector<float> post_extra;  // doc_extra of each posting, beside post_docs
-  std::vector<uint8_t> post_flags;  // the word's WordToken flags in that doc, beside post_docs
   // Long posting lists (more than kImpactMinPostings) also in impact order:
   // their best kImpactKept postings by the partial score a doc gets from that
   // word alone (the word's gain minus the doc's extra), ties by doc id.
@@ -467,15 +473,13 @@ struct TextCoder::Impl {
     for (uint32_t t : doc_tokens) ++df[t >> kFlagBits];
     post_off.assign(v + 1, 0);
     for (size_t i = 0; i < v; ++i) post_off[i + 1] = post_off[i] + df[i];
-    post_docs.resize(post_off[v]);
-    post_flags.resize(post_off[v]);
+    postings.resize(post_off[v]);
     std::vector<uint32_t> fill(post_off.begin(), post_off.end() - 1);
     for (uint32_t d = 0; d < docs.size(); ++d) {
       for (uint32_t k = 0; k < docs[d].tok_n; ++k) {
         uint32_t t = doc_tokens[docs[d].tok_off + k];
         uint32_t slot = fill[t >> kFlagBits]++;
-        post_docs[slot] = d;
-        post_flags[slot] = static_cast<uint8_t>(t & kFlagMask);
+        postings[slot].doc_flags = d << kFlagBits | (t & kFlagMask);
       }
     }
     idf.resize(v);
@@ -490,8 +494,7 @@ struct TextCoder::Impl {
       }
       doc_extra[d] = static_cast<float>(e);
     }
-    post_extra.resize(post_docs.size());
-    for (size_t k = 0; k < post_docs.size(); ++k) post_extra[k] = doc_extra[post_docs[k]];
+    for (Posting& p : postings) p.extra = doc_extra[p.doc_flags >> kFlagBits];
     impact_off.assign(v + 1, 0);
     for (size_t i = 0; i < v; ++i) {
       const uint32_t len = post_off[i + 1] - post_off[i];
@@ -509,8 +512,9 @@ struct TextCoder::Impl {
       all.clear();
       for (uint32_t k = post_off[i]; k < post_off[i + 1]; ++k) {
         // The same float operations as rank()'s accumulator: w * gain, minus the extra.
-        const float a = idf[i] * gainOf(post_flags[k]);
-        all.push_back(static_cast<uint64_t>(~orderedBits(a - post_extra[k])) << 32 | post_docs[k]);
+        const float a = idf[i] * gainOf(postings[k].doc_flags & kFlagMask);
+        all.push_back(static_cast<uint64_t>(~orderedBits(a - postings[k].extra)) << 32 |
+                      postings[k].doc_flags >> kFlagBits);
       }
       if (kept < all.size()) std::nth_element(all.begin(), all.begin() + kept, all.end());
       std::sort(all.begin(), all.begin() + kept);
@@ -686,10 +690,19 @@ struct TextCoder::Impl {
     //    plain accumulation.
     float gain[kFlagMask + 1];
     for (uint32_t f = 0; f <= kFlagMask; ++f) gain[f] = gainOf(f);
+    // A word's list being read, with what it adds to a doc for each flag
+    // combination (its weight times gain[]: the same float product as
+    // multiplying per posting).
     struct Cursor {
       uint32_t at;
       uint32_t end;
-      float weight;
+      float add[kFlagMask + 1];
+    };
+    auto cursorOf = [&](const QueryToken& t) {
+      Cursor c{post_off[t.id], post_off[t.id + 1], {}};
+      const float w = static_cast<float>(t.weight);
+      for (uint32_t f = 0; f <= kFlagMask; ++f) c.add[f] = w * gain[f];
+      return c;
     };
     take = std::min(take, kMaxMerged);
     const float miss_total = static_cast<float>(kMissWeight * total);
@@ -716,18 +729,12 @@ struct TextCoder::Impl {
     thread_local std::vector<uint64_t> marked;
     thread_local std::vector<uint32_t> both;
     if (marked.size() < docs.size() / 64 + 1) marked.resize(docs.size() / 64 + 1);
-    float* acc = block->acc;
-    float* ext = block->extra;
-    uint16_t* seen = block->seen;
-    uint32_t* hist = block->hist;
+    uint32_t* const hist = block->hist;
     // One bit per 64 histogram buckets holding a touched doc: the walk below
     // skips the empty run between positive and negative scores in a step, and
     // only those groups are cleared afterwards.
     static_assert(kHistBuckets == 64 * 64);
     uint64_t groups = 0;
-    const uint32_t* pd = post_docs.data();
-    const uint8_t* pf = post_flags.data();
-    const float* pe = post_extra.data();
     auto emit = [&](uint64_t key) {
       *out_key++ = key;
       ++hist[key >> (64 - kHistBits)];
@@ -737,84 +744,87 @@ struct TextCoder::Impl {
     auto accumulate = [&](bool split) -> bool {
       // The hot loops below work on local copies: through the lambda's captured
       // references the compiler reloaded every pointer after each store.
-      float* const acc_l = acc;
-      float* const ext_l = ext;
-      uint16_t* const seen_l = seen;
+      float* const acc_l = block->acc;
+      float* const ext_l = block->extra;
+      uint16_t* const seen_l = block->seen;
       uint32_t* const hist_l = hist;
-      const uint32_t* const pd_l = pd;
-      const uint8_t* const pf_l = pf;
-      const float* const pe_l = pe;
+      const Posting* const p_l = postings.data();
       const float floor_l = score_floor;
       const float miss_l = miss_total;
       Cursor cursors[kMaxMerged];
       size_t n_cursors = 0;
       const size_t n_block = split ? take - 1 : take;
       for (size_t k = 0; k < n_block; ++k) {
-        uint32_t b = post_off[order[k].id], e = post_off[order[k].id + 1];
-        if (b < e) cursors[n_cursors++] = Cursor{b, e, static_cast<float>(order[k].weight)};
+        if (post_off[order[k].id] < post_off[order[k].id + 1]) cursors[n_cursors++] = cursorOf(order[k]);
       }
-      Cursor longest{0, 0, 0.0f};
-      if (split) {
-        const uint32_t id = order[take - 1].id;
-        longest = Cursor{post_off[id], post_off[id + 1], static_cast<float>(order[take - 1].weight)};
-      }
+      Cursor longest{0, 0, {}};
+      if (split) longest = cursorOf(order[take - 1]);
       uint64_t* const marked_l = marked.data();
       while (n_cursors > 0) {
-        uint32_t first = pd_l[cursors[0].at];
-        for (size_t k = 1; k < n_cursors; ++k) first = std::min(first, pd_l[cursors[k].at]);
-        const uint32_t base = first & ~(kBlockDocs - 1);
-        const uint32_t limit = base + kBlockDocs;
+        uint32_t first = p_l[cursors[0].at].doc_flags;
+        for (size_t k = 1; k < n_cursors; ++k) first = std::min(first, p_l[cursors[k].at].doc_flags);
+        const uint32_t base = (first >> kFlagBits) & ~(kBlockDocs - 1);
+        // Postings compare with the block's bounds shifted like their doc ids.
+        const uint32_t base_key = base << kFlagBits;
+        const uint32_t limit_key = (base + kBlockDocs) << kFlagBits;
         size_t n_seen = 0;
         for (size_t k = 0; k < n_cursors;) {
           Cursor& c = cursors[k];
-          uint32_t at = c.at;
-          const uint32_t end = c.end;
-          const float w = c.weight;
-          for (; at < end && pd_l[at] < limit; ++at) {
-            uint32_t i = pd_l[at] - base;
+          const Posting* it = p_l + c.at;
+          const Posting* const end = p_l + c.end;
+          float add[kFlagMask + 1];
+          std::memcpy(add, c.add, sizeof add);
+          for (; it != end && it->doc_flags < limit_key; ++it) {
+            const uint32_t df = it->doc_flags;
+            const uint32_t i = (df >> kFlagBits) - base;
             // Branch-free: whether a doc was touched before is a coin toss for the predictor.
             seen_l[n_seen] = static_cast<uint16_t>(i);
-            n_seen += acc_l[i] == 0.0f;
-            acc_l[i] += w * gain[pf_l[at]];
-            ext_l[i] = pe_l[at];
+            const float a = acc_l[i];
+            n_seen += a == 0.0f;
+            acc_l[i] = a + add[df & kFlagMask];
+            ext_l[i] = it->extra;
           }
-          if (at == end) {
+          if (it == end) {
             c = cursors[--n_cursors];
             continue;
           }
-          c.at = at;
+          c.at = static_cast<uint32_t>(it - p_l);
           ++k;
         }
         if (split) {
           // The longest list adds to the docs touched in this block, and only to them.
           uint32_t at = longest.at;
           const uint32_t end = longest.end;
-          if (at < end && pd_l[at] < base) {
+          if (at < end && p_l[at].doc_flags < base_key) {
             // Galloping from where the last block left off: the next block is
             // usually near, and a binary search over the whole rest of a long
             // list missed the cache on most of its probes.
             uint32_t lo = at, step = 1;
             uint32_t hi = at + 1;
-            while (hi < end && pd_l[hi] < base) {
+            while (hi < end && p_l[hi].doc_flags < base_key) {
               lo = hi;
               step <<= 1;
               hi = end - lo > step ? lo + step : end;
             }
-            at = static_cast<uint32_t>(std::lower_bound(pd_l + lo + 1, pd_l + hi, base) - pd_l);
+            at = static_cast<uint32_t>(
+                std::partition_point(p_l + lo + 1, p_l + hi, [&](const Posting& p) { return p.doc_flags < base_key; }) -
+                p_l);
           }
           // Those docs are marked: the longest list's own docs skip them.
-          const float w = longest.weight;
-          for (; at < end && pd_l[at] < limit; ++at) {
-            const uint32_t i = pd_l[at] - base;
+          const Posting* it = p_l + at;
+          const Posting* const it_end = p_l + end;
+          for (; it != it_end && it->doc_flags < limit_key; ++it) {
+            const uint32_t df = it->doc_flags;
+            const uint32_t i = (df >> kFlagBits) - base;
             const float a = acc_l[i];
             if (a != 0.0f) {
-              acc_l[i] = a + w * gain[pf_l[at]];
+              acc_l[i] = a + longest.add[df & kFlagMask];
               const uint32_t d = base + i;
               marked_l[d >> 6] |= uint64_t{1} << (d & 63);
               both.push_back(d);
             }
           }
-          longest.at = at;
+          longest.at = static_cast<uint32_t>(it - p_l);
         }
         uint64_t* out = out_key;
         uint64_t used = groups;
@@ -1445,6 +1455,11 @@ Result<std::unique_ptr<TextCoder>> TextCoder::build(const CodeSets& sets, const 
     }
     impl->release_title_doc.push_back(std::move(ids));
   }
+  // A posting packs a doc id with kFlagBits flag bits, and rank() compares a
+  // block's end (a doc id up to kBlockDocs past the last) shifted the same way.
+  if (impl->docs.size() + kBlockDocs >= (size_t{1} << (32 - kFlagBits))) {
+    return Unexpected(Error(ErrorCode::kTooLarge, "too many text coder documents for a posting's doc id"));
+  }
   impl->buildPostings();
   return std::unique_ptr<TextCoder>(new TextCoder(std::move(impl)));
 }
@@ -1462,8 +1477,8 @@ void TextCoder::setImpactOrderForTesting(bool on) { impl_->use_impact = on; }
 
 size_t TextCoder::memoryBytes() const {
   const Impl& m = *impl_;
-  size_t n = m.docs.capacity() * sizeof(Doc) + m.doc_tokens.capacity() * 4 + m.post_docs.capacity() * 4 +
-             m.post_off.capacity() * 4 + m.post_extra.capacity() * 4 + m.post_flags.capacity() + m.impact_off.capacity() * 4 + m.impact.capacity() * sizeof(TextCoder::Impl::Impact) + m.doc_extra.capacity() * 4 + m.idf.capacity() * 4 + m.title_doc.size() * 32 + m.leaves_axis_open.capacity() + m.title_must.capacity() * 4 +
+  size_t n = m.docs.capacity() * sizeof(Doc) + m.doc_tokens.capacity() * 4 + m.postings.capacity() * sizeof(TextCoder::Impl::Posting) +
+             m.post_off.capacity() * 4 + m.impact_off.capacity() * 4 + m.impact.capacity() * sizeof(TextCoder::Impl::Impact) + m.doc_extra.capacity() * 4 + m.idf.capacity() * 4 + m.title_doc.size() * 32 + m.leaves_axis_open.capacity() + m.title_must.capacity() * 4 +
              m.release_title_doc.size() * m.sets->latestOfficialIcd10cm().size() * 4;
   for (const auto& w : m.words) n += w.capacity() + 48;
   for (const auto& node : m.index.nodes()) {
