@@ -207,7 +207,8 @@ class SqliteWorkStore final : public WorkStore {
       auto outbox = Statement::prepare(
           db_,
           "INSERT OR IGNORE INTO outbox(destination, message_id, route, patient_key, idempotency_key, content_type,"
-          " file_name, payload, state, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?9)");
+          " file_name, state, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?8)");
+      auto payload = Statement::prepare(db_, kInsertPayload);
       auto review = Statement::prepare(db_,
                                        "INSERT INTO worklist(message_id, kind, item_index, source, reason, query,"
                                        " suggestions, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
@@ -227,6 +228,7 @@ class SqliteWorkStore final : public WorkStore {
       if (!counter) return Unexpected(counter.error());
       if (!outcome) return Unexpected(outcome.error());
       if (!outbox) return Unexpected(outbox.error());
+      if (!payload) return Unexpected(payload.error());
       if (!review) return Unexpected(review.error());
       if (!unqueue) return Unexpected(unqueue.error());
       MessageId mark = 0;
@@ -246,9 +248,9 @@ class SqliteWorkStore final : public WorkStore {
           outbox->bindText(5, e.idempotency_key);
           outbox->bindText(6, e.content_type);
           outbox->bindText(7, e.file_name);
-          outbox->bindBlob(8, e.payload);
-          outbox->bindInt(9, now);
+          outbox->bindInt(8, now);
           if (auto r = step(*outbox, "enqueue"); !r) return r;
+          if (auto r = insertPayload(*payload, e.payload); !r) return r;
         }
         for (const auto& e : m.review) {
           review->bindInt(1, m.id);
@@ -316,7 +318,8 @@ class SqliteWorkStore final : public WorkStore {
     // Every deliverer runs this each round: prepared once, reset after each use (a
     // statement left stepping would hold its read transaction open).
     static const std::string sql = std::string("SELECT ") + kOutboxColumns +
-                                   ", payload FROM outbox WHERE destination = ?1 AND state = 0 ORDER BY id LIMIT ?2";
+                                   ", payload FROM outbox JOIN outbox_payload ON outbox_id = id"
+                                   " WHERE destination = ?1 AND state = 0 ORDER BY id LIMIT ?2";
     auto kept = cached(due_, sql);
     if (!kept) return Unexpected(kept.error());
     Statement& q = **kept;
@@ -397,7 +400,8 @@ class SqliteWorkStore final : public WorkStore {
 
   Result<OutboxItem> getOutbox(std::int64_t id) override {
     std::lock_guard lock(mu_);
-    std::string sql = std::string("SELECT ") + kOutboxColumns + ", payload, last_response FROM outbox WHERE id = ?1";
+    std::string sql = std::string("SELECT ") + kOutboxColumns +
+                      ", payload, last_response FROM outbox LEFT JOIN outbox_payload ON outbox_id = id WHERE id = ?1";
     auto q = Statement::prepare(db_, sql);
     if (!q) return Unexpected(q.error());
     q->bindInt(1, id);
@@ -565,6 +569,8 @@ class SqliteWorkStore final : public WorkStore {
       if (auto s = step(*del, "delete subscription"); !s) return s;
       existed = sqlite3_changes(db_) > 0;
       for (const char* sql : {"DELETE FROM subscription_events WHERE subscription_id = ?1",
+                              "DELETE FROM outbox_payload WHERE outbox_id IN (SELECT id FROM outbox"
+                              " WHERE destination = 'subscription/' || ?1 AND state = 0)",
                               "DELETE FROM outbox WHERE destination = 'subscription/' || ?1 AND state = 0"}) {
         auto q = Statement::prepare(db_, sql);
         if (!q) return Unexpected(q.error());
@@ -607,8 +613,10 @@ class SqliteWorkStore final : public WorkStore {
       auto outbox = Statement::prepare(
           db_,
           "INSERT OR IGNORE INTO outbox(destination, message_id, route, patient_key, idempotency_key, content_type,"
-          " file_name, payload, state, created_at, next_attempt_at) VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?8)");
+          " file_name, state, created_at, next_attempt_at) VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?7)");
+      auto payload = Statement::prepare(db_, kInsertPayload);
       if (!outbox) return Unexpected(outbox.error());
+      if (!payload) return Unexpected(payload.error());
       for (const auto& e : entries) {
         outbox->bindText(1, e.destination);
         outbox->bindText(2, e.route);
@@ -616,15 +624,26 @@ class SqliteWorkStore final : public WorkStore {
         outbox->bindText(4, e.idempotency_key);
         outbox->bindText(5, e.content_type);
         outbox->bindText(6, e.file_name);
-        outbox->bindBlob(7, e.payload);
-        outbox->bindInt(8, now);
+        outbox->bindInt(7, now);
         if (auto r = step(*outbox, "enqueue"); !r) return r;
+        if (auto r = insertPayload(*payload, e.payload); !r) return r;
       }
       return Ok();
     });
   }
 
  private:
+  // The payload of the outbox row just inserted (migration 7: payloads live apart, so a
+  // recorded attempt rewrites a small row). Nothing when INSERT OR IGNORE met an item with
+  // the same idempotency key: that item keeps its payload.
+  static constexpr const char* kInsertPayload = "INSERT INTO outbox_payload(outbox_id, payload) VALUES (?1, ?2)";
+  Result<void> insertPayload(Statement& insert, const std::string& payload) {
+    if (sqlite3_changes(db_) == 0) return Ok();
+    insert.bindInt(1, sqlite3_last_insert_rowid(db_));
+    insert.bindBlob(2, payload);
+    return step(insert, "enqueue payload");
+  }
+
   Result<void> readInbox(Statement& q, bool requeued, std::vector<InboxItem>& items) {
     int rc;
     while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {

@@ -161,8 +161,12 @@ TEST_F(ResourceIndexTest, MigrationIndexesWhatWasStoredBefore) {
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open((dir_ / "courier.db").c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "DROP TABLE resource_index; DELETE FROM schema_version WHERE version >= 6", nullptr,
-                           nullptr, nullptr),
+    // Version 5's shape: no resource index, and (migration 7 undone) payloads in the outbox.
+    ASSERT_EQ(sqlite3_exec(db,
+                           "DROP TABLE resource_index; DROP TABLE outbox_payload;"
+                           " ALTER TABLE outbox ADD COLUMN payload BLOB NOT NULL DEFAULT x'';"
+                           " DELETE FROM schema_version WHERE version >= 6",
+                           nullptr, nullptr, nullptr),
               SQLITE_OK);
     sqlite3_close(db);
   }

@@ -28,10 +28,10 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// What migrations 4 and 5 added, for the tests that turn a file back into an older version.
+// What migrations 4, 5 and 7 added, for the tests that turn a file back into an older version.
 #define DROP_VERSION_4_TABLES \
   "DROP TABLE pipeline_state; DROP TABLE message_outcomes; DROP TABLE outbox; DROP TABLE worklist;" \
-  "DROP TABLE requeued; DROP TABLE subscriptions; DROP TABLE subscription_events;"
+  "DROP TABLE requeued; DROP TABLE subscriptions; DROP TABLE subscription_events; DROP TABLE outbox_payload;"
 
 // A fresh directory per test, removed afterwards.
 class TempDir {

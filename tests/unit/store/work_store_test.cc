@@ -314,5 +314,97 @@ TEST_F(WorkStoreTest, ResolvingTheLastReviewItemRequeuesTheMessageWithTheCodes) 
   EXPECT_EQ(work_->getWorklist((*open)[1].id)->reviewer, "coder2");
 }
 
+// The first integer a query on the store file answers (a second connection, as the CLI's).
+std::int64_t scalar(const fs::path& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &q, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  std::int64_t v = -1;
+  if (q != nullptr && sqlite3_step(q) == SQLITE_ROW) v = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  return v;
+}
+
+// Migration 7: payloads live in outbox_payload, written once per item; a recorded attempt
+// rewrites only the small outbox row, and every read still returns the payload.
+TEST_F(WorkStoreTest, PayloadsAreWrittenOnceApartFromTheRowsAttemptsRewrite) {
+  const fs::path db = dir_ / "courier.db";
+  EXPECT_EQ(scalar(db, "SELECT COUNT(*) FROM pragma_table_info('outbox') WHERE name = 'payload'"), 0);
+  auto ids = store(2);
+  std::vector<ProcessedMessage> done;
+  for (auto id : ids) done.push_back(processed(id, false, "routed", {entry("a", id), entry("b", id)}));
+  ASSERT_TRUE(work_->completeInbox(done).has_value());
+  ASSERT_TRUE(work_->completeInbox(done).has_value());  // a repeated batch adds no payload
+  OutboxEntry beat = entry("a", 0);
+  beat.idempotency_key = "heartbeat-1";
+  beat.payload = std::string(5000, 'h');  // larger than a page
+  ASSERT_TRUE(work_->enqueue({beat}).has_value());
+  beat.payload = "second copy";
+  ASSERT_TRUE(work_->enqueue({beat}).has_value());  // same key: ignored, first payload kept
+  EXPECT_EQ(scalar(db, "SELECT COUNT(*) FROM outbox"), 5);
+  EXPECT_EQ(scalar(db, "SELECT COUNT(*) FROM outbox_payload"), 5);
+  EXPECT_EQ(scalar(db, "SELECT COUNT(*) FROM outbox LEFT JOIN outbox_payload ON outbox_id = id"
+                       " WHERE payload IS NULL"),
+            0);
+
+  const auto now = std::chrono::system_clock::now();
+  auto due = work_->dueItems("a", now, 10);
+  ASSERT_TRUE(due.has_value());
+  ASSERT_EQ(due->size(), 3u);
+  EXPECT_EQ((*due)[0].payload, "payload " + std::to_string(ids[0]));
+  EXPECT_EQ((*due)[1].payload, "payload " + std::to_string(ids[1]));
+  EXPECT_EQ((*due)[2].payload, std::string(5000, 'h'));
+  ASSERT_TRUE(work_->recordAttempts({AttemptRecord{(*due)[0].id, OutboxState::kDelivered, now, "", "ok"}}).has_value());
+  auto item = work_->getOutbox((*due)[0].id);
+  ASSERT_TRUE(item.has_value());
+  EXPECT_EQ(item->state, OutboxState::kDelivered);
+  EXPECT_EQ(item->payload, "payload " + std::to_string(ids[0]));
+  EXPECT_EQ(item->last_response, "ok");
+  EXPECT_EQ(work_->dueItems("a", now, 10)->size(), 2u);
+}
+
+// A file written by schema 6 (payload inside the outbox row) is migrated in place: every
+// payload moves to outbox_payload and reads back, pending items stay due.
+TEST_F(WorkStoreTest, MigrationSevenMovesEveryPayloadOutOfTheOutboxRows) {
+  const fs::path db = dir_ / "courier.db";
+  auto ids = store(3);
+  std::vector<ProcessedMessage> done;
+  for (auto id : ids) done.push_back(processed(id, false, "routed", {entry("a", id)}));
+  ASSERT_TRUE(work_->completeInbox(done).has_value());
+  work_.reset();
+  inbox_->close();
+  inbox_.reset();
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw,
+                           "ALTER TABLE outbox ADD COLUMN payload BLOB NOT NULL DEFAULT x'';"
+                           " UPDATE outbox SET payload = (SELECT payload FROM outbox_payload WHERE outbox_id = id);"
+                           " DROP TABLE outbox_payload; DELETE FROM schema_version WHERE version = 7",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(raw);
+    sqlite3_close(raw);
+  }
+  // The work store refuses a file the message store has not migrated yet.
+  EXPECT_FALSE(openSqliteWorkStore(WorkStoreOptions{db}).has_value());
+  SqliteStoreOptions o;
+  o.path = db;
+  auto reopened = SqliteStore::open(o);
+  ASSERT_TRUE(reopened.has_value()) << reopened.error().toString();
+  inbox_ = std::move(*reopened);
+  auto w = openSqliteWorkStore(WorkStoreOptions{db});
+  ASSERT_TRUE(w.has_value()) << w.error().toString();
+  work_ = std::move(*w);
+  EXPECT_EQ(scalar(db, "SELECT COUNT(*) FROM pragma_table_info('outbox') WHERE name = 'payload'"), 0);
+  EXPECT_EQ(scalar(db, "SELECT MAX(version) FROM schema_version"), 7);
+  auto due = work_->dueItems("a", std::chrono::system_clock::now(), 10);
+  ASSERT_TRUE(due.has_value());
+  ASSERT_EQ(due->size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ((*due)[i].payload, "payload " + std::to_string(ids[i]));
+}
+
 }  // namespace
 }  // namespace courier::store
