@@ -180,7 +180,7 @@ Result<ClaimModel> buildClaimModel(const ClaimInput& input) {
     // FT1-11 is the line's extended amount; FT1-12 a unit amount, so the line charge is
     // units x unit price, rounded half up to the cent.
     __int128 cents = *amount;
-    if (fieldOf(ch.amount.source) == 12) cents = (cents * line.units_milli + 500) / 1000;
+    if (fieldOf(ch.amount.source.str()) == 12) cents = (cents * line.units_milli + 500) / 1000;
     if (cents > kMaxCents) {
       problems.push_back(name + " has no usable amount (FT1-11 or FT1-12)");
       if (location.empty()) location = ch.source_segment;

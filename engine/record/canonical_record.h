@@ -10,15 +10,83 @@
 // converts them. Empty strings mean "absent".
 #pragma once
 
+#include <cstdint>
+#include <iosfwd>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace courier::record {
 
+// Where a value was read: an HL7 v2 path (`DG1[2]-3.1`) or any other text (a FHIR
+// path). An HL7 path is kept as its numbers and written as text only when read
+// (str()): a message yields a few hundred values and hardly any source is ever
+// looked at, so building each path's text was a large part of converting one.
+class Source {
+ public:
+  Source() = default;
+  Source(std::string text) : text_(std::move(text)) {}  // NOLINT: FHIR paths are built as strings
+  Source(const char* text) : text_(text) {}             // NOLINT
+
+  // `segment`[occurrence]-field[rep].component.sub, as hl7v2::Path writes it:
+  // [occurrence] and [rep] only when not 1, .component and .sub only when > 0.
+  // `segment` is a three-character id.
+  static Source hl7(std::string_view segment, int occurrence, int field, int rep, int component, int sub) {
+    Source s;
+    s.setHl7(segment, occurrence, field, rep, component, sub);
+    return s;
+  }
+  // Makes this Source that HL7 path, in place.
+  void setHl7(std::string_view segment, int occurrence, int field, int rep, int component, int sub) {
+    // One unsigned compare per number; anything larger than its packed width (or a
+    // segment id of another length) is kept as text.
+    if (static_cast<unsigned>(occurrence - 1) < 0xffff && static_cast<unsigned>(field) <= 0xffff &&
+        static_cast<unsigned>(rep - 1) < 0xffff && static_cast<unsigned>(component) <= 0xff &&
+        static_cast<unsigned>(sub) <= 0xff && segment.size() == 3) [[likely]] {
+      segment_[0] = segment[0];
+      segment_[1] = segment[1];
+      segment_[2] = segment[2];
+      is_hl7_ = true;  // text_ is not read while this is set
+      component_ = static_cast<uint8_t>(component);
+      sub_ = static_cast<uint8_t>(sub);
+      occurrence_ = static_cast<uint16_t>(occurrence);
+      field_ = static_cast<uint16_t>(field);
+      rep_ = static_cast<uint16_t>(rep);
+      return;
+    }
+    is_hl7_ = false;
+    text_ = hl7Text(segment, occurrence, field, rep, component, sub);
+  }
+
+  bool empty() const { return !is_hl7_ && text_.empty(); }
+  // The path as text.
+  std::string str() const {
+    if (!is_hl7_) return text_;
+    return hl7Text(std::string_view(segment_, 3), occurrence_, field_, rep_, component_, sub_);
+  }
+  operator std::string() const { return str(); }  // NOLINT: where a path is text
+
+  friend bool operator==(const Source& a, std::string_view b) { return a.str() == b; }
+  friend std::string operator+(const Source& a, std::string_view b) { return a.str().append(b); }
+  friend std::ostream& operator<<(std::ostream& os, const Source& s);
+
+ private:
+  static std::string hl7Text(std::string_view segment, int occurrence, int field, int rep, int component, int sub);
+
+  std::string text_;  // when not an HL7 path (is_hl7_ false)
+  char segment_[3] = {};
+  bool is_hl7_ = false;
+  uint8_t component_ = 0;
+  uint8_t sub_ = 0;
+  uint16_t occurrence_ = 0;
+  uint16_t field_ = 0;
+  uint16_t rep_ = 0;
+};
+
 // A value and where it came from.
 struct Sourced {
   std::string value;
-  std::string source;  // HL7 path (`OBX[3]-5`) or FHIR path; empty when value is empty
+  Source source;  // HL7 path (`OBX[3]-5`) or FHIR path; empty when value is empty
 
   bool empty() const { return value.empty(); }
 };

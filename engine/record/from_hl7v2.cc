@@ -70,17 +70,23 @@ T& append(std::vector<T>& v) {
   return v.emplace_back();
 }
 
-// Replaces `out`, an empty Sourced, by one built in place from its two parts: no
-// temporary Sourced to move from, and no assignment into empty strings (std::string's
-// general replace path). noexcept: if an allocation fails the process ends rather
-// than leave `out` destroyed.
-void emplaceSourced(Sourced& out, std::string&& value, const char* path, size_t path_size) noexcept {
-  std::destroy_at(&out);
-  ::new (static_cast<void*>(&out)) Sourced{std::move(value), std::string(path, path_size)};
+// Fills `out`, an empty Sourced: its value is constructed in place (no assignment into
+// an empty string, std::string's general replace path) and its source packed where it
+// lives. noexcept: if an allocation fails the process ends rather than leave `out`'s
+// value destroyed.
+struct PathParts {
+  std::string_view segment;
+  int occurrence, field, rep, component, sub;
+};
+void emplaceSourced(Sourced& out, std::string&& value, const PathParts& p) noexcept {
+  std::destroy_at(&out.value);
+  ::new (static_cast<void*>(&out.value)) std::string(std::move(value));
+  out.source.setHl7(p.segment, p.occurrence, p.field, p.rep, p.component, p.sub);
 }
-void emplaceSourced(Sourced& out, std::string_view value, const char* path, size_t path_size) noexcept {
-  std::destroy_at(&out);
-  ::new (static_cast<void*>(&out)) Sourced{std::string(value), std::string(path, path_size)};
+void emplaceSourced(Sourced& out, std::string_view value, const PathParts& p) noexcept {
+  std::destroy_at(&out.value);
+  ::new (static_cast<void*>(&out.value)) std::string(value);
+  out.source.setHl7(p.segment, p.occurrence, p.field, p.rep, p.component, p.sub);
 }
 
 // Reads values of one segment occurrence, each with its path as source
@@ -100,6 +106,8 @@ class SegmentReader {
       *p++ = ']';
     }
     prefix_size_ = static_cast<size_t>(p - prefix_);
+    id_ = id;
+    occurrence_ = occurrence;
     is_msh_ = id == "MSH";
     latin1_ = msg.charset() == hl7v2::Charset::kLatin1;
     // One scan of the segment tells whether any value of it can need unescaping.
@@ -118,11 +126,10 @@ class SegmentReader {
   void read(Sourced& out, int field, int rep = 1, int component = 0, int sub = 0) const {
     std::string_view r = raw(field, rep, component, sub);
     if (r.empty()) return;
-    char path[64];
-    size_t path_size = putPath(path, field, rep, component, sub);
+    const PathParts path{id_, occurrence_, field, rep, component, sub};
     const bool escaped = may_escape_ && needsDecoding(r, delims_);
     if (!latin1_ && !escaped) {
-      emplaceSourced(out, r, path, path_size);
+      emplaceSourced(out, r, path);
       return;
     }
     std::string value = escaped ? hl7v2::decode(r, delims_) : std::string(r);
@@ -132,7 +139,7 @@ class SegmentReader {
       value.swap(utf8);
     }
     if (value.empty()) return;
-    emplaceSourced(out, std::move(value), path, path_size);
+    emplaceSourced(out, std::move(value), path);
   }
 
   Sourced get(int field, int rep = 1, int component = 0, int sub = 0) const {
@@ -237,34 +244,11 @@ class SegmentReader {
     components_[split_count_++] = t.substr(begin);
   }
 
-  // Writes "DG1[2]-3[2].1.1" at p; returns its length.
-  size_t putPath(char* buf, int field, int rep, int component, int sub) const {
-    char* p = buf;
-    // The whole 16-byte prefix buffer (a fixed-size copy, no library call); only
-    // prefix_size_ bytes of it ("DG1", at most "XXX[NNNNNNNNNN]") are kept.
-    std::memcpy(p, prefix_, sizeof prefix_);
-    p += prefix_size_;
-    *p++ = '-';
-    p = putNumber(p, field);
-    if (rep != 1) {
-      *p++ = '[';
-      p = putNumber(p, rep);
-      *p++ = ']';
-    }
-    if (component > 0) {
-      *p++ = '.';
-      p = putNumber(p, component);
-    }
-    if (sub > 0) {
-      *p++ = '.';
-      p = putNumber(p, sub);
-    }
-    return static_cast<size_t>(p - buf);
-  }
-
   hl7v2::Segment seg_;
   const hl7v2::Delimiters& delims_;
   char prefix_[16] = {};  // "DG1" or "DG1[2]"
+  std::string_view id_;   // "DG1"
+  int occurrence_ = 1;
   size_t prefix_size_ = 0;
   bool is_msh_ = false;
   bool latin1_ = false;

@@ -19,7 +19,7 @@ void put(JsonWriter& w, std::string_view key, const Sourced& v) {
   writeKey(w, "value");
   writeString(w, v.value);
   writeKey(w, "source");
-  writeString(w, v.source);
+  writeString(w, v.source.str());
   w.EndObject();
 }
 
@@ -58,7 +58,7 @@ void putSourcedList(JsonWriter& w, std::string_view key, const std::vector<Sourc
     writeKey(w, "value");
     writeString(w, v.value);
     writeKey(w, "source");
-    writeString(w, v.source);
+    writeString(w, v.source.str());
     w.EndObject();
   });
 }

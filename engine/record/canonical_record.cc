@@ -1,0 +1,20 @@
+#include "engine/record/canonical_record.h"
+
+#include <ostream>
+
+namespace courier::record {
+
+std::string Source::hl7Text(std::string_view segment, int occurrence, int field, int rep, int component,
+                            int sub) {
+  std::string out(segment);
+  if (occurrence != 1) out.append("[").append(std::to_string(occurrence)).append("]");
+  out.append("-").append(std::to_string(field));
+  if (rep != 1) out.append("[").append(std::to_string(rep)).append("]");
+  if (component > 0) out.append(".").append(std::to_string(component));
+  if (sub > 0) out.append(".").append(std::to_string(sub));
+  return out;
+}
+
+std::ostream& operator<<(std::ostream& os, const Source& s) { return os << s.str(); }
+
+}  // namespace courier::record
