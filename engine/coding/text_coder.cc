@@ -57,6 +57,7 @@ static_assert(WordToken::kOptional == 1 && WordToken::kDefault == 2 && WordToken
 // What a word adds to rank()'s partial score per unit of its weight when a doc has it with these flags.
 inline float gainOf(uint32_t flags) { return static_cast<float>(1 + kMissWeight + extraFactor(flags)); }
 constexpr size_t kShortlist = 128;  // at most this many documents are fully scored
+constexpr size_t kFirstSorted = 40;  // shortlist keys sorted before full scoring starts (more if it needs them)
 constexpr uint32_t kImpactMinPostings = 512;  // longer posting lists also kept in impact order
 constexpr uint32_t kImpactKept = 512;         // ... their best this many postings
 constexpr size_t kMaxMerged = 32;   // posting lists read per query, at most
@@ -723,6 +724,9 @@ struct TextCoder::Impl {
       float extra[kBlockDocs];
       uint16_t seen[kBlockDocs + 1];  // one spare: the branch-free append writes before it counts
       uint32_t hist[kHistBuckets] = {};  // touched docs per leading key bits (score sign, exponent, 3 bits)
+      // One bit per histogram bucket holding a touched doc: the walk below
+      // visits only those, and only their groups of 64 are cleared afterwards.
+      uint64_t used[kHistBuckets / 64] = {};
     };
     thread_local std::unique_ptr<Block> block = std::make_unique<Block>();
     // One bit per doc: in the longest list and touched by the others (listed in `both`).
@@ -730,15 +734,18 @@ struct TextCoder::Impl {
     thread_local std::vector<uint32_t> both;
     if (marked.size() < docs.size() / 64 + 1) marked.resize(docs.size() / 64 + 1);
     uint32_t* const hist = block->hist;
-    // One bit per 64 histogram buckets holding a touched doc: the walk below
-    // skips the empty run between positive and negative scores in a step, and
-    // only those groups are cleared afterwards.
+    uint64_t* const used = block->used;
     static_assert(kHistBuckets == 64 * 64);
-    uint64_t groups = 0;
     auto emit = [&](uint64_t key) {
       *out_key++ = key;
-      ++hist[key >> (64 - kHistBits)];
-      groups |= uint64_t{1} << (key >> 58);
+      const size_t bucket = key >> (64 - kHistBits);
+      ++hist[bucket];
+      used[bucket / 64] |= uint64_t{1} << (bucket % 64);
+    };
+    auto clearHistogram = [&] {
+      for (size_t g = 0; g < kHistBuckets / 64; ++g) {
+        if (used[g] != 0) std::memset(hist + g * 64, 0, sizeof(uint32_t) * 64), used[g] = 0;
+      }
     };
     // Returns false when the longest list's stored impact order ran out.
     auto accumulate = [&](bool split) -> bool {
@@ -748,6 +755,7 @@ struct TextCoder::Impl {
       float* const ext_l = block->extra;
       uint16_t* const seen_l = block->seen;
       uint32_t* const hist_l = hist;
+      uint64_t* const used_l = used;
       const Posting* const p_l = postings.data();
       const float floor_l = score_floor;
       const float miss_l = miss_total;
@@ -780,7 +788,9 @@ struct TextCoder::Impl {
             // Branch-free: whether a doc was touched before is a coin toss for the predictor.
             seen_l[n_seen] = static_cast<uint16_t>(i);
             const float a = acc_l[i];
-            n_seen += a == 0.0f;
+            uint32_t a_bits;  // 0.0f: an integer test is cheaper than a float compare
+            std::memcpy(&a_bits, &a, sizeof a_bits);
+            n_seen += a_bits == 0;
             acc_l[i] = a + add[df & kFlagMask];
             ext_l[i] = it->extra;
           }
@@ -827,7 +837,6 @@ struct TextCoder::Impl {
           longest.at = static_cast<uint32_t>(it - p_l);
         }
         uint64_t* out = out_key;
-        uint64_t used = groups;
         for (size_t k = 0; k < n_seen; ++k) {
           const uint32_t i = seen_l[k];
           const float score = acc_l[i] - ext_l[i] - miss_l;
@@ -835,12 +844,12 @@ struct TextCoder::Impl {
           if (score >= floor_l) {
             const uint64_t key = static_cast<uint64_t>(orderedBits(score)) << 32 | ~(base + i);
             *out++ = key;
-            ++hist_l[key >> (64 - kHistBits)];
-            used |= uint64_t{1} << (key >> 58);
+            const size_t bucket = key >> (64 - kHistBits);
+            ++hist_l[bucket];
+            used_l[bucket / 64] |= uint64_t{1} << (bucket % 64);
           }
         }
         out_key = out;
-        groups = used;
       }
       if (!split) return true;
       const bool complete = longestOnly(order[take - 1].id, marked.data(), miss_total, score_floor, emit);
@@ -851,51 +860,71 @@ struct TextCoder::Impl {
     const bool split = use_impact && take >= 1 && impact_off[order[take - 1].id + 1] > impact_off[order[take - 1].id];
     if (!accumulate(split)) {
       out_key = touched.data();
-      for (uint64_t g = groups; g != 0; g &= g - 1) {
-        std::memset(hist + static_cast<size_t>(__builtin_ctzll(g)) * 64, 0, sizeof(uint32_t) * 64);
-      }
-      groups = 0;
+      clearHistogram();
       accumulate(false);
     }
     // 3. Score fully, best partial score first, until no remaining document
     //    can enter the top kExact.
-    size_t n_touched = static_cast<size_t>(out_key - touched.data());
+    const size_t n_touched = static_cast<size_t>(out_key - touched.data());
     const size_t shortlist = std::min(kShortlist, n_touched);
-    uint64_t* keys = touched.data();
-    if (n_touched > shortlist) {
-      // Only the keys in the histogram buckets that hold the best `shortlist`
-      // can be among them: keep those, select and sort among them alone.
-      // The highest bucket with at least `shortlist` keys at or above it.
+    // The shortlist is read best first, and full scoring usually stops after
+    // a few dozen keys: the histogram splits the keys at two bucket bounds,
+    // the best part (at least kFirstSorted keys, or all) and the rest of the
+    // buckets that hold the best `shortlist`; lower keys cannot be among them.
+    // Every key of a higher bucket is greater than every key of a lower one,
+    // so the parts sorted one after the other are in the order of the whole;
+    // the second is sorted only when the scoring reaches it. Up to
+    // kBranchFreeSort keys (every phrase measured) are sorted without a branch
+    // on the keys: nth_element and sort mispredicted about every other
+    // comparison of these random scores.
+    auto bucketWith = [&](size_t count) {
+      // The highest bucket with at least `count` keys at or above it, or the
+      // lowest used one when there are fewer.
       size_t bucket = 0, above = 0;
-      for (uint64_t g = groups; g != 0 && above < shortlist; g &= ~(uint64_t{1} << bucket / 64)) {
-        const size_t group = 63 - static_cast<size_t>(__builtin_clzll(g));
-        for (bucket = group * 64 + 64; bucket > group * 64 && above < shortlist;) above += hist[--bucket];
+      for (size_t group = kHistBuckets / 64; group-- > 0 && above < count;) {
+        for (uint64_t bits = used[group]; bits != 0 && above < count; bits &= ~(uint64_t{1} << bucket % 64)) {
+          bucket = group * 64 + 63 - static_cast<size_t>(__builtin_clzll(bits));
+          above += hist[bucket];
+        }
       }
-      size_t m = 0;
+      return bucket;
+    };
+    const size_t first_bucket = bucketWith(std::min(kFirstSorted, shortlist));
+    const size_t last_bucket = bucketWith(shortlist);
+    clearHistogram();
+    thread_local std::vector<uint64_t> rest;
+    thread_local std::vector<uint64_t> ordered;
+    if (rest.size() < n_touched) rest.resize(n_touched), ordered.resize(n_touched);
+    size_t n_first = 0, n_rest = 0;
+    {
+      uint64_t* const all = touched.data();
+      uint64_t* const rest_l = rest.data();
       for (size_t k = 0; k < n_touched; ++k) {
-        if ((keys[k] >> (64 - kHistBits)) >= bucket) keys[m++] = keys[k];
+        const uint64_t key = all[k];
+        const size_t bucket = key >> (64 - kHistBits);
+        all[n_first] = key;  // n_first <= k: a key already read
+        rest_l[n_rest] = key;
+        n_first += bucket >= first_bucket;
+        n_rest += bucket - last_bucket < first_bucket - last_bucket;  // last <= bucket < first
       }
-      n_touched = m;
     }
-    for (uint64_t g = groups; g != 0; g &= g - 1) {
-      std::memset(hist + static_cast<size_t>(__builtin_ctzll(g)) * 64, 0, sizeof(uint32_t) * 64);
-    }
-    // Sorted a chunk at a time: full scoring usually stops long before the
-    // end of the shortlist. Up to kBranchFreeSort keys (almost every phrase)
-    // are sorted whole, without a branch on the keys: the chunks' nth_element
-    // and sort mispredicted about every other comparison of these random
-    // scores, the largest single cost of rank() after the postings.
-    size_t sorted = 0;
-    if (n_touched > shortlist && n_touched <= kBranchFreeSort) {
-      keys = sortDescending(keys, n_touched);
-      sorted = shortlist;
-    }
+    auto sortInto = [](uint64_t* from, size_t n, uint64_t* to) {
+      if (n <= kBranchFreeSort) {
+        const uint64_t* sorted_keys = sortDescending(from, n);
+        std::copy(sorted_keys, sorted_keys + n, to);
+      } else {
+        std::sort(from, from + n, std::greater<>());
+        std::copy(from, from + n, to);
+      }
+    };
+    uint64_t* const keys = ordered.data();
+    sortInto(touched.data(), n_first, keys);
+    size_t sorted = n_first;
     auto sortedThrough = [&](size_t k) {
-      while (k >= sorted && sorted < shortlist) {
-        const size_t next = std::min(shortlist, sorted + 32);
-        std::nth_element(keys + sorted, keys + next, keys + n_touched, std::greater<>());
-        std::sort(keys + sorted, keys + next, std::greater<>());
-        sorted = next;
+      if (k >= sorted && n_rest > 0) {
+        sortInto(rest.data(), n_rest, keys + n_first);
+        sorted = n_first + n_rest;
+        n_rest = 0;
       }
     };
     thread_local std::vector<Scored> scored;
