@@ -308,6 +308,7 @@ struct TextCoder::Impl {
   std::vector<uint32_t> impact_off;  // token -> its range in `impact` (empty: short list)
   std::vector<Impact> impact;
   bool use_impact = true;  // setImpactOrderForTesting()
+  bool dense_scoring = true;  // setMergeScoringForTesting(false)
   // Per word: the partial score (before the missing words' cost) of its
   // kShortlist-th best doc by that word alone; -inf for shorter lists. Every
   // doc of the word scores at least its single-word score, so once the word's
@@ -549,6 +550,32 @@ struct TextCoder::Impl {
       }
     }
     return matched - kMissWeight * miss - extra;
+  }
+
+  // docScore() without a branch on the words: `q_pos` holds, per word id, 0
+  // or the word's position in `q` plus one (q.size() < 64), and `q_weight`
+  // 0 then the weights of q. The same sums, added in the same order (the
+  // doc's words by id; then the missing query words by id), so the same score.
+  double docScoreDense(uint32_t d, const std::vector<QueryToken>& q, const uint8_t* q_pos, const double* q_weight,
+                       double& matched) const {
+    const Doc& doc = docs[d];
+    const uint32_t* t = &doc_tokens[doc.tok_off];
+    double m = 0, extra = 0;
+    uint64_t hit = 0;
+    for (size_t i = 0; i < doc.tok_n; ++i) {
+      const uint32_t v = t[i];
+      const uint32_t pos = q_pos[v >> kFlagBits];
+      m += q_weight[pos];  // + 0.0 when not in the query
+      hit |= uint64_t{1} << pos;
+      const double cost = idf[v >> kFlagBits] * kExtraFactorOf[v & kFlagMask];
+      extra += pos == 0 ? cost : 0.0;  // + 0.0 when in the query
+    }
+    double miss = 0;
+    for (uint64_t missing = ~(hit >> 1) & ((uint64_t{1} << q.size()) - 1); missing != 0; missing &= missing - 1) {
+      miss += q[static_cast<size_t>(__builtin_ctzll(missing))].weight;
+    }
+    matched = m;
+    return m - kMissWeight * miss - extra;
   }
 
   bool docHas(uint32_t d, uint32_t id) const {
@@ -934,6 +961,18 @@ struct TextCoder::Impl {
     // The shortlist is scattered over the documents: fetch each doc and its
     // words a few iterations ahead (two dependent cache misses otherwise).
     constexpr size_t kDocAhead = 8, kTokensAhead = 4;
+    thread_local std::vector<uint8_t> q_pos;  // all 0 between calls
+    thread_local std::vector<double> q_weight;
+    const bool dense = dense_scoring && q.size() < 64;
+    if (dense) {
+      if (q_pos.size() < words.size()) q_pos.resize(words.size());
+      q_weight.resize(q.size() + 1);
+      q_weight[0] = 0.0;
+      for (size_t j = 0; j < q.size(); ++j) {
+        q_pos[q[j].id] = static_cast<uint8_t>(j + 1);
+        q_weight[j + 1] = q[j].weight;
+      }
+    }
     sortedThrough(kDocAhead);
     for (size_t k = 0; k < std::min(shortlist, kDocAhead); ++k) __builtin_prefetch(&docs[~static_cast<uint32_t>(keys[k])]);
     for (size_t k = 0; k < shortlist; ++k) {
@@ -949,7 +988,7 @@ struct TextCoder::Impl {
         break;
       }
       double m;
-      double sc = docScore(d, q, m);
+      double sc = dense ? docScoreDense(d, q, q_pos.data(), q_weight.data(), m) : docScore(d, q, m);
       scored.push_back(Scored{d, sc, m});
       if (best.size() < kExact) {
         best.push_back(sc);
@@ -959,6 +998,9 @@ struct TextCoder::Impl {
         best.back() = sc;
         std::push_heap(best.begin(), best.end(), std::greater<>());
       }
+    }
+    if (dense) {
+      for (const QueryToken& t : q) q_pos[t.id] = 0;
     }
     // Step 4 reads at most kMaxResolves + 1 of them (a doc id breaks ties, so
     // the order of those is the full sort's).
@@ -1002,7 +1044,12 @@ struct TextCoder::Impl {
         }
       }
       if (!merged) out.push_back(c);
-      std::stable_sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
+      // Best score first, ties in the order found: an insertion sort is stable
+      // like std::stable_sort (so the order is the same) without its buffer,
+      // and `out` is sorted but for the one candidate added or raised.
+      for (size_t i = 1; i < out.size(); ++i) {
+        for (size_t j = i; j > 0 && out[j - 1].score < out[j].score; --j) std::swap(out[j - 1], out[j]);
+      }
     }
     return out;
   }
@@ -1503,6 +1550,8 @@ CodingResult TextCoder::code(std::string_view phrase, const TextCodingOptions& o
 size_t TextCoder::documentCount() const { return impl_->docs.size(); }
 
 void TextCoder::setImpactOrderForTesting(bool on) { impl_->use_impact = on; }
+
+void TextCoder::setMergeScoringForTesting(bool on) { impl_->dense_scoring = !on; }
 
 size_t TextCoder::memoryBytes() const {
   const Impl& m = *impl_;

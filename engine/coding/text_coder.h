@@ -55,6 +55,10 @@ class TextCoder {
   // before long lists were also kept in impact order; results must not change.
   // Not for a coder other threads are using.
   void setImpactOrderForTesting(bool on);
+  // For tests: true makes code() score the shortlist by merging each doc's
+  // words with the query's, as before the branch-free scoring through a
+  // per-word table; results must not change. Not for a coder in use.
+  void setMergeScoringForTesting(bool on);
 
   struct Impl;
 

@@ -177,29 +177,37 @@ TEST(TextCoderTest, FiscalYearChangeIsRespected) {
   EXPECT_EQ(codesOf(coder().code("Depression", outpatient())), Codes{"F32.A"});
 }
 
-// Long posting lists are read in impact order (only the best docs that no rarer
-// word touched); the ranking must be the one of reading every posting.
-TEST(TextCoderTest, ImpactOrderRanksAsReadingEveryPosting) {
+// The holdout phrases and a few whose words have long posting lists.
+std::vector<std::string> rankingPhrases() {
   std::vector<std::string> phrases = {"Disease", "Unspecified", "Right", "Pain", "Pain in right knee",
                                       "Disorder of left eye", "Injury", "Chronic disease of right foot",
                                       "Fracture of left femur, subsequent encounter"};
   for (const char* file : {"/holdout.tsv", "/holdout2.tsv", "/holdout3.tsv"}) {
     std::ifstream in(dataDir() + file);
-    ASSERT_TRUE(in) << file;
+    EXPECT_TRUE(in) << file;
     std::string line;
     std::getline(in, line);
     while (std::getline(in, line)) {
       if (!line.empty() && line[0] != '#') phrases.push_back(line.substr(0, line.find('\t')));
     }
   }
+  return phrases;
+}
+
+// Everything of a result that depends on the scores.
+std::string flat(const CodingResult& r) {
+  std::string s = std::to_string(r.review) + "|" + r.reason + "|" + r.query;
+  for (const auto* list : {&r.codes, &r.alternatives}) {
+    for (const auto& c : *list) s += "|" + c.code + " " + std::to_string(c.confidence) + " " + c.why;
+  }
+  return s;
+}
+
+// Long posting lists are read in impact order (only the best docs that no rarer
+// word touched); the ranking must be the one of reading every posting.
+TEST(TextCoderTest, ImpactOrderRanksAsReadingEveryPosting) {
+  const std::vector<std::string> phrases = rankingPhrases();
   ASSERT_GT(phrases.size(), 250u);
-  auto flat = [](const CodingResult& r) {
-    std::string s = std::to_string(r.review) + "|" + r.reason + "|" + r.query;
-    for (const auto* list : {&r.codes, &r.alternatives}) {
-      for (const auto& c : *list) s += "|" + c.code + " " + std::to_string(c.confidence) + " " + c.why;
-    }
-    return s;
-  };
   TextCoder& c = const_cast<TextCoder&>(coder());
   for (EncounterSetting setting : {EncounterSetting::kOutpatient, EncounterSetting::kInpatient}) {
     TextCodingOptions o = outpatient();
@@ -213,6 +221,32 @@ TEST(TextCoderTest, ImpactOrderRanksAsReadingEveryPosting) {
     }
   }
   c.setImpactOrderForTesting(true);
+}
+
+// The shortlist is scored through a per-word table without branches; the
+// results must be those of merging each doc's words with the query's.
+TEST(TextCoderTest, TableScoringMatchesMergeScoring) {
+  std::vector<std::string> phrases = rankingPhrases();
+  ASSERT_GT(phrases.size(), 250u);
+  // Sixty-odd distinct words: more than the table scores (merge scoring either way).
+  std::string many = "pain";
+  for (const char* w : {"right", "left", "knee", "hip", "foot", "chronic", "acute", "fracture", "femur"}) {
+    for (int k = 0; k < 7; ++k) many += std::string(" ") + w + std::to_string(k);
+  }
+  phrases.push_back(many);
+  TextCoder& c = const_cast<TextCoder&>(coder());
+  for (EncounterSetting setting : {EncounterSetting::kOutpatient, EncounterSetting::kInpatient}) {
+    TextCodingOptions o = outpatient();
+    o.setting = setting;
+    for (const auto& p : phrases) {
+      c.setMergeScoringForTesting(false);
+      std::string table = flat(c.code(p, o));
+      c.setMergeScoringForTesting(true);
+      std::string merge = flat(c.code(p, o));
+      EXPECT_EQ(table, merge) << p;
+    }
+  }
+  c.setMergeScoringForTesting(false);
 }
 
 }  // namespace
