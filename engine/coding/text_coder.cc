@@ -62,6 +62,9 @@ constexpr uint32_t kImpactMinPostings = 512;  // longer posting lists also kept 
 constexpr uint32_t kImpactKept = 512;         // ... their best this many postings
 constexpr size_t kMaxMerged = 32;   // posting lists read per query, at most
 constexpr uint32_t kBlockDocs = 512;  // doc ids accumulated at a time (power of two)
+// In a block, the longest list's postings are searched for the docs touched
+// instead of read when there are more than this many per touched doc.
+constexpr size_t kPostingsPerSearch = 8;
 constexpr uint32_t kHistBits = 12;  // leading key bits that pick a histogram bucket in rank()
 constexpr size_t kHistBuckets = size_t{1} << kHistBits;
 constexpr size_t kExact = 12;       // the top this many by full score are exact (>= kMaxResolves)
@@ -830,38 +833,58 @@ struct TextCoder::Impl {
         }
         if (split) {
           // The longest list adds to the docs touched in this block, and only to them.
-          uint32_t at = longest.at;
-          const uint32_t end = longest.end;
-          if (at < end && p_l[at].doc_flags < base_key) {
-            // Galloping from where the last block left off: the next block is
-            // usually near, and a binary search over the whole rest of a long
-            // list missed the cache on most of its probes.
+          // Galloping from where the last block left off: the next block is
+          // usually near, and a binary search over the whole rest of a long
+          // list missed the cache on most of its probes.
+          auto firstAtLeast = [p_l](uint32_t at, uint32_t end, uint32_t key) {
+            if (at == end || p_l[at].doc_flags >= key) return at;
             uint32_t lo = at, step = 1;
             uint32_t hi = at + 1;
-            while (hi < end && p_l[hi].doc_flags < base_key) {
+            while (hi < end && p_l[hi].doc_flags < key) {
               lo = hi;
               step <<= 1;
               hi = end - lo > step ? lo + step : end;
             }
-            at = static_cast<uint32_t>(
-                std::partition_point(p_l + lo + 1, p_l + hi, [&](const Posting& p) { return p.doc_flags < base_key; }) -
-                p_l);
-          }
+            return static_cast<uint32_t>(
+                std::partition_point(p_l + lo + 1, p_l + hi, [&](const Posting& p) { return p.doc_flags < key; }) - p_l);
+          };
+          const uint32_t at = firstAtLeast(longest.at, longest.end, base_key);
           // Those docs are marked: the longest list's own docs skip them.
-          const Posting* it = p_l + at;
-          const Posting* const it_end = p_l + end;
-          for (; it != it_end && it->doc_flags < limit_key; ++it) {
-            const uint32_t df = it->doc_flags;
-            const uint32_t i = (df >> kFlagBits) - base;
-            const float a = acc_l[i];
-            if (a != 0.0f) {
-              acc_l[i] = a + longest.add[df & kFlagMask];
-              const uint32_t d = base + i;
-              marked_l[d >> 6] |= uint64_t{1} << (d & 63);
-              both.push_back(d);
+          auto add = [&](uint32_t i, uint32_t df) {
+            acc_l[i] += longest.add[df & kFlagMask];
+            const uint32_t d = base + i;
+            marked_l[d >> 6] |= uint64_t{1} << (d & 63);
+            both.push_back(d);
+          };
+          const size_t probe = at + n_seen * kPostingsPerSearch;
+          if (probe < longest.end && p_l[probe].doc_flags < limit_key) {
+            // Many postings here for the docs touched: each touched doc is
+            // looked up in the block's postings (a binary search that picks
+            // with a conditional move) instead of reading them all.
+            const uint32_t stop = firstAtLeast(static_cast<uint32_t>(probe), longest.end, limit_key);
+            const uint32_t n_postings = stop - at;
+            for (size_t k = 0; k < n_seen; ++k) {
+              const uint32_t i = seen_l[k];
+              const uint32_t last_key = (base + i) << kFlagBits | kFlagMask;
+              const Posting* lo = p_l + at;
+              for (uint32_t len = n_postings; len > 1;) {
+                const uint32_t half = len / 2;
+                lo = lo[half].doc_flags <= last_key ? lo + half : lo;
+                len -= half;
+              }
+              // lo: the block's last posting at or below the doc, or its first.
+              if ((lo->doc_flags >> kFlagBits) == base + i) add(i, lo->doc_flags);
             }
+            longest.at = stop;
+          } else {
+            const Posting* it = p_l + at;
+            for (const Posting* const it_end = p_l + longest.end; it != it_end && it->doc_flags < limit_key; ++it) {
+              const uint32_t df = it->doc_flags;
+              const uint32_t i = (df >> kFlagBits) - base;
+              if (acc_l[i] != 0.0f) add(i, df);
+            }
+            longest.at = static_cast<uint32_t>(it - p_l);
           }
-          longest.at = static_cast<uint32_t>(it - p_l);
         }
         uint64_t* out = out_key;
         for (size_t k = 0; k < n_seen; ++k) {
