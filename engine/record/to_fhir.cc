@@ -1,6 +1,7 @@
 #include "engine/record/to_fhir.h"
 
 #include <array>
+#include <cassert>
 #include <cstring>
 #include <span>
 #include <string>
@@ -259,11 +260,13 @@ class BundleWriter {
     if (!t.ok) return;
     w_.keyAndPlainWith(key, t.maxSize(), [&t](char* p) { return putFhirTime(p, t); });
   }
-  // A coding with one of Courier's system URIs and a code from the record.
+  // A coding with one of Courier's system URIs and a code from the record, which the
+  // caller found valid (validCode: every caller tests it first, so it is not tested twice).
   void coding(std::string_view system, std::string_view code, std::string_view display = {}) {
+    assert(validCode(code));
     w_.startObject();
     plain("system", system);
-    if (validCode(code)) writeField(w_, "code", code);
+    writeField(w_, "code", code);
     writeField(w_, "display", display);
     w_.endObject();
   }
@@ -278,13 +281,15 @@ class BundleWriter {
   // The coding of a record's Code: its system is fhirSystemFor's URI for the HL7 name,
   // `fallback` when there is none, or (a record read from FHIR) the input's own URI,
   // which fhirSystemFor returns as it is and which is escaped like any input text.
+  // The code is valid (validCode; the callers test it).
   void recordCoding(const Code& c, std::string_view fallback = {}) {
+    assert(validCode(c.code.value));
     const std::string_view system = fhirSystemFor(c.system.value);
     w_.startObject();
     if (system.empty()) plain("system", fallback);
     else if (system.data() == c.system.value.data()) writeField(w_, "system", system);
     else plain("system", system);
-    if (validCode(c.code.value)) writeField(w_, "code", c.code.value);
+    writeField(w_, "code", c.code.value);
     writeField(w_, "display", c.display.value);
     w_.endObject();
   }
@@ -300,7 +305,10 @@ class BundleWriter {
     w_.endObject();
   }
   bool writeConceptBody(const Code& c, std::string_view text = {}) {
-    bool has_code = validCode(c.code.value);
+    return writeConceptBody(c, text, validCode(c.code.value));
+  }
+  // has_code: validCode(c.code.value), when the caller knows it already.
+  bool writeConceptBody(const Code& c, std::string_view text, bool has_code) {
     if (!has_code && c.display.empty() && text.empty()) return false;
     w_.startObject();
     if (has_code) {
@@ -318,7 +326,7 @@ class BundleWriter {
     bool has_code = validCode(c.code.value);
     if (!has_code && c.display.empty() && text.empty()) return;
     writeKey(w_, key);
-    writeConceptBody(c, text);
+    writeConceptBody(c, text, has_code);
   }
   // "period": {start, end} when either is a valid time.
   void period(const Sourced& start, const Sourced& end) {
