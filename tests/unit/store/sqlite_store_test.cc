@@ -401,6 +401,81 @@ TEST(SqliteStoreTest, FailureJustBeforeCommitLeavesNothingAndStoreGoesOn) {
   EXPECT_EQ(countFromOutside(dir.path() / "courier.db"), 1);
 }
 
+// Deferred sync (the default): no answer goes out before the completion thread synced the
+// WAL after the commit that holds the message; with overlap_sync off nothing is synced
+// that way (each COMMIT syncs itself).
+TEST(SqliteStoreTest, EveryAnswerWaitsForASyncOfTheWalAfterItsCommit) {
+  for (bool overlap : {true, false}) {
+    TempDir dir;
+    auto o = optionsFor(dir);
+    o.overlap_sync = overlap;
+    std::atomic<int> syncs{0};
+    o.fault_hook = [&](SqliteFaultPoint point, sqlite3*) -> Result<void> {
+      if (point == SqliteFaultPoint::kWalSync) ++syncs;
+      return Ok();
+    };
+    auto store = openOrDie(o);
+    ASSERT_TRUE(store);
+    for (std::size_t i = 0; i < 5; ++i) {
+      std::atomic<int> seen{-1};
+      Collector c;
+      auto inner = c.callback(i);
+      store->submit(makeMessage("S-" + std::to_string(i)), [&, inner](Result<StoreReceipt> r) {
+        seen = syncs.load();
+        inner(std::move(r));
+      });
+      ASSERT_TRUE(c.waitFor(1));
+      ASSERT_TRUE(c.at(i).has_value()) << c.at(i).error().toString();
+      // One message at a time: answer i came after sync i+1 (or none without overlap).
+      EXPECT_EQ(seen.load(), overlap ? static_cast<int>(i) + 1 : 0) << i;
+    }
+    EXPECT_EQ(store->stats().wal_syncs, overlap ? 5u : 0u);
+  }
+}
+
+// A failed fdatasync: its group is answered unavailable (it is committed, but a resend
+// is how the sender learns that it is durable) and the store takes nothing more, as the
+// kernel may have dropped the pages; reopened, the resend is a duplicate of the stored copy.
+TEST(SqliteStoreTest, AFailedWalSyncAnswersUnavailableAndStopsTheStoreUntilReopened) {
+  TempDir dir;
+  auto o = optionsFor(dir);
+  std::atomic<bool> fail_sync{false};
+  o.fault_hook = [&](SqliteFaultPoint point, sqlite3*) -> Result<void> {
+    if (point == SqliteFaultPoint::kWalSync && fail_sync) return Unexpected(Error(ErrorCode::kIo, "injected EIO"));
+    return Ok();
+  };
+  Collector c;
+  {
+    auto store = openOrDie(o);
+    ASSERT_TRUE(store);
+    store->submit(makeMessage("W-1"), c.callback(0));
+    ASSERT_TRUE(c.waitFor(1));
+    ASSERT_TRUE(c.at(0).has_value());
+    fail_sync = true;
+    store->submit(makeMessage("W-2"), c.callback(1));
+    ASSERT_TRUE(c.waitFor(2));
+    ASSERT_FALSE(c.at(1).has_value());
+    EXPECT_EQ(c.at(1).error().code, ErrorCode::kUnavailable);
+    EXPECT_NE(c.at(1).error().message.find("injected EIO"), std::string::npos) << c.at(1).error().message;
+    fail_sync = false;  // even when the disk is back: nothing until reopened
+    store->submit(makeMessage("W-3"), c.callback(2));
+    ASSERT_TRUE(c.waitFor(3));
+    ASSERT_FALSE(c.at(2).has_value());
+    EXPECT_EQ(c.at(2).error().code, ErrorCode::kUnavailable);
+    store->close();
+  }
+  auto store = openOrDie(o);
+  ASSERT_TRUE(store);
+  store->submit(makeMessage("W-2"), c.callback(3));
+  store->submit(makeMessage("W-3"), c.callback(4));
+  ASSERT_TRUE(c.waitFor(5));
+  ASSERT_TRUE(c.at(3).has_value());
+  EXPECT_TRUE(c.at(3)->duplicate);  // committed before the failed sync
+  ASSERT_TRUE(c.at(4).has_value());
+  EXPECT_FALSE(c.at(4)->duplicate);  // refused before its BEGIN
+  EXPECT_EQ(countFromOutside(dir.path() / "courier.db"), 3);
+}
+
 TEST(SqliteStoreTest, CloseDrainsEverythingSubmittedAndReopenSeesIt) {
   TempDir dir;
   auto o = optionsFor(dir);
