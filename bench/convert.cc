@@ -4,8 +4,8 @@
 // parse included. The input is generated here with made-up values.
 //
 //   build/bench/bench_convert --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
-//   valgrind --tool=callgrind --toggle-collect='*BM_ConvertFixedCount*' \
-//     build/bench/bench_convert --benchmark_filter=FixedCount      # Ir / 10000 = instructions/message
+//   valgrind --tool=callgrind --toggle-collect='*BM_ConvertFixedCount*' build/bench/bench_convert
+//     --benchmark_filter=FixedCount      (one command line; Ir / 10000 = instructions/message)
 #include <string>
 
 #include <benchmark/benchmark.h>
