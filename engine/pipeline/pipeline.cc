@@ -436,13 +436,17 @@ Result<std::size_t> Pipeline::runOnce() {
   if (items->empty()) return std::size_t{0};
   std::vector<store::ProcessedMessage> done(items->size());
   const std::size_t n = items->size();
-  const bool subs = options_.subscriptions != nullptr;
+  // Asked after the batch was read: a subscription made before any of its messages was
+  // stored is seen. Without subscriptions no events are derived, and each record is freed
+  // on the worker that built it instead of here, one after the other.
+  const bool subs = options_.subscriptions != nullptr && !options_.subscriptions->empty();
   std::vector<Raised> raised(subs ? n : 0);
   // Pure computation: any split keeps order, which is fixed at commit (inbox order).
   // The pool's threads live as long as the pipeline (started by the first batch).
   if (!pool_ && options_.workers > 1) pool_ = std::make_unique<WorkerPool>(options_.workers, "courier-work", kBackgroundNice);
   const std::function<void(std::size_t)> one = [&](std::size_t i) {
     done[i] = processInto((*items)[i], subs ? &raised[i] : nullptr);
+    if (subs && raised[i].matches.empty()) raised[i] = Raised{};  // notify() reads matches only
   };
   if (pool_) {
     pool_->run(n, one);

@@ -141,6 +141,11 @@ std::vector<sub::SubscriptionSpec> SubscriptionRegistry::all() const {
   return out;
 }
 
+bool SubscriptionRegistry::empty() const {
+  std::shared_lock lock(mu_);
+  return entries_.empty();
+}
+
 std::vector<std::string> SubscriptionRegistry::match(const sub::Event& event) const {
   std::shared_lock lock(mu_);
   thread_local std::vector<std::string_view> ids;

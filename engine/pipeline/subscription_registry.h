@@ -78,6 +78,8 @@ class SubscriptionRegistry {
 
   // The ids of the subscriptions an event satisfies (worker threads).
   std::vector<std::string> match(const subscriptions::Event& event) const;
+  // No subscription at all (the pipeline then raises no events for a batch it has read).
+  bool empty() const;
 
   // The next event number of `id` and its state after it (sequential step); nullopt when
   // the subscription went away meanwhile, is off, or its end has passed.
