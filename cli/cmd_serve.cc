@@ -402,8 +402,7 @@ Result<void> startProcessing(const config::Config& cfg, Processing& p) {
 }
 
 // The SQLite store's own counters for /metrics: how many messages one commit carries
-// (stored / commits), failed commits, whether the WAL keeps restarting, and how many
-// commits one sync makes durable (commits / wal_syncs).
+// (stored / commits), failed commits, and whether the WAL keeps restarting.
 std::string renderStoreMetrics(const store::SqliteStoreStats& s) {
   std::string out;
   auto counter = [&](const char* name, const char* help, std::uint64_t v) {
@@ -416,8 +415,6 @@ std::string renderStoreMetrics(const store::SqliteStoreStats& s) {
   counter("courier_store_messages_total", "New messages made durable.", s.messages_stored);
   counter("courier_store_checkpoints_total", "WAL checkpoints by the checkpoint thread.", s.checkpoints);
   counter("courier_store_wal_restarts_total", "Times the WAL started again from its beginning.", s.wal_restarts);
-  counter("courier_store_wal_syncs_total",
-          "fdatasyncs of the WAL before answering (one covers every group committed before it).", s.wal_syncs);
   out += "# HELP courier_store_largest_group Most messages one commit carried since start.\n"
          "# TYPE courier_store_largest_group gauge\ncourier_store_largest_group " +
          std::to_string(s.largest_batch) + "\n";

@@ -2,16 +2,11 @@
 // separate connection. See sqlite_store.h for the contract.
 #include "engine/store/sqlite_store.h"
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
-#include <cstring>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -270,7 +265,6 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     writer_statements_.clear();
     if (writer_ != nullptr) sqlite3_close_v2(writer_);
     if (reader_ != nullptr) sqlite3_close_v2(reader_);
-    if (wal_fd_ >= 0) ::close(wal_fd_);
   }
 
   Result<void> init() {
@@ -292,7 +286,6 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     }
     if (options_.start_writer) {
       writer_ = db;
-      if (options_.overlap_sync) deferSync();
       // The checkpointer's own connection. Without it the writer checkpoints itself
       // (SQLite's automatic checkpoint), slower but correct.
       sqlite3* ckpt = nullptr;
@@ -516,7 +509,6 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     s.largest_batch = largest_batch_.load();
     s.checkpoints = checkpoints_.load();
     s.wal_restarts = wal_restarts_.load();
-    s.wal_syncs = wal_syncs_.load();
     s.patient_indexed_through = indexed_through_.load();
     s.patient_index_runs = index_runs_.load();
     s.patient_index_failures = index_failures_.load();
@@ -572,8 +564,7 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     sqlite3_busy_timeout(db, static_cast<int>(options_.busy_timeout.count()));
     // WAL: readers never block the writer and see the last commit. synchronous=FULL:
     // every COMMIT fsyncs the WAL before returning, which is what an ACK promises
-    // (NORMAL would survive a process crash but not a power loss). The writer switches
-    // to NORMAL when the completion thread syncs the WAL instead (deferSync).
+    // (NORMAL would survive a process crash but not a power loss).
     // cache_size: see kWriterCacheKiB.
     // journal_size_limit: a WAL that grew under a burst is cut back to 64 MiB when reset.
     // secure_delete=OFF: the system SQLite (Debian) is built with SECURE_DELETE, which
@@ -688,68 +679,8 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     sqlite3* db = nullptr;
     if (auto r = openConnection(true, &db, kWriterCacheKiB); !r) return r;
     writer_ = db;
-    // NORMAL again (openConnection sets FULL, which would only be slower, never unsafe).
-    if (deferred_sync_) (void)exec(writer_, "PRAGMA synchronous=NORMAL");
     if (auto r = migrate(writer_); !r) return r;
     return prepareWriter();
-  }
-
-  // ---- durability off the writer's path ----------------------------------------------
-  //
-  // With synchronous=FULL every COMMIT waits for an fdatasync of the WAL, and the writer
-  // does nothing else meanwhile. Instead the writer commits with NORMAL (SQLite then syncs
-  // the WAL only before a checkpoint copies it, and the database file after) and the
-  // completion thread syncs the WAL itself before it answers anyone: the WAL is appended
-  // in commit order, so one fdatasync makes every group committed before it durable, and
-  // the writer fills the next group during the sync. A reader may see a group before it
-  // is durable; whatever it derives is committed later through the same WAL (the
-  // pipeline's commits are FULL), so it cannot outlive the group on a power loss.
-
-  std::string walPath() const { return options_.path.string() + "-wal"; }
-
-  // Init, before the threads start: the WAL exists once the file is in WAL mode and
-  // migrated. Without it the store stays FULL.
-  void deferSync() {
-    wal_fd_ = ::open(walPath().c_str(), O_RDONLY | O_CLOEXEC);
-    if (wal_fd_ < 0) {
-      log_->warn("cannot open the WAL to sync it ({}); every commit syncs itself", std::strerror(errno));
-      return;
-    }
-    if (auto r = exec(writer_, "PRAGMA synchronous=NORMAL"); !r) {
-      ::close(wal_fd_);
-      wal_fd_ = -1;
-      return;
-    }
-    deferred_sync_ = true;
-  }
-
-  // Completion thread: makes every committed frame durable. A failed fdatasync may have
-  // dropped dirty pages (Linux marks them clean), so later syncs would not prove anything
-  // about the groups before: the store takes nothing more until it is opened again (as
-  // PostgreSQL stops on a failed fsync), and what was never answered is resent.
-  Result<void> syncWal() {
-    auto fail = [&](std::string why) -> Result<void> {
-      if (!sync_failed_.exchange(true)) {
-        log_->error("the message store could not sync its WAL ({}); it accepts nothing until courier restarts", why);
-      }
-      return Unexpected(Error(ErrorCode::kUnavailable, "the WAL could not be synced: " + why));
-    };
-    if (sync_failed_.load()) return fail("an earlier sync failed");
-    if (options_.fault_hook) {
-      if (auto r = options_.fault_hook(SqliteFaultPoint::kWalSync, nullptr); !r) return fail(r.error().message);
-    }
-    // SQLite deletes the WAL when its last connection closes (a writer reopened while no
-    // other connection was open): the file to sync is then the new one at the same path.
-    struct stat st {};
-    if (::fstat(wal_fd_, &st) != 0 || st.st_nlink == 0) {
-      const int fd = ::open(walPath().c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return fail(std::string("open: ") + std::strerror(errno));
-      ::close(wal_fd_);
-      wal_fd_ = fd;
-    }
-    if (::fdatasync(wal_fd_) != 0) return fail(std::string("fdatasync: ") + std::strerror(errno));
-    wal_syncs_.fetch_add(1, std::memory_order_relaxed);
-    return Ok();
   }
 
   Result<sqlite3*> readConnection() {
@@ -1016,37 +947,18 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
   // ---- the completion thread ---------------------------------------------------------
 
   // Runs callbacks in commit order, so the writer can start the next group at once.
-  // With deferred sync it first makes every group it took durable (one fdatasync).
   void complete() {
     pthread_setname_np(pthread_self(), "courier-cb");
-    std::deque<std::vector<Completion>> groups;
     for (;;) {
+      std::vector<Completion> items;
       {
         std::unique_lock lock(done_mu_);
         done_cv_.wait(lock, [&] { return !done_queue_.empty() || writer_finished_; });
         if (done_queue_.empty()) return;  // the writer ended and everything was answered
-        groups.swap(done_queue_);
+        items = std::move(done_queue_.front());
+        done_queue_.pop_front();
       }
-      if (deferred_sync_) {
-        bool stored = false;
-        for (const auto& items : groups) {
-          for (const auto& c : items) stored = stored || c.result.has_value();
-        }
-        if (stored) {
-          if (auto synced = syncWal(); !synced) {
-            Error e(ErrorCode::kUnavailable, "the message could not be stored: " + synced.error().message);
-            for (auto& items : groups) {
-              for (auto& c : items) {
-                if (c.result) c.result = Unexpected(e);
-              }
-            }
-          }
-        }
-      }
-      for (auto& items : groups) {
-        for (auto& c : items) c.done(std::move(c.result));
-      }
-      groups.clear();
+      for (auto& c : items) c.done(std::move(c.result));
     }
   }
 
@@ -1145,9 +1057,6 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
         rc = SQLITE_CANTOPEN;
         return r;
       }
-    }
-    if (sync_failed_.load()) {
-      return Unexpected(Error(ErrorCode::kUnavailable, "the WAL could not be synced; restart courier"));
     }
     if (options_.fault_hook) {
       if (auto r = options_.fault_hook(SqliteFaultPoint::kBeforeBegin, writer_); !r) return r;
@@ -1335,11 +1244,6 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
   bool writer_finished_ = false;
   std::thread completer_;
   std::thread::id completer_id_;
-  // Deferred sync (options_.overlap_sync): set at init; the fd is the completion thread's.
-  bool deferred_sync_ = false;
-  int wal_fd_ = -1;
-  std::atomic<bool> sync_failed_{false};
-  std::atomic<std::uint64_t> wal_syncs_{0};
 
   sqlite3* checkpoint_db_ = nullptr;  // used by the checkpointer thread only
   std::mutex checkpoint_mu_;          // guards the two flags

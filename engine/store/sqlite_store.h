@@ -50,7 +50,6 @@ namespace courier::store {
 enum class SqliteFaultPoint {
   kBeforeBegin,   // before the group's BEGIN
   kBeforeCommit,  // after every INSERT of the group, before COMMIT
-  kWalSync,       // on the completion thread, before it fdatasyncs the WAL (db is null)
 };
 
 struct SqliteStoreOptions {
@@ -69,11 +68,6 @@ struct SqliteStoreOptions {
   bool index_patients = true;
   std::size_t patient_index_batch = 32768;            // index once this many are unindexed
   std::chrono::milliseconds patient_index_delay{500}; // ... or after this long
-  // true: the writer commits with synchronous=NORMAL and the completion thread makes the
-  // WAL durable (one fdatasync for every group waiting to be answered) before it answers
-  // them, so the writer builds the next group while the disk syncs. false: every COMMIT
-  // fsyncs itself (synchronous=FULL). Either way nothing is answered before it is durable.
-  bool overlap_sync = true;
   // Test hook (fault injection), run on the writer thread at each point below with the
   // write connection. An error fails the group exactly as a storage failure would; the
   // hook may also change the connection (e.g. PRAGMA max_page_count to fill the "disk").
@@ -89,7 +83,6 @@ struct SqliteStoreStats {
   std::uint64_t largest_batch = 0;
   std::uint64_t checkpoints = 0;        // WAL checkpoints done by the checkpoint thread
   std::uint64_t wal_restarts = 0;       // the WAL started again from its beginning
-  std::uint64_t wal_syncs = 0;          // fdatasyncs of the WAL by the completion thread
   std::int64_t patient_indexed_through = 0;   // high-water mark: ids <= it are indexed
   std::uint64_t patient_index_runs = 0;       // index transactions committed
   std::uint64_t patient_index_failures = 0;   // index transactions failed (retried later)
