@@ -248,9 +248,9 @@ CREATE TABLE IF NOT EXISTS pidx.index_state (
 INSERT OR IGNORE INTO pidx.index_state(one, indexed_through) VALUES (1, 0);
 )sql";
 
-// At most this many ids per index transaction (the first build of a large store is
-// cut into pieces, so no single transaction holds a read snapshot of the store for long).
-constexpr std::int64_t kIndexChunkIds = 262144;
+// At most this many ids per index round (see indexOnce: the rows are read first, then
+// written, so that the indexer never holds a read snapshot of the store for long).
+constexpr std::int64_t kIndexChunkIds = 4096;
 
 std::string patientIndexPath(const std::filesystem::path& db) { return db.string() + "-patient-index"; }
 
@@ -771,7 +771,9 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
       // and appends that cost block allocation in every commit). So: passes follow each
       // other while the writer keeps ahead, and once few frames are left the writer copies
       // them itself between two groups; its next commit restarts the WAL.
-      for (int pass = 0; pass < kCheckpointPasses; ++pass) {
+      // A pass that copied nothing new ends the round: a reader's snapshot holds the
+      // rest back, and the next commit asks again.
+      for (int pass = 0, before = -1; pass < kCheckpointPasses; ++pass) {
         int log_frames = 0, copied = 0;
         int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &copied);
         if (rc != SQLITE_OK) {
@@ -779,6 +781,8 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
           break;
         }
         ++checkpoints_;
+        if (copied == before) break;
+        before = copied;
         if (log_frames - copied <= kCatchUpFrames) {
           if (log_frames > copied) {
             std::lock_guard lock(checkpoint_mu_);
@@ -851,50 +855,66 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     return Ok();
   }
 
-  // One index transaction: the rows above the mark (at most kIndexChunkIds ids), sorted
-  // by (patient, id) so the B-tree is written in order, and the new mark. A plain BEGIN:
-  // it write-locks only the sidecar, the store file is only read (a WAL snapshot, which
-  // never blocks the writer). Indexes no id above `bound`. Returns whether rows above the
-  // new mark (and within the bound) remain.
+  // One index round: the rows above the mark (at most kIndexChunkIds ids) are read in
+  // autocommit statements, so the read snapshot of the store lasts as long as the scan and
+  // no longer (a checkpoint cannot copy WAL frames past a reader's snapshot, and this
+  // thread runs at nice 10: holding one through the writes below stalled checkpoints for
+  // up to 120 ms at 10k msg/s); then one transaction on the sidecar alone writes them,
+  // sorted by (patient, id) so its B-tree is written in order, and the new mark. Only this
+  // thread writes the sidecar, so the mark read first is still the mark at the write.
+  // Indexes no id above `bound`. Returns whether rows above the new mark (and within the
+  // bound) remain.
   Result<bool> indexOnce(std::int64_t bound) {
     if (index_db_ == nullptr) {
       if (auto r = openIndexer(); !r) return Unexpected(r.error());
     }
+    std::int64_t from = 0, last = 0;
+    {
+      auto range = Statement::prepare(index_db_,
+                                      "SELECT (SELECT indexed_through FROM pidx.index_state),"
+                                      " (SELECT COALESCE(MAX(id), 0) FROM messages)");
+      if (!range) return Unexpected(range.error());
+      int rc = sqlite3_step(range->get());
+      if (rc != SQLITE_ROW) return Unexpected(sqliteError(index_db_, rc, "read patient index range"));
+      from = range->integer(0);
+      last = std::min(range->integer(1), bound);
+    }
+    if (last <= from) return false;
+    const std::int64_t to = std::min(last, from + kIndexChunkIds);
+    index_rows_.clear();
+    {
+      auto scan = Statement::prepare(index_db_,
+                                     "SELECT patient_id, id FROM messages"
+                                     " WHERE id > ?1 AND id <= ?2 AND patient_id IS NOT NULL");
+      if (!scan) return Unexpected(scan.error());
+      scan->bindInt(1, from);
+      scan->bindInt(2, to);
+      int rc;
+      while ((rc = sqlite3_step(scan->get())) == SQLITE_ROW) index_rows_.emplace_back(scan->text(0), scan->integer(1));
+      if (rc != SQLITE_DONE) return Unexpected(sqliteError(index_db_, rc, "read patients to index"));
+    }  // the statement is finalized here: the read snapshot ends
+    std::sort(index_rows_.begin(), index_rows_.end());
     if (auto r = exec(index_db_, "BEGIN"); !r) return Unexpected(r.error());
     auto fail = [&](Error e) -> Result<bool> {
       (void)exec(index_db_, "ROLLBACK");
       return Unexpected(std::move(e));
     };
-    auto range = Statement::prepare(index_db_,
-                                    "SELECT (SELECT indexed_through FROM pidx.index_state),"
-                                    " (SELECT COALESCE(MAX(id), 0) FROM messages)");
-    if (!range) return fail(range.error());
-    int rc = sqlite3_step(range->get());
-    if (rc != SQLITE_ROW) return fail(sqliteError(index_db_, rc, "read patient index range"));
-    const std::int64_t from = range->integer(0), last = std::min(range->integer(1), bound);
-    range = Statement();
-    if (last <= from) {
-      (void)exec(index_db_, "COMMIT");
-      return false;
+    {
+      auto insert = Statement::prepare(index_db_, "INSERT OR IGNORE INTO pidx.patient_index(patient_id, id) VALUES (?1, ?2)");
+      if (!insert) return fail(insert.error());
+      for (const auto& [patient, id] : index_rows_) {
+        insert->bindText(1, patient);
+        insert->bindInt(2, id);
+        int rc = sqlite3_step(insert->get());
+        insert->reset();
+        if (rc != SQLITE_DONE) return fail(sqliteError(index_db_, rc, "index patients"));
+      }
+      auto mark = Statement::prepare(index_db_, "UPDATE pidx.index_state SET indexed_through = ?1");
+      if (!mark) return fail(mark.error());
+      mark->bindInt(1, to);
+      int rc = sqlite3_step(mark->get());
+      if (rc != SQLITE_DONE) return fail(sqliteError(index_db_, rc, "move patient index mark"));
     }
-    const std::int64_t to = std::min(last, from + kIndexChunkIds);
-    auto insert = Statement::prepare(index_db_,
-                                     "INSERT OR IGNORE INTO pidx.patient_index(patient_id, id)"
-                                     " SELECT patient_id, id FROM messages"
-                                     " WHERE id > ?1 AND id <= ?2 AND patient_id IS NOT NULL"
-                                     " ORDER BY patient_id, id");
-    if (!insert) return fail(insert.error());
-    insert->bindInt(1, from);
-    insert->bindInt(2, to);
-    rc = sqlite3_step(insert->get());
-    if (rc != SQLITE_DONE) return fail(sqliteError(index_db_, rc, "index patients"));
-    insert = Statement();
-    auto mark = Statement::prepare(index_db_, "UPDATE pidx.index_state SET indexed_through = ?1");
-    if (!mark) return fail(mark.error());
-    mark->bindInt(1, to);
-    rc = sqlite3_step(mark->get());
-    if (rc != SQLITE_DONE) return fail(sqliteError(index_db_, rc, "move patient index mark"));
-    mark = Statement();
     if (auto r = exec(index_db_, "COMMIT"); !r) return fail(r.error());
     indexed_through_ = to;
     ++index_runs_;
@@ -1269,6 +1289,7 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
   bool index_stop_ = false;
   std::atomic<bool> index_wake_sent_{false};
   std::atomic<MessageId> indexed_through_{0};
+  std::vector<std::pair<std::string, std::int64_t>> index_rows_;  // indexOnce's scratch (indexer thread)
   std::atomic<std::uint64_t> index_runs_{0}, index_failures_{0};
   std::thread indexer_;
 
