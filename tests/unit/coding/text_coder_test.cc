@@ -203,24 +203,30 @@ std::string flat(const CodingResult& r) {
   return s;
 }
 
-// Long posting lists are read in impact order (only the best docs that no rarer
-// word touched); the ranking must be the one of reading every posting.
-TEST(TextCoderTest, ImpactOrderRanksAsReadingEveryPosting) {
-  const std::vector<std::string> phrases = rankingPhrases();
-  ASSERT_GT(phrases.size(), 250u);
+// Codes every phrase in both settings with a test switch of the coder on and off and
+// expects the same results; leaves the switch at `normal` (its default).
+void expectSameEitherWay(const std::vector<std::string>& phrases, void (TextCoder::*set)(bool), bool normal) {
   TextCoder& c = const_cast<TextCoder&>(coder());
   for (EncounterSetting setting : {EncounterSetting::kOutpatient, EncounterSetting::kInpatient}) {
     TextCodingOptions o = outpatient();
     o.setting = setting;
     for (const auto& p : phrases) {
-      c.setImpactOrderForTesting(true);
-      std::string fast = flat(c.code(p, o));
-      c.setImpactOrderForTesting(false);
-      std::string plain = flat(c.code(p, o));
-      EXPECT_EQ(fast, plain) << p;
+      (c.*set)(normal);
+      std::string usual = flat(c.code(p, o));
+      (c.*set)(!normal);
+      std::string other = flat(c.code(p, o));
+      EXPECT_EQ(usual, other) << p;
     }
   }
-  c.setImpactOrderForTesting(true);
+  (c.*set)(normal);
+}
+
+// Long posting lists are read in impact order (only the best docs that no rarer
+// word touched); the ranking must be the one of reading every posting.
+TEST(TextCoderTest, ImpactOrderRanksAsReadingEveryPosting) {
+  const std::vector<std::string> phrases = rankingPhrases();
+  ASSERT_GT(phrases.size(), 250u);
+  expectSameEitherWay(phrases, &TextCoder::setImpactOrderForTesting, true);
 }
 
 // The shortlist is scored through a per-word table without branches; the
@@ -234,19 +240,7 @@ TEST(TextCoderTest, TableScoringMatchesMergeScoring) {
     for (int k = 0; k < 7; ++k) many += std::string(" ") + w + std::to_string(k);
   }
   phrases.push_back(many);
-  TextCoder& c = const_cast<TextCoder&>(coder());
-  for (EncounterSetting setting : {EncounterSetting::kOutpatient, EncounterSetting::kInpatient}) {
-    TextCodingOptions o = outpatient();
-    o.setting = setting;
-    for (const auto& p : phrases) {
-      c.setMergeScoringForTesting(false);
-      std::string table = flat(c.code(p, o));
-      c.setMergeScoringForTesting(true);
-      std::string merge = flat(c.code(p, o));
-      EXPECT_EQ(table, merge) << p;
-    }
-  }
-  c.setMergeScoringForTesting(false);
+  expectSameEitherWay(phrases, &TextCoder::setMergeScoringForTesting, false);
 }
 
 }  // namespace
