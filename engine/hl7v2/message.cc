@@ -79,8 +79,6 @@ int Segment::fieldCount() const {
   return index_ == 0 ? stored + 1 : stored;  // MSH-1 is not a stored slot
 }
 
-std::string_view Segment::field(int n) const { return msg_->fieldOf(msg_->segments_[index_], n); }
-
 std::string_view Segment::raw() const {
   const auto& s = msg_->segments_[index_];
   return msg_->raw_.substr(s.begin, s.end - s.begin);
@@ -270,8 +268,16 @@ Result<void, ParseError> Message::index() {
     segments_.back().term_end = static_cast<uint32_t>(size);
   }
 
+  // Every segment id checked in place; the Result (and its error) is built only for a bad one.
   for (uint32_t k = 0; k < segments_.size(); ++k) {
-    auto r = validateSegmentId(segments_[k], k);
+    const SegmentIndex& s = segments_[k];
+    if (s.field_slots > 0) [[likely]] {
+      const uint32_t id_end = s.field_slots > 1 ? field_starts_[s.first_field + 1] - 1 : s.end;
+      const char* id = data + s.begin;
+      if (id_end - s.begin == 3 && isIdChar(id[0]) && isIdChar(id[1]) && isIdChar(id[2])) [[likely]]
+        continue;
+    }
+    auto r = validateSegmentId(s, k);
     if (!r) return r;
   }
 

@@ -39,8 +39,9 @@ class Segment {
   // Number of fields after the segment id. For MSH this counts MSH-1 (the
   // field separator) and MSH-2 (the encoding characters).
   int fieldCount() const;
-  // Raw (still encoded) field n, 1-based; empty when absent.
-  std::string_view field(int n) const;
+  // Raw (still encoded) field n, 1-based; empty when absent. Inline: a converter
+  // reads a field per value it takes, a few hundred times per message.
+  inline std::string_view field(int n) const;
   // The segment's bytes without its terminator.
   std::string_view raw() const;
 
@@ -130,5 +131,16 @@ class Message {
   std::vector<SegmentIndex> segments_;
   std::vector<uint32_t> field_starts_;  // per segment: id start, then each field's start
 };
+
+inline std::string_view Segment::field(int n) const {
+  const Message::SegmentIndex& s = msg_->segments_[index_];
+  // MSH (its MSH-1 is not a stored slot), an absent field and n < 0 take the general path.
+  if (index_ == 0 || static_cast<uint32_t>(n) >= s.field_slots) [[unlikely]]
+    return msg_->fieldOf(s, n);
+  const uint32_t* starts = msg_->field_starts_.data() + s.first_field;
+  const uint32_t b = starts[n];
+  const uint32_t e = static_cast<uint32_t>(n) + 1 < s.field_slots ? starts[n + 1] - 1 : s.end;
+  return {msg_->raw_.data() + b, e - b};
+}
 
 }  // namespace courier::hl7v2
