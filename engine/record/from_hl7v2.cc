@@ -112,6 +112,9 @@ class SegmentReader {
     latin1_ = msg.charset() == hl7v2::Charset::kLatin1;
     // One scan of the segment tells whether any value of it can need unescaping.
     may_escape_ = delims_.escape != '\0' && seg.raw().find(delims_.escape) != std::string_view::npos;
+    // And whether any field of it repeats: most segments have no repetition separator at
+    // all, and then a field is its own first repetition without a scan for one.
+    may_repeat_ = seg.raw().find(delims_.repetition) != std::string_view::npos;
   }
   SegmentReader(const SegmentReader&) = delete;
   SegmentReader& operator=(const SegmentReader&) = delete;
@@ -158,6 +161,7 @@ class SegmentReader {
   int repetitions(int field) const {
     std::string_view raw = seg_.field(field);
     if (raw.empty()) return 0;
+    if (!may_repeat_) return 1;
     int n = 1;
     for (char c : raw)
       if (c == delims_.repetition) ++n;
@@ -213,7 +217,8 @@ class SegmentReader {
     split_field_ = field;
     split_rep_ = rep;
     std::string_view f = seg_.field(field);
-    split_rep_text_ = f.empty() ? f : nthPart(f, delims_.repetition, rep);
+    if (f.empty() || (!may_repeat_ && rep == 1)) split_rep_text_ = f;
+    else split_rep_text_ = may_repeat_ ? nthPart(f, delims_.repetition, rep) : std::string_view();
     split_count_ = 0;
     const std::string_view t = split_rep_text_;
     if (t.empty()) return;
@@ -253,6 +258,7 @@ class SegmentReader {
   bool is_msh_ = false;
   bool latin1_ = false;
   bool may_escape_ = false;  // the segment holds the escape character somewhere
+  bool may_repeat_ = false;  // the segment holds the repetition separator somewhere
   // The repetition last split (reads of one field's parts come together).
   mutable int split_field_ = -1;
   mutable int split_rep_ = -1;
