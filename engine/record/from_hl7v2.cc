@@ -207,7 +207,7 @@ class SegmentReader {
     if (field != split_field_ || rep != split_rep_) split(field, rep);
     std::string_view v;
     if (component == 0) v = split_rep_text_;
-    else if (component <= split_count_) v = components_[component - 1];
+    else if (component <= split_count_) v = components_[component - 1].view();
     else if (split_count_ == kMaxComponents) v = nthPart(split_rep_text_, delims_.component, component);
     if (sub > 0 && !v.empty()) v = nthPart(v, delims_.subcomponent, sub);
     return v;
@@ -234,7 +234,7 @@ class SegmentReader {
       while (mask != 0) {
         const size_t at = i + static_cast<size_t>(__builtin_ctz(mask));
         mask &= mask - 1;
-        components_[split_count_++] = t.substr(begin, at - begin);
+        components_[split_count_++] = {t.data() + begin, at - begin};
         begin = at + 1;
         if (split_count_ == kMaxComponents) return;  // later ones: nthPart
       }
@@ -242,16 +242,16 @@ class SegmentReader {
 #endif
     for (; i < t.size(); ++i) {
       if (t[i] != delim) continue;
-      components_[split_count_++] = t.substr(begin, i - begin);
+      components_[split_count_++] = {t.data() + begin, i - begin};
       begin = i + 1;
       if (split_count_ == kMaxComponents) return;  // later ones: nthPart
     }
-    components_[split_count_++] = t.substr(begin);
+    components_[split_count_++] = {t.data() + begin, t.size() - begin};
   }
 
   hl7v2::Segment seg_;
   const hl7v2::Delimiters& delims_;
-  char prefix_[16] = {};  // "DG1" or "DG1[2]"
+  char prefix_[16];  // "DG1" or "DG1[2]": prefix_size_ bytes are set
   std::string_view id_;   // "DG1"
   int occurrence_ = 1;
   size_t prefix_size_ = 0;
@@ -264,7 +264,14 @@ class SegmentReader {
   mutable int split_rep_ = -1;
   mutable int split_count_ = 0;
   mutable std::string_view split_rep_text_;
-  mutable std::string_view components_[kMaxComponents];
+  // A component's bytes as a plain pair, so that the array is left uninitialised when a
+  // reader is made (a reader per segment; only the first split_count_ are ever read).
+  struct Part {
+    const char* data;
+    size_t size;
+    std::string_view view() const { return {data, size}; }
+  };
+  mutable Part components_[kMaxComponents];
 };
 
 // Appends the value to `list` when it is not empty.
