@@ -12,6 +12,7 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/http/span_body.hpp>
 #include <boost/beast/ssl.hpp>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -27,6 +28,7 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr std::uint64_t kMaxResponseBody = std::uint64_t{16} << 20;
+constexpr std::size_t kKeptWireBytes = std::size_t{256} << 10;
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -115,6 +117,7 @@ struct HttpsConnection::Impl {
   tcp::resolver resolver{ioc};
   std::optional<beast::ssl_stream<tcp::socket>> stream;
   beast::flat_buffer buffer;
+  std::string wire;  // pipeline(): the window's requests, serialized (reused)
   bool open = false;
   bool keep_alive = false;
   bool name_mismatch = false;  // set by the verify callback of the last handshake
@@ -321,22 +324,27 @@ PipelinedResponses HttpsConnection::pipeline(std::span<const HttpRequest> reques
     return std::move(out);
   };
   if (!m.open) return fail(Error(ErrorCode::kIo, "not connected"));
-  // Every request serialized into one buffer: one TLS write for the window.
-  std::string wire;
+  // Every request serialized into one buffer: one TLS write for the window. The buffer
+  // is the connection's, kept from window to window (a window is up to 1 MiB: growing a
+  // new one each time cost reallocations and fresh pages), and the body is serialized
+  // from the caller's bytes without a copy of its own (span_body: same bytes on the wire).
+  std::string& wire = m.wire;
+  wire.clear();
+  const std::string host = m.hostHeader();
   for (const auto& r : requests) {
     const bhttp::verb verb = bhttp::string_to_verb(r.method);
     if (verb == bhttp::verb::unknown) {
       return fail(Error(ErrorCode::kInvalidArgument, "unknown HTTP method " + std::string(r.method)));
     }
-    bhttp::request<bhttp::string_body> req{verb, r.target, 11};
-    req.set(bhttp::field::host, m.hostHeader());
+    bhttp::request<bhttp::span_body<const char>> req{verb, r.target, 11};
+    req.set(bhttp::field::host, host);
     req.set(bhttp::field::user_agent, "courier");
     if (r.headers != nullptr) {
       for (const auto& [name, value] : *r.headers) req.set(name, value);
     }
-    req.body() = std::string(r.body);
+    req.body() = bhttp::span_body<const char>::value_type(r.body.data(), r.body.size());
     req.prepare_payload();
-    bhttp::serializer<true, bhttp::string_body> sr{req};
+    bhttp::serializer<true, bhttp::span_body<const char>> sr{req};
     error_code ec;
     do {
       sr.next(ec, [&](error_code&, const auto& buffers) {
@@ -359,6 +367,9 @@ PipelinedResponses HttpsConnection::pipeline(std::span<const HttpRequest> reques
   error_code ec = m.run(left(), timed_out, [&](auto done) {
     asio::async_write(*m.stream, asio::buffer(wire), [done](const error_code& e, std::size_t) { done(e); });
   });
+  // A connection keeps a window's worth (64 claims of ~3 KB), not the largest ever sent:
+  // subscription deliverers hold a connection each.
+  if (wire.capacity() > kKeptWireBytes) std::string().swap(wire);
   if (timed_out) return fail(Error(ErrorCode::kTimeout, "no response within " + ms(timeout)));
   if (ec) {
     failed_before_response_ = true;

@@ -118,7 +118,7 @@ class MllpSink final : public delivery::Sink {
     frames_.clear();
     control_ids_.clear();
     for (std::size_t i = begin; i < end; ++i) {
-      frames_ += Framer::frame(items[i].payload);
+      Framer::appendFrame(items[i].payload, frames_);  // no frame string of its own
       control_ids_.push_back(controlIdOf(items[i].payload));
     }
     if (auto r = client_->sendRaw(frames_); !r) {

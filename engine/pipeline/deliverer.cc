@@ -85,11 +85,11 @@ Result<std::size_t> Deliverer::runOnce(std::optional<store::TimePoint>* next_due
   records.reserve(results.size());
   const auto after = std::chrono::system_clock::now();
   for (std::size_t i = 0; i < results.size() && i < batch.size(); ++i) {
-    const auto& r = results[i];
+    auto& r = results[i];
     store::AttemptRecord rec;
     rec.outbox_id = batch[i].outbox_id;
-    rec.error = r.detail;
-    rec.response = r.response;
+    rec.error = r.detail;                  // kept: the dead-letter log lines below read it
+    rec.response = std::move(r.response);  // the receiver's answer, not read again here
     rec.next_attempt_at = after;
     switch (r.status) {
       case delivery::DeliveryStatus::kDelivered:
