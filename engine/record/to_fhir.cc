@@ -476,15 +476,15 @@ void BundleWriter::telecoms(const std::vector<Telecom>& list) {
     writeKey(w_, "telecom");
     w_.startArray();
     for (const Telecom& t : list) {
-      const std::string& eq = t.equipment.value;
+      const std::string_view eq = t.equipment.value;  // == on a view compares inline
       std::string_view system = "phone";
       if (eq == "Internet" || eq == "X.400" || t.value.value.find('@') != std::string::npos) system = "email";
       else if (eq == "FX") system = "fax";
       else if (eq == "BP") system = "pager";
       std::string_view use;
       if (eq == "CP") use = "mobile";
-      else if (t.use.value == "PRN" || t.use.value == "ORN" || t.use.value == "VHN") use = "home";
-      else if (t.use.value == "WPN") use = "work";
+      else if (const std::string_view u = t.use.value; u == "PRN" || u == "ORN" || u == "VHN") use = "home";
+      else if (u == "WPN") use = "work";
       w_.startObject();
       plain("system", system);
       writeField(w_, "value", t.value.value);
@@ -500,7 +500,7 @@ void BundleWriter::addresses(const std::vector<Address>& list) {
     writeKey(w_, "address");
     w_.startArray();
     for (const Address& a : list) {
-      const std::string& u = a.use.value;
+      const std::string_view u = a.use.value;
       w_.startObject();
       if (u == "H") plain("use", "home");
       else if (u == "B" || u == "O") plain("use", "work");
@@ -575,9 +575,9 @@ void BundleWriter::patient() {
   const FhirTime death = fhirDateTime(p.death_time.value);
   if (death.ok) {
     time("deceasedDateTime", death);
-  } else if (p.deceased.value == "Y" || p.deceased.value == "N") {
+  } else if (const std::string_view deceased = p.deceased.value; deceased == "Y" || deceased == "N") {
     writeKey(w_, "deceasedBoolean");
-    w_.boolean(p.deceased.value == "Y");
+    w_.boolean(deceased == "Y");
   }
   addresses(p.addresses);
   if (!rec_.merged_identifiers.empty()) {
@@ -674,7 +674,8 @@ void BundleWriter::encounter() {
       const Diagnosis& d = rec_.diagnoses[i];
       w_.startObject();
       writeReference(w_, "condition", condition_ids_[i]);
-      std::string_view role = d.type.value == "A" ? "AD" : d.type.value == "F" ? "DD" : "";
+      const std::string_view type = d.type.value;
+      std::string_view role = type == "A" ? "AD" : type == "F" ? "DD" : "";
       if (!role.empty()) {
         writeKey(w_, "use");
         w_.startObject();
@@ -1232,7 +1233,7 @@ void BundleWriter::allergies() {
     constCoding("http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active");
     w_.endArray();
     w_.endObject();
-    const std::string& t = a.type.value;
+    const std::string_view t = a.type.value;
     if (t == "MA" || t == "DA" || t == "FA" || t == "EA" || t == "AA" || t == "PA" || t == "LA" || t == "MC")
       plain("type", "allergy");
     else if (t == "FI" || t == "DI" || t == "MI")  // food, drug, misc intolerance (v2.5+)
@@ -1244,7 +1245,7 @@ void BundleWriter::allergies() {
       writeString(w_, category);
       w_.endArray();
     }
-    const std::string& sev = a.severity.value;
+    const std::string_view sev = a.severity.value;
     if (sev == "SV") plain("criticality", "high");
     else if (sev == "MO" || sev == "MI") plain("criticality", "low");
     else if (sev == "U") plain("criticality", "unable-to-assess");
