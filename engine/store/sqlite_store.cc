@@ -831,14 +831,9 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
                             kIndexCachePragma, kPatientIndexSchema}) {
       if (auto r = exec(db, sql); !r) return fail(r.error());
     }
-    auto mark = Statement::prepare(db,
-                                   "SELECT (SELECT indexed_through FROM pidx.index_state),"
-                                   " (SELECT COALESCE(MAX(id), 0) FROM messages)");
-    if (!mark) return fail(mark.error());
-    int rc = sqlite3_step(mark->get());
-    if (rc != SQLITE_ROW) return fail(sqliteError(db, rc, "read patient index mark"));
-    std::int64_t through = mark->integer(0), last = mark->integer(1);
-    mark = Statement();
+    auto range = readIndexRange(db);
+    if (!range) return fail(range.error());
+    auto [through, last] = *range;
     if (through > last) {
       log_->warn("patient index is ahead of the message store (mark {}, last id {}); rebuilding it", through, last);
       if (auto r = exec(db, "BEGIN; DELETE FROM pidx.patient_index; UPDATE pidx.index_state SET indexed_through = 0;"
@@ -855,6 +850,17 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     return Ok();
   }
 
+  // The sidecar's mark (ids <= it are indexed) and the store's last id, read together.
+  static Result<std::pair<std::int64_t, std::int64_t>> readIndexRange(sqlite3* db) {
+    auto q = Statement::prepare(db,
+                                "SELECT (SELECT indexed_through FROM pidx.index_state),"
+                                " (SELECT COALESCE(MAX(id), 0) FROM messages)");
+    if (!q) return Unexpected(q.error());
+    int rc = sqlite3_step(q->get());
+    if (rc != SQLITE_ROW) return Unexpected(sqliteError(db, rc, "read patient index range"));
+    return std::pair{q->integer(0), q->integer(1)};
+  }
+
   // One index round: the rows above the mark (at most kIndexChunkIds ids) are read in
   // autocommit statements, so the read snapshot of the store lasts as long as the scan and
   // no longer (a checkpoint cannot copy WAL frames past a reader's snapshot, and this
@@ -868,17 +874,10 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     if (index_db_ == nullptr) {
       if (auto r = openIndexer(); !r) return Unexpected(r.error());
     }
-    std::int64_t from = 0, last = 0;
-    {
-      auto range = Statement::prepare(index_db_,
-                                      "SELECT (SELECT indexed_through FROM pidx.index_state),"
-                                      " (SELECT COALESCE(MAX(id), 0) FROM messages)");
-      if (!range) return Unexpected(range.error());
-      int rc = sqlite3_step(range->get());
-      if (rc != SQLITE_ROW) return Unexpected(sqliteError(index_db_, rc, "read patient index range"));
-      from = range->integer(0);
-      last = std::min(range->integer(1), bound);
-    }
+    auto range = readIndexRange(index_db_);
+    if (!range) return Unexpected(range.error());
+    const std::int64_t from = range->first;
+    const std::int64_t last = std::min(range->second, bound);
     if (last <= from) return false;
     const std::int64_t to = std::min(last, from + kIndexChunkIds);
     index_rows_.clear();
