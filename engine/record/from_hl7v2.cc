@@ -217,8 +217,8 @@ class SegmentReader {
     split_field_ = field;
     split_rep_ = rep;
     std::string_view f = seg_.field(field);
-    if (f.empty() || (!may_repeat_ && rep == 1)) split_rep_text_ = f;
-    else split_rep_text_ = may_repeat_ ? nthPart(f, delims_.repetition, rep) : std::string_view();
+    if (!may_repeat_) split_rep_text_ = rep == 1 ? f : std::string_view();  // a field is its only repetition
+    else split_rep_text_ = f.empty() ? f : nthPart(f, delims_.repetition, rep);
     split_count_ = 0;
     const std::string_view t = split_rep_text_;
     if (t.empty()) return;
