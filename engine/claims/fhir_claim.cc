@@ -94,11 +94,11 @@ class ClaimWriter {
     writeKey(w_, key);
     w_.RawValue(v.data(), v.size(), rapidjson::kNumberType);
   }
-  const std::string& payerId() const {
+  std::string_view payerId() const {
     if (!rec_.coverages.empty() && !rec_.coverages[0].payer_id.empty()) return rec_.coverages[0].payer_id.value;
     return parties_.payer_id;
   }
-  const std::string& payerName() const {
+  std::string_view payerName() const {
     if (!rec_.coverages.empty() && !rec_.coverages[0].payer_name.empty()) return rec_.coverages[0].payer_name.value;
     return parties_.payer_name;
   }

@@ -146,8 +146,8 @@ void writeTransaction(Segments& seg, const ClaimInput& in, const ClaimModel& m, 
   }
   std::string birth = alnum(p.birth_date.value, 8);
   if (birth.size() == 8) seg.add({"DMG", "D8", birth, sexCode(p.sex.value)});
-  std::string payer_id = cov && !cov->payer_id.empty() ? cov->payer_id.value : parties.payer_id;
-  std::string payer_name = cov && !cov->payer_name.empty() ? cov->payer_name.value : parties.payer_name;
+  std::string payer_id = cov && !cov->payer_id.empty() ? cov->payer_id.value.str() : parties.payer_id;
+  std::string payer_name = cov && !cov->payer_name.empty() ? cov->payer_name.value.str() : parties.payer_name;
   seg.add({"NM1", "PR", "2", text(payer_name, 60), "", "", "", "", "PI", text(payer_id, 80, false)});
   // 2300 claim.
   std::string facility = m.place_of_service + kComponent + "B" + kComponent + "1";

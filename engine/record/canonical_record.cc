@@ -17,4 +17,6 @@ std::string Source::hl7Text(std::string_view segment, int occurrence, int field,
 
 std::ostream& operator<<(std::ostream& os, const Source& s) { return os << s.str(); }
 
+std::ostream& operator<<(std::ostream& os, const Text& t) { return os << t.view(); }
+
 }  // namespace courier::record

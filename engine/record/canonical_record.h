@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/record/text.h"
+
 namespace courier::record {
 
 // Where a value was read: an HL7 v2 path (`DG1[2]-3.1`) or any other text (a FHIR
@@ -85,7 +87,7 @@ class Source {
 
 // A value and where it came from.
 struct Sourced {
-  std::string value;
+  Text value;  // a view of the record's TextBuffer when read from HL7 v2 as sent
   Source source;  // HL7 path (`OBX[3]-5`) or FHIR path; empty when value is empty
 
   bool empty() const { return value.empty(); }
@@ -321,6 +323,9 @@ struct Guarantor {
 };
 
 struct CanonicalRecord {
+  // The bytes values read from HL7 v2 view (text.h). First, so that it outlives
+  // the values when a record is destroyed.
+  TextBuffer text;
   Sourced message_id;    // MSH-10
   Sourced message_type;  // MSH-9.1
   Sourced trigger;       // MSH-9.2

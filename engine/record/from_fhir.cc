@@ -485,8 +485,8 @@ class Converter {
           id.assigning_authority = r_.string(*assigner, "display", child(at, "assigner"));
         if (id.assigning_authority.empty()) {
           id.assigning_authority = r_.string(*idv, "system", at);
-          std::string& a = id.assigning_authority.value;
-          if (a.rfind("urn:oid:", 0) == 0) a.erase(0, 8);
+          Text& a = id.assigning_authority.value;
+          if (a.starts_with("urn:oid:")) a = a.substr(8);
         }
         out.identifiers.push_back(std::move(id));
       }
@@ -894,7 +894,7 @@ class Converter {
       o.value = r_.string(*q, "value", base);
       Sourced comparator = r_.string(*q, "comparator", base);
       o.value_type = {comparator.empty() ? "NM" : "SN", o.value.source};
-      if (!comparator.empty()) o.value.value.insert(0, comparator.value);
+      if (!comparator.empty()) o.value.value = comparator.value + o.value.value;
       o.units.code = r_.string(*q, "code", base);
       o.units.display = r_.string(*q, "unit", base);
       o.units.system = r_.string(*q, "system", base);

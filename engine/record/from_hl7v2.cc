@@ -79,13 +79,12 @@ struct PathParts {
   int occurrence, field, rep, component, sub;
 };
 void emplaceSourced(Sourced& out, std::string&& value, const PathParts& p) noexcept {
-  std::destroy_at(&out.value);
-  ::new (static_cast<void*>(&out.value)) std::string(std::move(value));
+  out.value = std::move(value);
   out.source.setHl7(p.segment, p.occurrence, p.field, p.rep, p.component, p.sub);
 }
-void emplaceSourced(Sourced& out, std::string_view value, const PathParts& p) noexcept {
-  std::destroy_at(&out.value);
-  ::new (static_cast<void*>(&out.value)) std::string(value);
+// `value` lies in the record's TextBuffer: the value views it, no copy.
+void borrowSourced(Sourced& out, std::string_view value, const PathParts& p) noexcept {
+  out.value.borrow(value);
   out.source.setHl7(p.segment, p.occurrence, p.field, p.rep, p.component, p.sub);
 }
 
@@ -96,8 +95,11 @@ void emplaceSourced(Sourced& out, std::string_view value, const PathParts& p) no
 // when needed, a sub-component split and an unescape.
 class SegmentReader {
  public:
-  SegmentReader(const Message& msg, hl7v2::Segment seg, std::string_view id, int occurrence)
-      : seg_(seg), delims_(msg.delimiters()) {
+  // `kept` is the record's copy of msg.raw() (TextBuffer::keep): values read as sent
+  // view it.
+  SegmentReader(const Message& msg, std::string_view kept, hl7v2::Segment seg, std::string_view id, int occurrence)
+      : seg_(seg), delims_(msg.delimiters()), raw_begin_(msg.raw().data()), raw_size_(msg.raw().size()),
+        kept_(kept.data()) {
     std::memcpy(prefix_, id.data(), 3);
     char* p = prefix_ + 3;
     if (occurrence != 1) {
@@ -132,7 +134,14 @@ class SegmentReader {
     const PathParts path{id_, occurrence_, field, rep, component, sub};
     const bool escaped = may_escape_ && needsDecoding(r, delims_);
     if (!latin1_ && !escaped) {
-      emplaceSourced(out, r, path);
+      // The same bytes in the record's copy of the message. Values come from the
+      // message's fields; the check keeps anything else (none known) safe.
+      const size_t at = static_cast<size_t>(r.data() - raw_begin_);
+      if (r.data() >= raw_begin_ && at <= raw_size_ && r.size() <= raw_size_ - at) [[likely]] {
+        borrowSourced(out, std::string_view(kept_ + at, r.size()), path);
+        return;
+      }
+      emplaceSourced(out, std::string(r), path);
       return;
     }
     std::string value = escaped ? hl7v2::decode(r, delims_) : std::string(r);
@@ -251,6 +260,9 @@ class SegmentReader {
 
   hl7v2::Segment seg_;
   const hl7v2::Delimiters& delims_;
+  const char* raw_begin_;  // the message's bytes
+  size_t raw_size_;
+  const char* kept_;       // the record's copy of them
   char prefix_[16];  // "DG1" or "DG1[2]": prefix_size_ bytes are set
   std::string_view id_;   // "DG1"
   int occurrence_ = 1;
@@ -347,7 +359,7 @@ void readTelecoms(const SegmentReader& r, int field, std::string_view default_us
       if (!local.empty()) {
         Sourced area = r.get(field, i, 6);
         t.value.source = std::move(local.source);
-        t.value.value = area.empty() ? std::move(local.value) : "(" + area.value + ")" + local.value;
+        t.value.value = area.empty() ? std::move(local.value) : Text("(" + area.value + ")" + local.value);
       } else {
         r.read(t.value, field, i, 1);
       }
@@ -467,7 +479,7 @@ void readOrder(const SegmentReader& r, CanonicalRecord& rec, const Sourced& orc_
 
 // OBX-5 repetitions 2..n of a value that is not text (text joins its lines above):
 // each is a value of its own, read the way the first one is.
-void readRepeatedValues(const SegmentReader& r, const std::string& type, Observation& o) {
+void readRepeatedValues(const SegmentReader& r, std::string_view type, Observation& o) {
   if (type == "TX" || type == "FT" || type == "ST") return;
   int reps = r.repetitions(5);
   if (reps < 2) return;
@@ -500,7 +512,7 @@ void readObservation(const SegmentReader& r, CanonicalRecord& rec) {
   o.source_segment = r.name();
   r.readCode(o.code, 3);
   r.read(o.value_type, 2);
-  const std::string& type = o.value_type.value;
+  std::string_view type = o.value_type.value;
   if (type == "CE" || type == "CWE" || type == "CNE") {
     r.readCode(o.coded_value, 5);
     o.value = o.coded_value.code.empty() ? o.coded_value.display : o.coded_value.code;
@@ -704,7 +716,8 @@ Result<CanonicalRecord> fromHl7v2(const Message& msg) {
     return out;
   }
   CanonicalRecord& rec = *out;
-  SegmentReader msh(msg, msg.segment(0), "MSH", 1);
+  const std::string_view kept = rec.text.keep(msg.raw());
+  SegmentReader msh(msg, kept, msg.segment(0), "MSH", 1);
   msh.read(rec.message_type, 9, 1, 1);
   if (rec.message_type.empty()) {
     out = Unexpected(Error(ErrorCode::kParse, "message type is missing", "MSH-9"));
@@ -743,7 +756,7 @@ Result<CanonicalRecord> fromHl7v2(const Message& msg) {
     int occ = occurrence(tag);
     if (occ == 0) continue;
     if (tag == segmentTag("MSH")) continue;
-    SegmentReader r(msg, segment, id, occ);
+    SegmentReader r(msg, kept, segment, id, occ);
     switch (tag) {
     case segmentTag("PID"):
       if (!rec.has_patient) {  // the first patient is the subject (A17 swaps carry two)

@@ -607,7 +607,7 @@ std::string_view encounterClass(std::string_view v) {
 }
 
 std::string_view encounterStatus(const CanonicalRecord& rec) {
-  const std::string& t = rec.trigger.value;
+  std::string_view t = rec.trigger.value;
   if (t == "A11" || t == "A27" || t == "A38") return "cancelled";
   if (t == "A03" || !rec.encounter.discharge_time.empty()) return "finished";
   if (t == "A05" || t == "A14") return "planned";
@@ -807,8 +807,8 @@ std::string_view observationStatus(std::string_view v) {
 
 // value[x] of one OBX-5 value (the Observation's, or a component's for repetitions).
 void BundleWriter::observationValue(const Observation& o, const Sourced& value, const Code& coded) {
-  const std::string& type = o.value_type.value;
-  const std::string& v = value.value;
+  std::string_view type = o.value_type.value;
+  std::string_view v = value.value;
   if (!v.empty()) {
     std::string_view number = v;
     std::string_view comparator;
@@ -1020,7 +1020,7 @@ void BundleWriter::coverages() {
       identifierWithType(c.payer_id.value, "");
       w_.endArray();
     }
-    writeField(w_, "name", c.payer_name.empty() ? std::string_view("unknown payer") : c.payer_name.value);
+    writeField(w_, "name", c.payer_name.empty() ? std::string_view("unknown payer") : c.payer_name.value.view());
     endEntry();
 
     beginEntry("Coverage", idFor("Coverage", c.source_segment));

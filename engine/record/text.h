@@ -1,0 +1,175 @@
+// Text: a record value's bytes, either its own string or a view of bytes its
+// record keeps (TextBuffer).
+//
+// The HL7 v2 reader takes most values straight from the message: a record keeps
+// one copy of the message and its values view it, so a value costs neither a
+// copy nor, when longer than std::string's inline room, an allocation and a
+// free. Everything else (FHIR input, site maps, values the reader composes or
+// decodes, values set by hand) owns its text as a std::string.
+//
+// Ownership: a borrowed Text is valid while its record's TextBuffer is; moving a
+// record moves the buffer's heap block, so the views stay valid. COPYING a Text
+// always makes an owned copy, so a copied value (or a copied record) never
+// depends on the record it came from. Moving a borrowed Text moves the view: do
+// not move values out of a record that is about to be destroyed.
+//
+// Reads go through view() (or the string_view conversion); the std::string-like
+// members are the ones the record's users need.
+#pragma once
+
+#include <compare>
+#include <cstddef>
+#include <cstring>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace courier::record {
+
+class Text {
+ public:
+  Text() = default;
+  Text(std::string s) : own_(std::move(s)) {}       // NOLINT: a value is set from text
+  Text(std::string_view s) : own_(s) {}             // NOLINT
+  Text(const char* s) : own_(s) {}                  // NOLINT
+  Text(const Text& o) : own_(o.view()) {}
+  Text(Text&& o) noexcept : own_(std::move(o.own_)), data_(o.data_), size_(o.size_) { o.data_ = nullptr; }
+  Text& operator=(const Text& o) {
+    if (this != &o) assign(o.view());
+    return *this;
+  }
+  Text& operator=(Text&& o) noexcept {
+    own_ = std::move(o.own_);
+    data_ = o.data_;
+    size_ = o.size_;
+    o.data_ = nullptr;
+    return *this;
+  }
+  Text& operator=(std::string s) {
+    own_ = std::move(s);
+    data_ = nullptr;
+    return *this;
+  }
+  Text& operator=(std::string_view s) { return assign(s); }
+  Text& operator=(const char* s) { return assign(std::string_view(s)); }
+
+  // Views `bytes` (not empty) without copying them; the caller keeps them alive
+  // (the record's TextBuffer). Drops what this held.
+  void borrow(std::string_view bytes) noexcept {
+    own_.clear();
+    data_ = bytes.data();
+    size_ = bytes.size();
+  }
+
+  std::string_view view() const { return data_ != nullptr ? std::string_view(data_, size_) : std::string_view(own_); }
+  operator std::string_view() const { return view(); }  // NOLINT: a value reads as text
+  operator std::string() const { return std::string(view()); }  // NOLINT
+  std::string str() const { return std::string(view()); }
+
+  bool empty() const { return data_ == nullptr && own_.empty(); }
+  size_t size() const { return view().size(); }
+  const char* data() const { return view().data(); }
+  const char* begin() const { return view().data(); }
+  const char* end() const { return view().data() + view().size(); }
+  char operator[](size_t i) const { return view()[i]; }
+  char front() const { return view().front(); }
+  char back() const { return view().back(); }
+  size_t find(std::string_view s, size_t pos = 0) const { return view().find(s, pos); }
+  size_t find(char c, size_t pos = 0) const { return view().find(c, pos); }
+  size_t rfind(char c, size_t pos = std::string_view::npos) const { return view().rfind(c, pos); }
+  size_t rfind(std::string_view s, size_t pos = std::string_view::npos) const { return view().rfind(s, pos); }
+  size_t find_first_of(std::string_view s, size_t pos = 0) const { return view().find_first_of(s, pos); }
+  size_t find_first_not_of(std::string_view s, size_t pos = 0) const { return view().find_first_not_of(s, pos); }
+  std::string_view substr(size_t pos, size_t n = std::string_view::npos) const { return view().substr(pos, n); }
+  bool starts_with(std::string_view s) const { return view().starts_with(s); }
+  bool ends_with(std::string_view s) const { return view().ends_with(s); }
+
+  // Mutators make the text owned first.
+  Text& assign(std::string_view s) {
+    if (data_ != nullptr) {
+      data_ = nullptr;
+      own_.assign(s);
+    } else {
+      own_.assign(s.data(), s.size());  // s may be part of own_: assign copes
+    }
+    return *this;
+  }
+  void clear() {
+    data_ = nullptr;
+    own_.clear();
+  }
+  Text& operator+=(std::string_view s) {
+    own();
+    own_.append(s);
+    return *this;
+  }
+  Text& operator+=(char c) {
+    own();
+    own_.push_back(c);
+    return *this;
+  }
+  Text& append(std::string_view s) { return *this += s; }
+  void push_back(char c) { *this += c; }
+
+  friend bool operator==(const Text& a, const Text& b) { return a.view() == b.view(); }
+  friend bool operator==(const Text& a, std::string_view b) { return a.view() == b; }
+  friend bool operator==(const Text& a, const char* b) { return a.view() == std::string_view(b); }
+  friend bool operator==(const Text& a, const std::string& b) { return a.view() == std::string_view(b); }
+  friend std::strong_ordering operator<=>(const Text& a, const Text& b) { return a.view() <=> b.view(); }
+  friend std::strong_ordering operator<=>(const Text& a, std::string_view b) { return a.view() <=> b; }
+  friend std::string operator+(const Text& a, std::string_view b) { return std::string(a.view()).append(b); }
+  friend std::string operator+(const Text& a, const char* b) { return std::string(a.view()).append(b); }
+  friend std::string operator+(const Text& a, const std::string& b) { return std::string(a.view()).append(b); }
+  friend std::string operator+(const Text& a, const Text& b) { return std::string(a.view()).append(b.view()); }
+  friend std::string operator+(std::string_view a, const Text& b) { return std::string(a).append(b.view()); }
+  friend std::string operator+(const char* a, const Text& b) { return std::string(a).append(b.view()); }
+  friend std::string operator+(const std::string& a, const Text& b) { return std::string(a).append(b.view()); }
+  friend std::string operator+(std::string&& a, const Text& b) { return std::move(a.append(b.view())); }
+  friend std::ostream& operator<<(std::ostream& os, const Text& t);
+
+ private:
+  void own() {
+    if (data_ == nullptr) return;
+    own_.assign(data_, size_);
+    data_ = nullptr;
+  }
+
+  std::string own_;              // the text when data_ is null
+  const char* data_ = nullptr;   // borrowed bytes (size_ > 0), or null
+  size_t size_ = 0;
+};
+
+// The bytes a record's borrowed Texts view: one copy of the message it was read
+// from, made once per record. A heap block, so moving the record (and this)
+// leaves the views valid. Copying a record copies its Texts as owned text, so a
+// copy starts with an empty buffer.
+class TextBuffer {
+ public:
+  TextBuffer() = default;
+  TextBuffer(const TextBuffer&) noexcept {}
+  TextBuffer& operator=(const TextBuffer&) noexcept { return *this; }  // keeps its own bytes
+  TextBuffer(TextBuffer&&) noexcept = default;
+  TextBuffer& operator=(TextBuffer&&) noexcept = default;
+
+  // Copies `bytes` into the buffer (replacing what it held) and returns the copy.
+  std::string_view keep(std::string_view bytes) {
+    bytes_ = std::make_unique_for_overwrite<char[]>(bytes.size() + 1);
+    if (!bytes.empty()) std::memcpy(bytes_.get(), bytes.data(), bytes.size());
+    size_ = bytes.size();
+    return {bytes_.get(), size_};
+  }
+  std::string_view bytes() const { return {bytes_.get(), size_}; }
+
+ private:
+  std::unique_ptr<char[]> bytes_;
+  size_t size_ = 0;
+};
+
+}  // namespace courier::record
+
+template <>
+struct std::hash<courier::record::Text> {
+  size_t operator()(const courier::record::Text& t) const noexcept { return std::hash<std::string_view>{}(t.view()); }
+};
