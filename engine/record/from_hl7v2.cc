@@ -110,7 +110,7 @@ class SegmentReader {
     prefix_size_ = static_cast<size_t>(p - prefix_);
     id_ = id;
     occurrence_ = occurrence;
-    is_msh_ = id == "MSH";
+    is_msh_ = segmentTag(id) == segmentTag("MSH");  // id is three characters; == on a string_view is an out-of-line compare
     latin1_ = msg.charset() == hl7v2::Charset::kLatin1;
     // One scan of the segment tells whether any value of it can need unescaping.
     may_escape_ = delims_.escape != '\0' && seg.raw().find(delims_.escape) != std::string_view::npos;
