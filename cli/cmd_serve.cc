@@ -370,7 +370,8 @@ Result<void> startProcessing(const config::Config& cfg, Processing& p) {
   for (const auto& d : cfg.destinations) {
     auto sink = makeSink(d);
     if (!sink) return Unexpected(sink.error());
-    auto own = store::openSqliteWorkStore(store::WorkStoreOptions{cfg.store.sqlite_path});
+    // Its own connection, sharing the pipeline's WAL checkpointer.
+    auto own = p.work->connect();
     if (!own) return Unexpected(own.error());
     p.delivery_work.push_back(std::move(*own));
     p.deliverers.push_back(std::make_unique<pipeline::Deliverer>(*p.delivery_work.back(), d, std::move(*sink)));

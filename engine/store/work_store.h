@@ -25,6 +25,10 @@
 // written together by the next one (group commit), so 50 deliverers each settling one
 // notification pay one fdatasync, not 50.
 //
+// Checkpoints (SQLite): the commits of a store and of those connect() made from it do not
+// copy the shared WAL into the database file themselves; one thread per such family does,
+// and keeps the WAL bounded when only they write (sqlite_work_store.cc, WalCheckpointer).
+//
 // Thread-safety: every method may be called from any thread (one connection, one
 // mutex); calls block on disk. Times are system_clock; errors are kUnavailable
 // (storage), kNotFound, kInvalidArgument (a state change that does not apply).
@@ -219,6 +223,10 @@ class WorkStore {
   [[nodiscard]] virtual Result<void> recordAttempts(const std::vector<AttemptRecord>& attempts) = 0;
   // How recordAttempts calls became commits (zero where not counted).
   virtual AttemptCommitStats attemptCommitStats() { return {}; }
+  // Another connection to the same store (a deliverer's own), sharing this one's WAL
+  // checkpointer: the connections' commits leave the copying of the WAL to it (SQLite:
+  // one checkpoint thread for all of them, see sqlite_work_store.cc).
+  [[nodiscard]] virtual Result<std::unique_ptr<WorkStore>> connect() = 0;
   [[nodiscard]] virtual Result<std::vector<OutboxItem>> listOutbox(const OutboxFilter& filter) = 0;
   [[nodiscard]] virtual Result<OutboxItem> getOutbox(std::int64_t id) = 0;
   // Pending again, due now, attempts reset: a dead item (retry) or a delivered one (replay).
