@@ -2,10 +2,15 @@
 // separate connection. See sqlite_store.h for the contract.
 #include "engine/store/sqlite_store.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -13,7 +18,10 @@
 #include <limits>
 #include <mutex>
 #include <string>
+#include <optional>
 #include <thread>
+#include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -205,6 +213,15 @@ CREATE TABLE outbox_payload (
 INSERT INTO outbox_payload(outbox_id, payload) SELECT id, payload FROM outbox;
 ALTER TABLE outbox DROP COLUMN payload;
 )sql",
+    // 8: the dedup key leaves the commit path, as the patient index did (3). Senders
+    // number their messages each on their own, so with 16 senders a commit of ~18
+    // messages wrote ~16 different leaves of messages_dedup: most of its ~30 WAL frames
+    // (~120 KB to fsync for ~10 KB of messages). The writer now finds duplicates in the
+    // keys it committed above the sidecar's mark (held in memory) and, below it, in the
+    // sidecar's dedup_index, which the indexer thread fills in large sorted batches.
+    R"sql(
+DROP INDEX IF EXISTS messages_dedup;
+)sql",
 };
 constexpr int kLatestVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
 static_assert(kLatestVersion == SqliteStore::kSchemaVersion);
@@ -232,14 +249,21 @@ constexpr int kCheckpointPasses = 8;
 // WAL's bound on disk (16 MiB of 4 KiB pages, plus one group).
 constexpr int kWalCapFrames = 4096;
 
-// The patient index sidecar, attached as `pidx` by the readers and the indexer. Derived
-// data: (patient, id) for every message with id <= indexed_through that has a patient.
-// It has no migrations: a sidecar that does not match is dropped and rebuilt.
+// The index sidecar, attached as `pidx` by the readers and the indexer. Derived data,
+// for every message with id <= indexed_through: (patient, id) when it has a patient, and
+// its dedup key (control id, facility) when it has a control id. It has no migrations: a
+// sidecar that does not match is rebuilt (see openIndexer).
 constexpr const char* kPatientIndexSchema = R"sql(
 CREATE TABLE IF NOT EXISTS pidx.patient_index (
   patient_id TEXT    NOT NULL,
   id         INTEGER NOT NULL,
   PRIMARY KEY (patient_id, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pidx.dedup_index (
+  control_id       TEXT    NOT NULL,   -- first: a search by control id alone uses it too
+  sending_facility TEXT    NOT NULL,
+  id               INTEGER NOT NULL,
+  PRIMARY KEY (control_id, sending_facility)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pidx.index_state (
   one             INTEGER PRIMARY KEY CHECK (one = 1),
@@ -251,8 +275,68 @@ INSERT OR IGNORE INTO pidx.index_state(one, indexed_through) VALUES (1, 0);
 // At most this many ids per index round (see indexOnce: the rows are read first, then
 // written, so that the indexer never holds a read snapshot of the store for long).
 constexpr std::int64_t kIndexChunkIds = 4096;
+// A writer opening a store whose sidecar lags by more than this many ids (new, rebuilt,
+// or made before the dedup index) indexes them before accepting, instead of holding all
+// their keys in memory (see SqliteStoreImpl::recent_).
+constexpr std::int64_t kIndexBeforeAccepting = 200000;
 
 std::string patientIndexPath(const std::filesystem::path& db) { return db.string() + "-patient-index"; }
+
+// The dedup keys at or below the index mark, as a set that answers "certainly not" or
+// "perhaps" (a Bloom filter, 10 bits and 7 probes per key: ~1% false "perhaps"). Nearly
+// every message is new, and this answers it in memory: a lookup in the sidecar (a B-tree
+// descent and page reads, ~2 us of the writer per message) is left for the rare perhaps.
+// It grows by layers, each twice the last, so it never needs rebuilding; a layer is
+// 1.25 bytes per key (12.5 MB for ten million messages). Keys are never removed: a
+// superset only costs lookups.
+class KeyFilter {
+ public:
+  static std::uint64_t hash(std::string_view key) {
+    // 64-bit FNV-1a, then a finalizer (splitmix64) so that the probes spread.
+    std::uint64_t h = 14695981039346656037ull;
+    for (unsigned char c : key) h = (h ^ c) * 1099511628211ull;
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebull;
+    return h ^ (h >> 31);
+  }
+  void add(std::uint64_t h) {
+    if (layers_.empty() || layers_.back().count == layers_.back().capacity) {
+      const std::size_t capacity = layers_.empty() ? kFirstCapacity : layers_.back().capacity * 2;
+      layers_.push_back(Layer{std::vector<std::uint64_t>(capacity * kBitsPerKey / 64), capacity, 0});
+    }
+    Layer& l = layers_.back();
+    forEachProbe(l, h, [&](std::size_t bit) { l.bits[bit / 64] |= std::uint64_t{1} << (bit % 64); });
+    ++l.count;
+  }
+  bool mayContain(std::uint64_t h) const {
+    for (const Layer& l : layers_) {
+      bool all = true;
+      forEachProbe(l, h, [&](std::size_t bit) { all = all && (l.bits[bit / 64] >> (bit % 64) & 1) != 0; });
+      if (all) return true;
+    }
+    return false;
+  }
+  void clear() { layers_.clear(); }
+
+ private:
+  static constexpr std::size_t kFirstCapacity = 1 << 16;
+  static constexpr std::size_t kBitsPerKey = 10;
+  static constexpr int kProbes = 7;
+  struct Layer {
+    std::vector<std::uint64_t> bits;
+    std::size_t capacity;
+    std::size_t count;
+  };
+  template <typename Fn>
+  static void forEachProbe(const Layer& l, std::uint64_t h, Fn&& fn) {
+    const std::size_t nbits = l.bits.size() * 64;
+    const std::uint64_t step = (h >> 32) | 1;  // double hashing: h, h + step, h + 2 step...
+    for (int i = 0; i < kProbes; ++i, h += step) fn(static_cast<std::size_t>(h % nbits));
+  }
+  std::vector<Layer> layers_;
+};
 
 class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
  public:
@@ -262,9 +346,32 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     close();
     if (checkpoint_db_ != nullptr) sqlite3_close_v2(checkpoint_db_);
     if (index_db_ != nullptr) sqlite3_close_v2(index_db_);
+    closeIndexedReader();
     writer_statements_.clear();
     if (writer_ != nullptr) sqlite3_close_v2(writer_);
     if (reader_ != nullptr) sqlite3_close_v2(reader_);
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+  }
+
+  // One writer per store file: the keys above the index mark live in the writer's memory,
+  // so a second process writing the same file would miss the first one's duplicates. The
+  // lock is an flock on `<path>-writer.lock`, released by the kernel when the process
+  // ends however it ends (kill -9 included).
+  Result<void> lockForWriting() {
+    const std::string path = options_.path.string() + "-writer.lock";
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      return Unexpected(Error(ErrorCode::kUnavailable, std::string("cannot open the writer lock: ") + std::strerror(errno), path));
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      return Unexpected(Error(ErrorCode::kUnavailable,
+                              "another Courier process is writing this message store (one `courier serve` per data "
+                              "directory)",
+                              options_.path.string()));
+    }
+    lock_fd_ = fd;
+    return Ok();
   }
 
   Result<void> init() {
@@ -273,6 +380,9 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
       if (!std::filesystem::exists(options_.path, ec)) {
         return Unexpected(Error(ErrorCode::kNotFound, "no message store at this path", options_.path.string()));
       }
+    }
+    if (options_.start_writer) {
+      if (auto r = lockForWriting(); !r) return r;
     }
     sqlite3* db = nullptr;
     auto opened =
@@ -295,6 +405,25 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
         log_->warn("no checkpoint connection, the writer checkpoints itself: {}", r.error().message);
       }
       if (auto prepared = prepareWriter(); !prepared) return prepared;
+      // The sidecar is opened before anything is submitted, so that readers find it and
+      // the writer knows its mark; when that fails the indexer thread keeps trying, and
+      // the writer holds every key in memory meanwhile.
+      if (options_.index_patients) {
+        if (auto r = openIndexer(); !r) {
+          log_->warn("index sidecar unavailable, will retry: {}", r.error().message);
+        } else if (last_at_open_ - indexed_through_.load() > kIndexBeforeAccepting) {
+          log_->info("indexing {} messages before accepting (the index sidecar is new or was rebuilt)",
+                     last_at_open_ - indexed_through_.load());
+          catchUp(last_at_open_);
+        }
+      }
+      {
+        std::lock_guard lock(mark_mu_);
+        dedup_generation_ = mark_generation_;
+      }
+      int rc = SQLITE_OK;
+      if (auto r = loadRecent(indexed_through_.load(), rc); !r) return r;
+      loadFilter();
       accepting_ = true;
       completer_ = std::thread([this] { complete(); });
       completer_id_ = completer_.get_id();
@@ -309,9 +438,6 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
       writer_id_ = thread_.get_id();
       if (checkpoint_db_ != nullptr) checkpointer_ = std::thread([this] { checkpointLoop(); });
       if (options_.index_patients) {
-        // The sidecar is created here, before anything is submitted, so that readers
-        // find it; when that fails the indexer thread keeps trying.
-        if (auto r = openIndexer(); !r) log_->warn("patient index unavailable, will retry: {}", r.error().message);
         indexer_ = std::thread([this] { indexLoop(); });
       }
     } else {
@@ -339,18 +465,18 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     std::lock_guard lock(read_mu_);
     auto db = readConnection();
     if (!db) return Unexpected(db.error());
-    const bool by_patient = !filter.patient_id.empty();
-    if (by_patient && !reader_has_index_) (void)attachPatientIndex(*db, false);  // absent: scan
-    auto result = listWith(*db, filter, by_patient && reader_has_index_);
+    const bool indexed = !filter.patient_id.empty() || !filter.control_id.empty();
+    if (indexed && !reader_has_index_) (void)attachPatientIndex(*db, false);  // absent: scan
+    auto result = listWith(*db, filter, indexed && reader_has_index_);
     // A sidecar without its tables (being created by a server right now): plain scan.
-    if (!result && by_patient && reader_has_index_) result = listWith(*db, filter, false);
+    if (!result && indexed && reader_has_index_) result = listWith(*db, filter, false);
     return result;
   }
 
-  // The query of list(). `use_index`: a patient filter uses the sidecar index for ids up
-  // to its high-water mark and scans the rows above it, in one statement (one snapshot of
-  // each file, so the mark and the entries agree; the outer patient test keeps even a
-  // sidecar that lags or leads the store from returning a wrong row).
+  // The query of list(). `use_index`: a patient or control id filter uses the sidecar's
+  // index for ids up to its high-water mark and scans the rows above it, in one statement
+  // (one snapshot of each file, so the mark and the entries agree; the outer tests keep
+  // even a sidecar that lags or leads the store from returning a wrong row).
   Result<std::vector<MessageSummary>> listWith(sqlite3* db, const MessageFilter& filter, bool use_index) {
     std::string sql =
         "SELECT id, received_at, listener, peer_identity, message_type, trigger_event, control_id, "
@@ -373,7 +499,14 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     }
     if (!type.empty()) sql += " AND message_type = :type";
     if (!trigger.empty()) sql += " AND trigger_event = :trigger";
-    if (!filter.control_id.empty()) sql += " AND control_id = :control_id";
+    if (!filter.control_id.empty()) {
+      sql += " AND control_id = :control_id";
+      if (use_index) {
+        sql += " AND id IN (SELECT id FROM pidx.dedup_index WHERE control_id = :control_id"
+               " UNION ALL SELECT id FROM messages WHERE control_id = :control_id AND id >"
+               " (SELECT COALESCE(MAX(indexed_through), 0) FROM pidx.index_state))";
+      }
+    }
     if (!filter.patient_id.empty()) {
       sql += " AND patient_id = :patient";
       if (use_index) {
@@ -524,8 +657,7 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     kInsert8,
     kInsert32,
     kMaxId,
-    kIdExists,
-    kFindDuplicate,
+    kAckCodeOf,
     kBumpDuplicate,
     kBumpCounter,
     kRecordGroup,
@@ -623,14 +755,13 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     return Ok();
   }
 
-  // INSERT of `rows` messages. Ids are given by the writer (see writeGroup), so that a
-  // multi-row insert still tells which row got which id. OR IGNORE rather than ON
-  // CONFLICT(control_id, sending_facility) DO NOTHING: a multi-row statement that may
-  // abort half-way needs a statement journal, which SQLite writes to a temp file, a
-  // pwrite per page touched (it doubled the writer's syscalls). With IGNORE nothing can
-  // abort. The only other constraints are the id (fresh by construction) and NOT NULL
-  // columns (always bound); a row skipped for any reason other than the dedup key finds
-  // no first copy in countDuplicate() and fails the group.
+  // INSERT of `rows` messages, all new (writeGroup found the duplicates before). Ids are
+  // given by the writer, so that a multi-row insert still tells which row got which id.
+  // OR IGNORE: a multi-row statement that may abort half-way needs a statement journal,
+  // which SQLite writes to a temp file, a pwrite per page touched (it doubled the
+  // writer's syscalls). With IGNORE nothing can abort. The only constraints are the id
+  // (fresh by construction) and NOT NULL columns (always bound); a row skipped anyway
+  // fails the group (writeGroup counts the rows written).
   static std::string insertSql(std::size_t rows) {
     std::string sql =
         "INSERT OR IGNORE INTO messages(id, received_at, listener, peer_identity, message_type, trigger_event, control_id, "
@@ -653,8 +784,7 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
         insertSql(kInsertRows[1]),
         insertSql(kInsertRows[2]),
         "SELECT COALESCE(MAX(id), 0) FROM messages",
-        "SELECT 1 FROM messages WHERE id = ?1",
-        "SELECT id, ack_code FROM messages WHERE control_id = ?1 AND sending_facility = ?2",
+        "SELECT ack_code FROM messages WHERE id = ?1",
         "UPDATE messages SET duplicates = duplicates + 1 WHERE id = ?1",
         "UPDATE store_counters SET value = value + ?1 WHERE name = 'duplicates'",
         "INSERT INTO commit_groups(first_id, last_id, min_received_at, max_received_at) VALUES (?1, ?2, ?3, ?4)",
@@ -827,17 +957,44 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
       return Unexpected(std::move(e));
     };
     if (auto r = attachPatientIndex(db, true); !r) return fail(r.error());
-    for (const char* sql : {"PRAGMA pidx.journal_mode=WAL", "PRAGMA pidx.synchronous=NORMAL",
-                            kIndexCachePragma, kPatientIndexSchema}) {
+    for (const char* sql : {"PRAGMA pidx.journal_mode=WAL", "PRAGMA pidx.synchronous=NORMAL", kIndexCachePragma}) {
       if (auto r = exec(db, sql); !r) return fail(r.error());
     }
+    // A sidecar made before schema 8 has a mark but no dedup entries: the missing table
+    // is made and the mark set back to 0 in one transaction (a reader never sees the new
+    // table with the old mark); the patient entries are written again, OR IGNORE.
+    auto tables = Statement::prepare(db,
+                                     "SELECT (SELECT COUNT(*) FROM pidx.sqlite_master WHERE name = 'index_state'),"
+                                     " (SELECT COUNT(*) FROM pidx.sqlite_master WHERE name = 'dedup_index')");
+    if (!tables) return fail(tables.error());
+    if (int rc = sqlite3_step(tables->get()); rc != SQLITE_ROW) return fail(sqliteError(db, rc, "read the index tables"));
+    const bool without_dedup = tables->integer(0) > 0 && tables->integer(1) == 0;
+    tables = Statement();
+    if (auto r = exec(db, "BEGIN"); !r) return fail(r.error());
+    if (auto r = exec(db, kPatientIndexSchema); !r) {
+      (void)exec(db, "ROLLBACK");
+      return fail(r.error());
+    }
+    if (without_dedup) {
+      if (auto r = exec(db, "UPDATE pidx.index_state SET indexed_through = 0"); !r) {
+        (void)exec(db, "ROLLBACK");
+        return fail(r.error());
+      }
+    }
+    if (auto r = exec(db, "COMMIT"); !r) {
+      (void)exec(db, "ROLLBACK");
+      return fail(r.error());
+    }
+    if (without_dedup) log_->info("the index sidecar has no dedup index yet; it is built again from the first message");
     auto range = readIndexRange(db);
     if (!range) return fail(range.error());
     auto [through, last] = *range;
     if (through > last) {
-      log_->warn("patient index is ahead of the message store (mark {}, last id {}); rebuilding it", through, last);
-      if (auto r = exec(db, "BEGIN; DELETE FROM pidx.patient_index; UPDATE pidx.index_state SET indexed_through = 0;"
-                            " COMMIT");
+      log_->warn("the index sidecar is ahead of the message store (mark {}, last id {}); rebuilding it", through, last);
+      // Published before its entries go: the writer stops relying on them first.
+      publishIndexMark(0, true);
+      if (auto r = exec(db, "BEGIN; DELETE FROM pidx.patient_index; DELETE FROM pidx.dedup_index;"
+                            " UPDATE pidx.index_state SET indexed_through = 0; COMMIT");
           !r) {
         (void)exec(db, "ROLLBACK");
         return fail(r.error());
@@ -845,7 +1002,7 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
       through = 0;
     }
     index_db_ = db;
-    indexed_through_ = through;
+    publishIndexMark(through, true);
     last_at_open_ = last;
     return Ok();
   }
@@ -881,18 +1038,26 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     if (last <= from) return false;
     const std::int64_t to = std::min(last, from + kIndexChunkIds);
     index_rows_.clear();
+    dedup_rows_.clear();
     {
       auto scan = Statement::prepare(index_db_,
-                                     "SELECT patient_id, id FROM messages"
-                                     " WHERE id > ?1 AND id <= ?2 AND patient_id IS NOT NULL");
+                                     "SELECT patient_id, control_id, sending_facility, id FROM messages"
+                                     " WHERE id > ?1 AND id <= ?2");
       if (!scan) return Unexpected(scan.error());
       scan->bindInt(1, from);
       scan->bindInt(2, to);
       int rc;
-      while ((rc = sqlite3_step(scan->get())) == SQLITE_ROW) index_rows_.emplace_back(scan->text(0), scan->integer(1));
-      if (rc != SQLITE_DONE) return Unexpected(sqliteError(index_db_, rc, "read patients to index"));
+      while ((rc = sqlite3_step(scan->get())) == SQLITE_ROW) {
+        const std::int64_t id = scan->integer(3);
+        if (sqlite3_column_type(scan->get(), 0) != SQLITE_NULL) index_rows_.emplace_back(scan->text(0), id);
+        if (sqlite3_column_type(scan->get(), 1) != SQLITE_NULL) {
+          dedup_rows_.push_back(DedupRow{scan->text(1), scan->text(2), id});
+        }
+      }
+      if (rc != SQLITE_DONE) return Unexpected(sqliteError(index_db_, rc, "read messages to index"));
     }  // the statement is finalized here: the read snapshot ends
     std::sort(index_rows_.begin(), index_rows_.end());
+    std::sort(dedup_rows_.begin(), dedup_rows_.end());
     if (auto r = exec(index_db_, "BEGIN"); !r) return Unexpected(r.error());
     auto fail = [&](Error e) -> Result<bool> {
       (void)exec(index_db_, "ROLLBACK");
@@ -908,6 +1073,17 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
         insert->reset();
         if (rc != SQLITE_DONE) return fail(sqliteError(index_db_, rc, "index patients"));
       }
+      auto dedup = Statement::prepare(
+          index_db_, "INSERT OR IGNORE INTO pidx.dedup_index(control_id, sending_facility, id) VALUES (?1, ?2, ?3)");
+      if (!dedup) return fail(dedup.error());
+      for (const DedupRow& row : dedup_rows_) {
+        dedup->bindText(1, row.control_id);
+        dedup->bindText(2, row.sending_facility);
+        dedup->bindInt(3, row.id);
+        int rc = sqlite3_step(dedup->get());
+        dedup->reset();
+        if (rc != SQLITE_DONE) return fail(sqliteError(index_db_, rc, "index dedup keys"));
+      }
       auto mark = Statement::prepare(index_db_, "UPDATE pidx.index_state SET indexed_through = ?1");
       if (!mark) return fail(mark.error());
       mark->bindInt(1, to);
@@ -915,7 +1091,7 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
       if (rc != SQLITE_DONE) return fail(sqliteError(index_db_, rc, "move patient index mark"));
     }
     if (auto r = exec(index_db_, "COMMIT"); !r) return fail(r.error());
-    indexed_through_ = to;
+    publishIndexMark(to, false);  // after the commit: the writer may now drop these keys
     ++index_runs_;
     return to < last;
   }
@@ -1077,6 +1253,7 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
         return r;
       }
     }
+    if (auto r = followIndexMark(rc); !r) return r;
     if (options_.fault_hook) {
       if (auto r = options_.fault_hook(SqliteFaultPoint::kBeforeBegin, writer_); !r) return r;
     }
@@ -1084,13 +1261,12 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     if (rc != SQLITE_OK) return Unexpected(sqliteError(writer_, rc, "begin"));
 
     // Ids continue after the largest stored one, read inside the transaction (so a
-    // rolled-back group leaves nothing to undo here). A duplicate leaves its id unused.
+    // rolled-back group leaves nothing to undo here).
     Statement& max_id = writer_statements_[kMaxId];
     rc = sqlite3_step(max_id.get());
     MessageId next_id = rc == SQLITE_ROW ? max_id.integer(0) + 1 : 0;
     max_id.reset();
     if (rc != SQLITE_ROW) return Unexpected(sqliteError(writer_, rc, "read largest id"));
-
     const MessageId first_id = next_id;
     std::int64_t min_received = INT64_MAX, max_received = INT64_MIN;
     for (const Pending& p : batch) {
@@ -1098,46 +1274,91 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
       min_received = std::min(min_received, t);
       max_received = std::max(max_received, t);
     }
-    std::uint64_t new_messages = 0, dup_messages = 0;
-    for (std::size_t done = 0; done < batch.size();) {
-      std::size_t left = batch.size() - done;
+
+    // Which messages are new, before anything is written: a key is looked up among the
+    // group's earlier messages, then the keys committed above the sidecar's mark, then
+    // the sidecar. A message without a control id is never a duplicate.
+    group_keys_.clear();
+    fresh_.clear();
+    results.reserve(batch.size());
+    std::uint64_t dup_messages = 0;
+    bool reading = false;  // a read transaction is open on dedup_db_
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const InboundMessage& m = batch[i].msg;
+      if (!m.control_id.empty()) {
+        dedupKey(m, key_);
+        std::optional<StoreReceipt> first;
+        if (auto g = group_keys_.find(key_); g != group_keys_.end()) {
+          first = StoreReceipt{g->second.id, true, g->second.ack};
+        } else if (auto r = recent_.find(key_); r != recent_.end()) {
+          first = StoreReceipt{r->second.id, true, r->second.ack};
+        } else if (dedup_floor_ > 0 && (!filter_complete_ || filter_.mayContain(KeyFilter::hash(key_)))) {
+          auto found = findIndexed(m, reading, rc);
+          if (found && *found) {
+            auto ack = ackCodeOf(**found, rc);
+            if (!ack) found = Unexpected(ack.error());
+            // An entry whose message is not in this file (a sidecar left by another
+            // store file) is not a first copy: the message is stored.
+            else if (*ack) first = StoreReceipt{**found, true, **ack};
+          }
+          if (!found) {
+            endIndexedRead(reading);
+            return Unexpected(found.error());
+          }
+        }
+        if (first) {
+          results.push_back(*first);
+          ++dup_messages;
+          continue;
+        }
+        group_keys_.emplace(key_, DedupEntry{next_id, positiveAck(m.ack_mode)});
+      }
+      results.push_back(StoreReceipt{next_id++, false, AckCode::kAA});
+      fresh_.push_back(i);
+    }
+    endIndexedRead(reading);
+
+    for (std::size_t done = 0; done < fresh_.size();) {
+      std::size_t left = fresh_.size() - done;
       int which = left >= kInsertRows[2] ? kInsert32 : left >= kInsertRows[1] ? kInsert8 : kInsert1;
       std::size_t rows = kInsertRows[which - kInsert1];
       Statement& insert = writer_statements_[which];
       for (std::size_t r = 0; r < rows; ++r) {
-        bindRow(insert, static_cast<int>(r * kInsertColumns), next_id + static_cast<MessageId>(r),
-                batch[done + r].msg);
+        const std::size_t i = fresh_[done + r];
+        bindRow(insert, static_cast<int>(r * kInsertColumns), results[i]->id, batch[i].msg);
       }
       rc = sqlite3_step(insert.get());
       insert.reset();
       if (rc != SQLITE_DONE) return Unexpected(sqliteError(writer_, rc, "insert messages"));
-      const bool all_new = static_cast<std::size_t>(sqlite3_changes(writer_)) == rows;
-      for (std::size_t r = 0; r < rows; ++r) {
-        const MessageId id = next_id + static_cast<MessageId>(r);
-        bool stored_new = all_new;
-        if (!stored_new) {
-          auto stored = idExists(id, rc);
-          if (!stored) return Unexpected(stored.error());
-          stored_new = *stored;
-        }
-        if (stored_new) {
-          results.push_back(StoreReceipt{id, false, AckCode::kAA});
-          const InboundMessage& m = batch[done + r].msg;
-          if (!m.resources.empty()) {
-            if (auto indexed = indexResources(m, id, *results.back(), rc); !indexed) return indexed;
-          }
-          continue;
-        }
-        auto receipt = countDuplicate(batch[done + r].msg, rc);
-        if (!receipt) return Unexpected(receipt.error());
-        results.push_back(*receipt);
-        ++dup_messages;
+      if (static_cast<std::size_t>(sqlite3_changes(writer_)) != rows) {
+        rc = SQLITE_CONSTRAINT;
+        return Unexpected(Error(ErrorCode::kInternal, "insert messages: a row was not written"));
       }
-      new_messages += rows;
-      next_id += static_cast<MessageId>(rows);
+      for (std::size_t r = 0; r < rows; ++r) {
+        const std::size_t i = fresh_[done + r];
+        const InboundMessage& m = batch[i].msg;
+        if (m.resources.empty()) continue;
+        if (auto indexed = indexResources(m, results[i]->id, *results[i], rc); !indexed) return indexed;
+      }
       done += rows;
     }
-    new_messages -= dup_messages;
+    // After the inserts: a duplicate of a message of this group counts on its row.
+    if (dup_messages > 0) {
+      for (const auto& r : results) {
+        if (!r->duplicate) continue;
+        Statement& bump = writer_statements_[kBumpDuplicate];
+        bump.bindInt(1, r->id);
+        rc = sqlite3_step(bump.get());
+        bump.reset();
+        if (rc != SQLITE_DONE) return Unexpected(sqliteError(writer_, rc, "count duplicate"));
+      }
+      Statement& counter = writer_statements_[kBumpCounter];
+      counter.bindInt(1, static_cast<std::int64_t>(dup_messages));
+      rc = sqlite3_step(counter.get());
+      counter.reset();
+      if (rc != SQLITE_DONE) return Unexpected(sqliteError(writer_, rc, "count duplicates"));
+    }
+    const std::uint64_t new_messages = fresh_.size();
     if (new_messages > 0) {
       Statement& group = writer_statements_[kRecordGroup];
       group.bindInt(1, first_id);
@@ -1148,13 +1369,6 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
       group.reset();
       if (rc != SQLITE_DONE) return Unexpected(sqliteError(writer_, rc, "record commit group"));
     }
-    if (dup_messages > 0) {
-      Statement& counter = writer_statements_[kBumpCounter];
-      counter.bindInt(1, static_cast<std::int64_t>(dup_messages));
-      rc = sqlite3_step(counter.get());
-      counter.reset();
-      if (rc != SQLITE_DONE) return Unexpected(sqliteError(writer_, rc, "count duplicates"));
-    }
     if (options_.fault_hook) {
       if (auto r = options_.fault_hook(SqliteFaultPoint::kBeforeCommit, writer_); !r) return r;
     }
@@ -1162,8 +1376,211 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     if (rc != SQLITE_OK) return Unexpected(sqliteError(writer_, rc, "commit"));
     stored_ += new_messages;
     duplicates_ += dup_messages;
+    // Committed: the group's keys join those above the mark, in id order.
+    for (std::size_t i : fresh_) {
+      const InboundMessage& m = batch[i].msg;
+      if (m.control_id.empty()) continue;
+      dedupKey(m, key_);
+      auto g = group_keys_.find(key_);
+      recent_order_.emplace_back(g->second.id, key_);
+      recent_.emplace(key_, g->second);
+    }
     if (new_messages > 0) noteCommitted(next_id - 1);
     return Ok();
+  }
+
+  // ---- duplicates (writer thread) ---------------------------------------------------
+  //
+  // A message is a duplicate when (control id, sending facility) was stored before. The
+  // keys of messages with ids above the sidecar's mark are in recent_ (every committed
+  // one: loaded at open, added after each commit); those at or below it are in the
+  // sidecar's dedup_index. The indexer publishes its mark only after the entries up to it
+  // are committed, so a key leaves recent_ only once the sidecar answers for it.
+
+  struct DedupEntry {
+    MessageId id = 0;
+    AckCode ack = AckCode::kAA;  // what the first copy was answered
+  };
+
+  // One string per key: the control id's length, then both values (no separator can be
+  // confused with the values' own bytes).
+  static void dedupKey(const InboundMessage& m, std::string& out) {
+    out.clear();
+    out += std::to_string(m.control_id.size());
+    out += ':';
+    out += m.control_id;
+    out += m.sending_facility;
+  }
+
+  // The indexer's side: a new mark, and whether it (re)opened the sidecar (the writer
+  // then reopens its own connection to it, which may be another file now).
+  void publishIndexMark(MessageId mark, bool opened) {
+    std::lock_guard lock(mark_mu_);
+    if (opened) ++mark_generation_;
+    published_mark_ = mark;
+    indexed_through_ = mark;
+  }
+
+  // Before each group: keys at or below the indexer's mark leave memory. A mark that went
+  // back (the sidecar was rebuilt) brings the keys above it back from the store itself.
+  Result<void> followIndexMark(int& rc) {
+    std::uint64_t generation;
+    MessageId mark;
+    {
+      std::lock_guard lock(mark_mu_);
+      generation = mark_generation_;
+      mark = published_mark_;
+    }
+    if (generation != dedup_generation_) {
+      closeIndexedReader();
+      dedup_generation_ = generation;
+    }
+    if (mark < dedup_floor_) return loadRecent(mark, rc);
+    while (!recent_order_.empty() && recent_order_.front().first <= mark) {
+      filter_.add(KeyFilter::hash(recent_order_.front().second));
+      recent_.erase(recent_order_.front().second);
+      recent_order_.pop_front();
+    }
+    dedup_floor_ = mark;
+    return Ok();
+  }
+
+  // recent_ := the keys of every stored message with an id above `floor` (at open, and
+  // after the sidecar was rebuilt).
+  Result<void> loadRecent(MessageId floor, int& rc) {
+    recent_.clear();
+    recent_order_.clear();
+    auto scan = Statement::prepare(writer_,
+                                   "SELECT control_id, sending_facility, id, ack_code FROM messages"
+                                   " WHERE id > ?1 AND control_id IS NOT NULL ORDER BY id");
+    if (!scan) {
+      rc = SQLITE_ERROR;
+      return Unexpected(scan.error());
+    }
+    scan->bindInt(1, floor);
+    InboundMessage m;
+    while ((rc = sqlite3_step(scan->get())) == SQLITE_ROW) {
+      m.control_id = scan->text(0);
+      m.sending_facility = scan->text(1);
+      dedupKey(m, key_);
+      const MessageId id = scan->integer(2);
+      recent_order_.emplace_back(id, key_);
+      recent_.emplace(key_, DedupEntry{id, parseAckCode(scan->text(3)).value_or(AckCode::kAA)});
+    }
+    if (rc != SQLITE_DONE) return Unexpected(sqliteError(writer_, rc, "read the keys above the index mark"));
+    dedup_floor_ = floor;
+    return Ok();
+  }
+
+  // At open: filter_ := every key in the sidecar (all at or below its mark). When the
+  // sidecar cannot be read now, every key is looked up there instead (slower, correct).
+  void loadFilter() {
+    filter_.clear();
+    filter_complete_ = false;
+    if (dedup_floor_ == 0) {
+      filter_complete_ = true;  // nothing at or below the mark yet
+      return;
+    }
+    int rc = SQLITE_OK;
+    if (dedup_db_ == nullptr) {
+      if (auto r = openIndexedReader(rc); !r) {
+        log_->warn("dedup index unreadable at open, every key will be looked up: {}", r.error().message);
+        return;
+      }
+    }
+    auto scan = Statement::prepare(dedup_db_, "SELECT control_id, sending_facility FROM dedup_index");
+    if (!scan) return;
+    InboundMessage m;
+    std::size_t n = 0;
+    while ((rc = sqlite3_step(scan->get())) == SQLITE_ROW) {
+      m.control_id = scan->text(0);
+      m.sending_facility = scan->text(1);
+      dedupKey(m, key_);
+      filter_.add(KeyFilter::hash(key_));
+      ++n;
+    }
+    if (rc != SQLITE_DONE) {
+      log_->warn("dedup index unreadable at open, every key will be looked up: {}", sqlite3_errmsg(dedup_db_));
+      filter_.clear();
+      return;
+    }
+    filter_complete_ = true;
+    log_->debug("dedup filter loaded with {} keys", n);
+  }
+
+  // The id of the message with m's key at or below the mark, if the sidecar has one. The
+  // first lookup of a group opens a read transaction (`reading`), so that every lookup
+  // of the group sees one snapshot, at least as new as the mark followIndexMark() read.
+  Result<std::optional<MessageId>> findIndexed(const InboundMessage& m, bool& reading, int& rc) {
+    if (dedup_db_ == nullptr) {
+      if (auto r = openIndexedReader(rc); !r) return Unexpected(r.error());
+    }
+    if (!reading) {
+      rc = sqlite3_exec(dedup_db_, "BEGIN", nullptr, nullptr, nullptr);
+      if (rc != SQLITE_OK) return Unexpected(sqliteError(dedup_db_, rc, "begin reading the dedup index"));
+      reading = true;
+    }
+    dedup_find_.bindText(1, m.control_id);
+    dedup_find_.bindText(2, m.sending_facility);
+    rc = sqlite3_step(dedup_find_.get());
+    std::optional<MessageId> id;
+    if (rc == SQLITE_ROW) id = dedup_find_.integer(0);
+    dedup_find_.reset();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Unexpected(sqliteError(dedup_db_, rc, "read the dedup index"));
+    return id;
+  }
+
+  void endIndexedRead(bool& reading) {
+    if (reading) (void)sqlite3_exec(dedup_db_, "COMMIT", nullptr, nullptr, nullptr);
+    reading = false;
+  }
+
+  // The writer's read-only use of the sidecar: its own connection, on the sidecar as the
+  // main database (attached to the write connection, BEGIN IMMEDIATE would lock it too).
+  Result<void> openIndexedReader(int& rc) {
+    const std::string path = patientIndexPath(options_.path);
+    sqlite3* db = nullptr;
+    rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+      Error e = sqliteError(db, rc, "open the dedup index " + path);
+      sqlite3_close_v2(db);
+      return Unexpected(std::move(e));
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, static_cast<int>(options_.busy_timeout.count()));
+    auto find = Statement::prepare(db, "SELECT id FROM dedup_index WHERE control_id = ?1 AND sending_facility = ?2");
+    if (!find) {
+      rc = SQLITE_ERROR;
+      sqlite3_close_v2(db);
+      return Unexpected(find.error());
+    }
+    if (auto r = exec(db, "PRAGMA cache_size=-2048"); !r) {
+      rc = SQLITE_ERROR;
+      find = Statement();
+      sqlite3_close_v2(db);
+      return r;
+    }
+    dedup_db_ = db;
+    dedup_find_ = std::move(*find);
+    return Ok();
+  }
+
+  void closeIndexedReader() {
+    dedup_find_ = Statement();
+    if (dedup_db_ != nullptr) sqlite3_close_v2(dedup_db_);
+    dedup_db_ = nullptr;
+  }
+
+  // The code the stored message `id` was answered (nullopt: no such message).
+  Result<std::optional<AckCode>> ackCodeOf(MessageId id, int& rc) {
+    Statement& q = writer_statements_[kAckCodeOf];
+    q.bindInt(1, id);
+    rc = sqlite3_step(q.get());
+    std::optional<AckCode> ack;
+    if (rc == SQLITE_ROW) ack = parseAckCode(q.text(0)).value_or(AckCode::kAA);
+    q.reset();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Unexpected(sqliteError(writer_, rc, "read the first copy"));
+    return ack;
   }
 
   // Binds one row of an insert: parameters base+1 .. base+kInsertColumns.
@@ -1209,44 +1626,27 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     return Ok();
   }
 
-  // Whether the row `id` was written (false: its message was a duplicate, skipped).
-  Result<bool> idExists(MessageId id, int& rc) {
-    Statement& exists = writer_statements_[kIdExists];
-    exists.bindInt(1, id);
-    rc = sqlite3_step(exists.get());
-    exists.reset();
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Unexpected(sqliteError(writer_, rc, "check id"));
-    return rc == SQLITE_ROW;
-  }
-
-  // (control id, facility) already stored: the receipt answers what the first one got,
-  // and the first one's duplicate counter goes up.
-  Result<StoreReceipt> countDuplicate(const InboundMessage& m, int& rc) {
-    Statement& find = writer_statements_[kFindDuplicate];
-    find.bindText(1, m.control_id);
-    find.bindText(2, m.sending_facility);
-    rc = sqlite3_step(find.get());
-    if (rc != SQLITE_ROW) {
-      find.reset();
-      return Unexpected(sqliteError(writer_, rc == SQLITE_DONE ? SQLITE_INTERNAL : rc, "find duplicate"));
-    }
-    StoreReceipt receipt{find.integer(0), true, parseAckCode(find.text(1)).value_or(AckCode::kAA)};
-    find.reset();
-    Statement& bump = writer_statements_[kBumpDuplicate];
-    bump.bindInt(1, receipt.id);
-    rc = sqlite3_step(bump.get());
-    bump.reset();
-    if (rc != SQLITE_DONE) return Unexpected(sqliteError(writer_, rc, "count duplicate"));
-    return receipt;
-  }
-
   SqliteStoreOptions options_;
   std::shared_ptr<spdlog::logger> log_;
+  int lock_fd_ = -1;  // the writer lock (lockForWriting)
 
   // Writer state: touched only by the writer thread (and init/destructor).
   sqlite3* writer_ = nullptr;
   std::vector<Statement> writer_statements_;
   bool failing_ = false;
+  // Duplicates (see followIndexMark): the keys of the messages above dedup_floor_, by key
+  // and in id order; the connection reading the sidecar's dedup_index.
+  std::unordered_map<std::string, DedupEntry> recent_;
+  std::deque<std::pair<MessageId, std::string>> recent_order_;
+  MessageId dedup_floor_ = 0;
+  std::uint64_t dedup_generation_ = 0;
+  sqlite3* dedup_db_ = nullptr;
+  Statement dedup_find_;
+  KeyFilter filter_;              // the keys at or below dedup_floor_ (and maybe more)
+  bool filter_complete_ = false;  // false: filter_ may miss some, every key is looked up
+  std::unordered_map<std::string, DedupEntry> group_keys_;  // writeGroup's scratch
+  std::vector<std::size_t> fresh_;                          // ... the new messages' positions
+  std::string key_;                                         // ... one key
 
   std::mutex mu_;  // guards queue_, closing_
   std::condition_variable cv_;
@@ -1287,8 +1687,19 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
   bool index_wake_ = false;
   bool index_stop_ = false;
   std::atomic<bool> index_wake_sent_{false};
-  std::atomic<MessageId> indexed_through_{0};
+  std::atomic<MessageId> indexed_through_{0};  // for stats(); the writer reads the pair below
+  std::mutex mark_mu_;                         // guards the two below (publishIndexMark)
+  std::uint64_t mark_generation_ = 0;          // +1 each time the indexer opens the sidecar
+  MessageId published_mark_ = 0;
   std::vector<std::pair<std::string, std::int64_t>> index_rows_;  // indexOnce's scratch (indexer thread)
+  struct DedupRow {
+    std::string control_id, sending_facility;
+    std::int64_t id;
+    bool operator<(const DedupRow& o) const {
+      return std::tie(control_id, sending_facility, id) < std::tie(o.control_id, o.sending_facility, o.id);
+    }
+  };
+  std::vector<DedupRow> dedup_rows_;  // ... and its dedup keys
   std::atomic<std::uint64_t> index_runs_{0}, index_failures_{0};
   std::thread indexer_;
 

@@ -25,6 +25,12 @@
 // as a plain index. The sidecar is derived data: when it is missing, stale or broken the
 // indexer rebuilds it, and list() scans meanwhile. Its failures are logged and retried.
 //
+// Duplicates: the dedup key (control id, facility) is kept off the commit path the same
+// way, in the sidecar's dedup_index. The writer checks a group's keys against its own
+// memory of every key committed above the sidecar's mark, then against the sidecar, and
+// inserts only new messages. Hence one writer per store file: open() takes an flock on
+// `<path>-writer.lock` and refuses a second writer (kUnavailable).
+//
 // Schema: versioned through the `schema_version` table; open() migrates forward and
 // refuses a file written by a newer Courier.
 //
@@ -97,7 +103,7 @@ class SqliteStore : public MessageStore {
 
   virtual SqliteStoreStats stats() const = 0;
 
-  static constexpr int kSchemaVersion = 7;
+  static constexpr int kSchemaVersion = 8;
 };
 
 }  // namespace courier::store

@@ -995,5 +995,146 @@ TEST(SqliteStoreTest, MigrationFromVersion2MovesThePatientIndexOffTheTable) {
   sqlite3_close(db);
 }
 
+// Resubmits "X-<n>" for n in [from, to) and expects every one answered as the duplicate
+// of `ids[n]` (what submitRange stored), with list() by control id finding one row each.
+void expectDuplicates(SqliteStore& store, std::size_t from, std::size_t to, const std::vector<MessageId>& ids) {
+  Collector c;
+  for (std::size_t n = from; n < to; ++n) store.submit(makeMessage("X-" + std::to_string(n)), c.callback(n - from));
+  ASSERT_TRUE(c.waitFor(to - from));
+  for (std::size_t n = from; n < to; ++n) {
+    auto r = c.at(n - from);
+    ASSERT_TRUE(r.has_value()) << n << ": " << r.error().toString();
+    EXPECT_TRUE(r->duplicate) << n;
+    EXPECT_EQ(r->id, ids[n]) << n;
+    MessageFilter f;
+    f.control_id = "X-" + std::to_string(n);
+    auto rows = store.list(f);
+    ASSERT_TRUE(rows.has_value()) << rows.error().toString();
+    ASSERT_EQ(rows->size(), 1u) << n;
+    EXPECT_EQ(rows->front().id, ids[n]);
+  }
+}
+
+std::vector<MessageId> storeRange(SqliteStore& store, std::size_t to) {
+  Collector c;
+  for (std::size_t n = 0; n < to; ++n) store.submit(makeMessage("X-" + std::to_string(n)), c.callback(n));
+  EXPECT_TRUE(c.waitFor(to));
+  std::vector<MessageId> ids;
+  for (std::size_t n = 0; n < to; ++n) {
+    auto r = c.at(n);
+    EXPECT_TRUE(r.has_value() && !r->duplicate) << n;
+    ids.push_back(r.has_value() ? r->id : 0);
+  }
+  return ids;
+}
+
+// The rows of the sidecar's dedup index, read from outside (-1 when unreadable).
+std::int64_t dedupEntriesFromOutside(const fs::path& db_path) {
+  sqlite3* db = nullptr;
+  std::string path = db_path.string() + "-patient-index";
+  std::int64_t n = -1;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM dedup_index", -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      n = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return n;
+}
+
+// Duplicates are found wherever the first copy's key is: in the writer's memory (above
+// the sidecar's mark), in the sidecar (at or below it, once the writer let the key go),
+// and after a restart both with an unindexed tail (a crash leaves one) and without.
+TEST(SqliteStoreTest, DuplicatesAreFoundAboveAndBelowTheIndexMarkAndAcrossRestarts) {
+  TempDir dir;
+  auto o = optionsFor(dir);
+  o.patient_index_batch = 1u << 30;  // only the timer (an hour away), open or close() index
+  o.patient_index_delay = std::chrono::hours(1);
+  std::vector<MessageId> ids;
+  {
+    auto store = openOrDie(o);
+    ASSERT_TRUE(store);
+    ids = storeRange(*store, 300);
+    EXPECT_EQ(store->stats().patient_indexed_through, 0);
+    expectDuplicates(*store, 0, 300, ids);  // all from memory
+  }
+  EXPECT_EQ(indexMarkFromOutside(o.path), ids.back());  // close() indexed everything
+  EXPECT_EQ(dedupEntriesFromOutside(o.path), 300);
+  {
+    o.index_patients = false;  // the tail that follows stays unindexed
+    auto store = openOrDie(o);
+    ASSERT_TRUE(store);
+    expectDuplicates(*store, 0, 300, ids);  // without an indexer the writer holds every key
+    Collector c;
+    for (std::size_t n = 300; n < 400; ++n) store->submit(makeMessage("X-" + std::to_string(n)), c.callback(n));
+    ASSERT_TRUE(c.waitFor(100));
+    for (std::size_t n = 300; n < 400; ++n) ids.push_back(c.at(n)->id);
+  }
+  EXPECT_EQ(indexMarkFromOutside(o.path), ids[299]);
+  {
+    o.index_patients = true;
+    o.patient_index_batch = 16;  // the writer lets keys go while the test runs
+    o.patient_index_delay = 10ms;
+    auto store = openOrDie(o);
+    ASSERT_TRUE(store);
+    expectDuplicates(*store, 250, 400, ids);  // across the mark as it was at open
+    ASSERT_TRUE(waitForIndexed(*store, ids.back()));
+    expectDuplicates(*store, 0, 400, ids);  // all from the sidecar again
+    EXPECT_EQ(store->stats().duplicates, 550u);
+    EXPECT_EQ(*store->duplicateCount(), 300 + 300 + 550);
+  }
+  EXPECT_EQ(countFromOutside(o.path), 400);
+  EXPECT_EQ(dedupEntriesFromOutside(o.path), 400);
+}
+
+// A sidecar made before the dedup index (schema 7) has a mark but no dedup entries: the
+// next open builds them from the first message, and no old message is stored twice.
+TEST(SqliteStoreTest, ASidecarWithoutTheDedupIndexIsRebuilt) {
+  TempDir dir;
+  auto o = optionsFor(dir);
+  std::vector<MessageId> ids;
+  {
+    auto store = openOrDie(o);
+    ASSERT_TRUE(store);
+    ids = storeRange(*store, 200);
+  }
+  ASSERT_EQ(indexMarkFromOutside(o.path), ids.back());
+  sqlite3* db = nullptr;
+  std::string sidecar = o.path.string() + "-patient-index";
+  ASSERT_EQ(sqlite3_open(sidecar.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE dedup_index", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto store = openOrDie(o);
+  ASSERT_TRUE(store);
+  expectDuplicates(*store, 0, 200, ids);
+  ASSERT_TRUE(waitForIndexed(*store, ids.back()));
+  EXPECT_EQ(dedupEntriesFromOutside(o.path), 200);
+  expectDuplicates(*store, 0, 200, ids);
+  EXPECT_EQ(countFromOutside(o.path), 200);
+}
+
+// One writer per store file (its recent keys live in its memory): a second one is refused
+// with a sentence that says why, while readers still open it; the lock goes with the first.
+TEST(SqliteStoreTest, ASecondWriterIsRefusedAndReadersAreNot) {
+  TempDir dir;
+  auto o = optionsFor(dir);
+  auto first = openOrDie(o);
+  ASSERT_TRUE(first);
+  auto second = SqliteStore::open(o);
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(second.error().message.find("another Courier process"), std::string::npos) << second.error().message;
+  auto reader_options = o;
+  reader_options.start_writer = false;
+  auto reader = SqliteStore::open(reader_options);
+  ASSERT_TRUE(reader.has_value()) << reader.error().toString();
+  first.reset();
+  auto again = SqliteStore::open(o);
+  EXPECT_TRUE(again.has_value());
+}
+
 }  // namespace
 }  // namespace courier::store
