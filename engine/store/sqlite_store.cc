@@ -9,21 +9,23 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <limits>
 #include <mutex>
-#include <string>
 #include <optional>
+#include <string>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "engine/core/log.h"
 #include "engine/core/thread.h"
@@ -361,7 +363,8 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     const std::string path = options_.path.string() + "-writer.lock";
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-      return Unexpected(Error(ErrorCode::kUnavailable, std::string("cannot open the writer lock: ") + std::strerror(errno), path));
+      return Unexpected(
+          Error(ErrorCode::kUnavailable, std::string("cannot open the writer lock: ") + std::strerror(errno), path));
     }
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       ::close(fd);
@@ -499,22 +502,18 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     }
     if (!type.empty()) sql += " AND message_type = :type";
     if (!trigger.empty()) sql += " AND trigger_event = :trigger";
-    if (!filter.control_id.empty()) {
-      sql += " AND control_id = :control_id";
+    // column = :param, through the sidecar's `table` below its mark when use_index.
+    auto indexed = [&](const char* column, const char* param, const char* table) {
+      sql += fmt::format(" AND {0} = {1}", column, param);
       if (use_index) {
-        sql += " AND id IN (SELECT id FROM pidx.dedup_index WHERE control_id = :control_id"
-               " UNION ALL SELECT id FROM messages WHERE control_id = :control_id AND id >"
-               " (SELECT COALESCE(MAX(indexed_through), 0) FROM pidx.index_state))";
+        sql += fmt::format(
+            " AND id IN (SELECT id FROM pidx.{2} WHERE {0} = {1} UNION ALL SELECT id FROM messages"
+            " WHERE {0} = {1} AND id > (SELECT COALESCE(MAX(indexed_through), 0) FROM pidx.index_state))",
+            column, param, table);
       }
-    }
-    if (!filter.patient_id.empty()) {
-      sql += " AND patient_id = :patient";
-      if (use_index) {
-        sql += " AND id IN (SELECT id FROM pidx.patient_index WHERE patient_id = :patient"
-               " UNION ALL SELECT id FROM messages WHERE patient_id = :patient AND id >"
-               " (SELECT COALESCE(MAX(indexed_through), 0) FROM pidx.index_state))";
-      }
-    }
+    };
+    if (!filter.control_id.empty()) indexed("control_id", ":control_id", "dedup_index");
+    if (!filter.patient_id.empty()) indexed("patient_id", ":patient", "patient_index");
     if (!filter.sending_facility.empty()) sql += " AND sending_facility = :facility";
     if (filter.before_id) sql += " AND id < :before";
     sql += " ORDER BY id DESC";
@@ -967,7 +966,9 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
                                      "SELECT (SELECT COUNT(*) FROM pidx.sqlite_master WHERE name = 'index_state'),"
                                      " (SELECT COUNT(*) FROM pidx.sqlite_master WHERE name = 'dedup_index')");
     if (!tables) return fail(tables.error());
-    if (int rc = sqlite3_step(tables->get()); rc != SQLITE_ROW) return fail(sqliteError(db, rc, "read the index tables"));
+    if (int rc = sqlite3_step(tables->get()); rc != SQLITE_ROW) {
+      return fail(sqliteError(db, rc, "read the index tables"));
+    }
     const bool without_dedup = tables->integer(0) > 0 && tables->integer(1) == 0;
     tables = Statement();
     if (auto r = exec(db, "BEGIN"); !r) return fail(r.error());
@@ -993,8 +994,9 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
       log_->warn("the index sidecar is ahead of the message store (mark {}, last id {}); rebuilding it", through, last);
       // Published before its entries go: the writer stops relying on them first.
       publishIndexMark(0, true);
-      if (auto r = exec(db, "BEGIN; DELETE FROM pidx.patient_index; DELETE FROM pidx.dedup_index;"
-                            " UPDATE pidx.index_state SET indexed_through = 0; COMMIT");
+      if (auto r = exec(db,
+                        "BEGIN; DELETE FROM pidx.patient_index; DELETE FROM pidx.dedup_index;"
+                        " UPDATE pidx.index_state SET indexed_through = 0; COMMIT");
           !r) {
         (void)exec(db, "ROLLBACK");
         return fail(r.error());
@@ -1296,10 +1298,13 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
           auto found = findIndexed(m, reading, rc);
           if (found && *found) {
             auto ack = ackCodeOf(**found, rc);
-            if (!ack) found = Unexpected(ack.error());
             // An entry whose message is not in this file (a sidecar left by another
             // store file) is not a first copy: the message is stored.
-            else if (*ack) first = StoreReceipt{**found, true, **ack};
+            if (!ack) {
+              found = Unexpected(ack.error());
+            } else if (*ack) {
+              first = StoreReceipt{**found, true, **ack};
+            }
           }
           if (!found) {
             endIndexedRead(reading);
@@ -1642,8 +1647,8 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
   std::uint64_t dedup_generation_ = 0;
   sqlite3* dedup_db_ = nullptr;
   Statement dedup_find_;
-  KeyFilter filter_;              // the keys at or below dedup_floor_ (and maybe more)
-  bool filter_complete_ = false;  // false: filter_ may miss some, every key is looked up
+  KeyFilter filter_;                                        // the keys at or below dedup_floor_ (and maybe more)
+  bool filter_complete_ = false;                            // false: filter_ may miss some, every key is looked up
   std::unordered_map<std::string, DedupEntry> group_keys_;  // writeGroup's scratch
   std::vector<std::size_t> fresh_;                          // ... the new messages' positions
   std::string key_;                                         // ... one key

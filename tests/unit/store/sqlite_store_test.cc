@@ -123,21 +123,25 @@ bool waitForIndexed(SqliteStore& store, MessageId id, std::chrono::seconds deadl
   return true;
 }
 
-// The sidecar's high-water mark, read from outside (-1 when unreadable).
-std::int64_t indexMarkFromOutside(const fs::path& db_path) {
+// One number read from the index sidecar from outside (-1 when unreadable).
+std::int64_t sidecarScalar(const fs::path& db_path, const char* sql) {
   sqlite3* db = nullptr;
   std::string path = db_path.string() + "-patient-index";
   std::int64_t n = -1;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
     sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT indexed_through FROM index_state", -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
       n = sqlite3_column_int64(stmt, 0);
     }
     sqlite3_finalize(stmt);
   }
   sqlite3_close(db);
   return n;
+}
+
+// The sidecar's high-water mark.
+std::int64_t indexMarkFromOutside(const fs::path& db_path) {
+  return sidecarScalar(db_path, "SELECT indexed_through FROM index_state");
 }
 
 // Counts rows through an independent connection: what another process would see.
@@ -1028,21 +1032,9 @@ std::vector<MessageId> storeRange(SqliteStore& store, std::size_t to) {
   return ids;
 }
 
-// The rows of the sidecar's dedup index, read from outside (-1 when unreadable).
+// The rows of the sidecar's dedup index.
 std::int64_t dedupEntriesFromOutside(const fs::path& db_path) {
-  sqlite3* db = nullptr;
-  std::string path = db_path.string() + "-patient-index";
-  std::int64_t n = -1;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM dedup_index", -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-      n = sqlite3_column_int64(stmt, 0);
-    }
-    sqlite3_finalize(stmt);
-  }
-  sqlite3_close(db);
-  return n;
+  return sidecarScalar(db_path, "SELECT COUNT(*) FROM dedup_index");
 }
 
 // Duplicates are found wherever the first copy's key is: in the writer's memory (above
