@@ -1256,6 +1256,9 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
       }
     }
     if (auto r = followIndexMark(rc); !r) return r;
+    if (options_.index_patients && recent_.size() >= options_.max_unindexed_keys) {
+      if (auto r = waitForIndexer(rc); !r) return r;
+    }
     if (options_.fault_hook) {
       if (auto r = options_.fault_hook(SqliteFaultPoint::kBeforeBegin, writer_); !r) return r;
     }
@@ -1420,10 +1423,35 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
   // The indexer's side: a new mark, and whether it (re)opened the sidecar (the writer
   // then reopens its own connection to it, which may be another file now).
   void publishIndexMark(MessageId mark, bool opened) {
-    std::lock_guard lock(mark_mu_);
-    if (opened) ++mark_generation_;
-    published_mark_ = mark;
-    indexed_through_ = mark;
+    {
+      std::lock_guard lock(mark_mu_);
+      if (opened) ++mark_generation_;
+      published_mark_ = mark;
+      indexed_through_ = mark;
+    }
+    mark_cv_.notify_all();
+  }
+
+  // Backpressure: the keys above the mark are in memory, so an indexer that falls behind
+  // (starved at nice 10 by a sustained burst, or failing) would let memory grow without
+  // bound. Past max_unindexed_keys the writer wakes it and waits for its next round, for
+  // a second at most; then the group fails as a storage failure would (AE/CE, ERR 207),
+  // and the senders' retries find an indexer that caught up.
+  Result<void> waitForIndexer(int& rc) {
+    {
+      std::lock_guard lock(index_mu_);
+      index_wake_ = true;
+    }
+    index_cv_.notify_one();
+    {
+      // Until the mark moves past the one followIndexMark() last saw (it may have already).
+      std::unique_lock lock(mark_mu_);
+      mark_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return published_mark_ != dedup_floor_; });
+    }
+    if (auto r = followIndexMark(rc); !r) return r;
+    if (recent_.size() < options_.max_unindexed_keys) return Ok();
+    rc = SQLITE_BUSY;
+    return Unexpected(Error(ErrorCode::kUnavailable, "the dedup index is behind; retry shortly"));
   }
 
   // Before each group: keys at or below the indexer's mark leave memory. A mark that went
@@ -1694,6 +1722,7 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
   std::atomic<bool> index_wake_sent_{false};
   std::atomic<MessageId> indexed_through_{0};  // for stats(); the writer reads the pair below
   std::mutex mark_mu_;                         // guards the two below (publishIndexMark)
+  std::condition_variable mark_cv_;            // the mark moved (waitForIndexer)
   std::uint64_t mark_generation_ = 0;          // +1 each time the indexer opens the sidecar
   MessageId published_mark_ = 0;
   std::vector<std::pair<std::string, std::int64_t>> index_rows_;  // indexOnce's scratch (indexer thread)

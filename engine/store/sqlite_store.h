@@ -74,6 +74,9 @@ struct SqliteStoreOptions {
   bool index_patients = true;
   std::size_t patient_index_batch = 32768;            // index once this many are unindexed
   std::chrono::milliseconds patient_index_delay{500}; // ... or after this long
+  // The writer holds the dedup keys above the index mark in memory (~100 bytes each);
+  // past this many it waits for the indexer (up to 1 s, then the group fails, retried).
+  std::size_t max_unindexed_keys = 262144;
   // Test hook (fault injection), run on the writer thread at each point below with the
   // write connection. An error fails the group exactly as a storage failure would; the
   // hook may also change the connection (e.g. PRAGMA max_page_count to fill the "disk").

@@ -1128,5 +1128,25 @@ TEST(SqliteStoreTest, ASecondWriterIsRefusedAndReadersAreNot) {
   EXPECT_TRUE(again.has_value());
 }
 
+// The keys above the index mark live in the writer's memory, so their number is bounded:
+// past max_unindexed_keys the writer wakes the indexer (whose batch and timer are out of
+// reach here) and waits for it instead of growing; every message is still acknowledged.
+TEST(SqliteStoreTest, TheWriterWaitsForTheIndexerInsteadOfHoldingUnboundedKeys) {
+  TempDir dir;
+  auto o = optionsFor(dir);
+  o.patient_index_batch = 1u << 30;
+  o.patient_index_delay = std::chrono::hours(1);
+  o.max_unindexed_keys = 64;
+  o.max_batch = 32;
+  auto store = openOrDie(o);
+  ASSERT_TRUE(store);
+  std::vector<MessageId> ids = storeRange(*store, 400);
+  ASSERT_EQ(ids.size(), 400u);
+  // Without the bound nothing would be indexed before close().
+  EXPECT_GE(store->stats().patient_indexed_through, ids[400 - 64 - 32 - 1]);
+  EXPECT_EQ(store->stats().failed_commits, 0u);
+  expectDuplicates(*store, 0, 400, ids);
+}
+
 }  // namespace
 }  // namespace courier::store
