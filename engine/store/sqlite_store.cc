@@ -1384,14 +1384,14 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     if (rc != SQLITE_OK) return Unexpected(sqliteError(writer_, rc, "commit"));
     stored_ += new_messages;
     duplicates_ += dup_messages;
-    // Committed: the group's keys join those above the mark, in id order.
+    // Committed: the group's keys join those above the mark, in id order; their map
+    // nodes move over, nothing is allocated or copied again.
     for (std::size_t i : fresh_) {
       const InboundMessage& m = batch[i].msg;
       if (m.control_id.empty()) continue;
       dedupKey(m, key_);
-      auto g = group_keys_.find(key_);
-      recent_order_.emplace_back(g->second.id, key_);
-      recent_.emplace(key_, g->second);
+      auto node = group_keys_.extract(key_);
+      if (!node.empty()) remember(recent_.insert(std::move(node)).position);
     }
     if (new_messages > 0) noteCommitted(next_id - 1);
     return Ok();
@@ -1409,6 +1409,11 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     MessageId id = 0;
     AckCode ack = AckCode::kAA;  // what the first copy was answered
   };
+
+  // A key just added to recent_ goes to the back of the id order (its id is the largest).
+  void remember(std::unordered_map<std::string, DedupEntry>::iterator it) {
+    recent_order_.emplace_back(it->second.id, &it->first);
+  }
 
   // One string per key: the control id's length, then both values (no separator can be
   // confused with the values' own bytes).
@@ -1470,9 +1475,10 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     }
     if (mark < dedup_floor_) return loadRecent(mark, rc);
     while (!recent_order_.empty() && recent_order_.front().first <= mark) {
-      filter_.add(KeyFilter::hash(recent_order_.front().second));
-      recent_.erase(recent_order_.front().second);
+      auto it = recent_.find(*recent_order_.front().second);
+      filter_.add(KeyFilter::hash(it->first));
       recent_order_.pop_front();
+      recent_.erase(it);
     }
     dedup_floor_ = mark;
     return Ok();
@@ -1497,8 +1503,8 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
       m.sending_facility = scan->text(1);
       dedupKey(m, key_);
       const MessageId id = scan->integer(2);
-      recent_order_.emplace_back(id, key_);
-      recent_.emplace(key_, DedupEntry{id, parseAckCode(scan->text(3)).value_or(AckCode::kAA)});
+      auto [it, added] = recent_.emplace(key_, DedupEntry{id, parseAckCode(scan->text(3)).value_or(AckCode::kAA)});
+      if (added) remember(it);
     }
     if (rc != SQLITE_DONE) return Unexpected(sqliteError(writer_, rc, "read the keys above the index mark"));
     dedup_floor_ = floor;
@@ -1670,7 +1676,8 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
   // Duplicates (see followIndexMark): the keys of the messages above dedup_floor_, by key
   // and in id order; the connection reading the sidecar's dedup_index.
   std::unordered_map<std::string, DedupEntry> recent_;
-  std::deque<std::pair<MessageId, std::string>> recent_order_;
+  // Ids and keys (the map nodes' own: a node's key stays put until it is erased).
+  std::deque<std::pair<MessageId, const std::string*>> recent_order_;
   MessageId dedup_floor_ = 0;
   std::uint64_t dedup_generation_ = 0;
   sqlite3* dedup_db_ = nullptr;
