@@ -1391,7 +1391,9 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
       if (m.control_id.empty()) continue;
       dedupKey(m, key_);
       auto node = group_keys_.extract(key_);
-      if (!node.empty()) remember(recent_.insert(std::move(node)).position);
+      if (node.empty()) continue;
+      auto moved = recent_.insert(std::move(node));
+      if (moved.inserted) remember(moved.position);  // never already there: it was new
     }
     if (new_messages > 0) noteCommitted(next_id - 1);
     return Ok();
