@@ -31,6 +31,7 @@
 #include "engine/core/thread.h"
 #include "engine/store/resource_index.h"
 #include "engine/store/sqlite_util.h"
+#include "engine/store/wal_checkpointer.h"
 
 namespace courier::store {
 namespace {
@@ -240,17 +241,6 @@ struct Completion {
   Result<StoreReceipt> result;
 };
 
-// The WAL is checkpointed (copied into the database file) by a thread of its own once it
-// holds this many pages; the writer only copies the last few frames, after a group's
-// answers went out, so that the WAL can start again (checkpointLoop).
-constexpr int kCheckpointPages = 1000;
-// Frames a checkpoint may leave uncopied for the writer to finish (see checkpointLoop).
-constexpr int kCatchUpFrames = 512;
-constexpr int kCheckpointPasses = 8;
-// Past this many frames the writer checkpoints itself whatever the checkpointer does: the
-// WAL's bound on disk (16 MiB of 4 KiB pages, plus one group).
-constexpr int kWalCapFrames = 4096;
-
 // The index sidecar, attached as `pidx` by the readers and the indexer. Derived data,
 // for every message with id <= indexed_through: (patient, id) when it has a patient, and
 // its dedup key (control id, facility) when it has a control id. It has no migrations: a
@@ -346,7 +336,6 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
 
   ~SqliteStoreImpl() override {
     close();
-    if (checkpoint_db_ != nullptr) sqlite3_close_v2(checkpoint_db_);
     if (index_db_ != nullptr) sqlite3_close_v2(index_db_);
     closeIndexedReader();
     writer_statements_.clear();
@@ -399,13 +388,13 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     }
     if (options_.start_writer) {
       writer_ = db;
-      // The checkpointer's own connection. Without it the writer checkpoints itself
-      // (SQLite's automatic checkpoint), slower but correct.
-      sqlite3* ckpt = nullptr;
-      if (auto r = openConnection(false, &ckpt, kScanCacheKiB); r) {
-        checkpoint_db_ = ckpt;
+      // The file's checkpointer (wal_checkpointer.h), shared with the work stores on it.
+      // Without it the writer checkpoints itself (SQLite's automatic checkpoint), slower
+      // but correct.
+      if (auto c = WalCheckpointer::forFile(options_.path, options_.busy_timeout); c) {
+        checkpointer_ = std::move(*c);
       } else {
-        log_->warn("no checkpoint connection, the writer checkpoints itself: {}", r.error().message);
+        log_->warn("no checkpoint connection, the writer checkpoints itself: {}", c.error().message);
       }
       if (auto prepared = prepareWriter(); !prepared) return prepared;
       // The sidecar is opened before anything is submitted, so that readers find it and
@@ -439,7 +428,6 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
         done_cv_.notify_all();
       });
       writer_id_ = thread_.get_id();
-      if (checkpoint_db_ != nullptr) checkpointer_ = std::thread([this] { checkpointLoop(); });
       if (options_.index_patients) {
         indexer_ = std::thread([this] { indexLoop(); });
       }
@@ -617,12 +605,6 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     std::lock_guard join_lock(join_mu_);
     if (thread_.joinable()) thread_.join();        // every group committed or failed
     if (completer_.joinable()) completer_.join();  // every callback ran
-    {
-      std::lock_guard lock(checkpoint_mu_);
-      checkpoint_stop_ = true;
-    }
-    checkpoint_cv_.notify_all();
-    if (checkpointer_.joinable()) checkpointer_.join();
     // Last: the indexer catches up with everything the writer committed, then ends.
     {
       std::lock_guard lock(index_mu_);
@@ -639,8 +621,10 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     s.messages_stored = stored_.load();
     s.duplicates = duplicates_.load();
     s.largest_batch = largest_batch_.load();
-    s.checkpoints = checkpoints_.load();
-    s.wal_restarts = wal_restarts_.load();
+    if (checkpointer_) {
+      s.checkpoints = checkpointer_->checkpoints();
+      s.wal_restarts = checkpointer_->walRestarts();
+    }
     s.patient_indexed_through = indexed_through_.load();
     s.patient_index_runs = index_runs_.load();
     s.patient_index_failures = index_failures_.load();
@@ -790,7 +774,7 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
         "SELECT 1 FROM resource_index WHERE resource_type = ?1 AND resource_id = ?2 LIMIT 1",
         "INSERT OR REPLACE INTO resource_index(resource_type, resource_id, message_id, entry) VALUES (?1, ?2, ?3, ?4)",
     };
-    if (checkpoint_db_ != nullptr) sqlite3_wal_hook(writer_, &SqliteStoreImpl::walHook, this);
+    if (checkpointer_) checkpointer_->attach(writer_);
     writer_statements_.clear();
     for (const std::string& text : sql) {
       auto stmt = Statement::prepare(writer_, text);
@@ -863,64 +847,6 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     m.duplicates = s.integer(13);
     m.size_bytes = static_cast<std::size_t>(s.integer(14));
     return m;
-  }
-
-  // ---- the checkpoint thread --------------------------------------------------------
-
-  // Runs on the writer thread after each commit (replaces SQLite's auto-checkpoint).
-  static int walHook(void* self, sqlite3*, const char*, int pages) {
-    auto* store = static_cast<SqliteStoreImpl*>(self);
-    if (pages < store->wal_frames_.load(std::memory_order_relaxed)) ++store->wal_restarts_;
-    store->wal_frames_.store(pages, std::memory_order_relaxed);
-    if (pages >= kCheckpointPages) {
-      {
-        std::lock_guard lock(store->checkpoint_mu_);
-        store->checkpoint_requested_ = true;
-      }
-      store->checkpoint_cv_.notify_one();
-    }
-    return SQLITE_OK;
-  }
-
-  // PASSIVE checkpoints never block the writer or readers; they copy what they can and
-  // the writer restarts the WAL from its start once everything was copied.
-  void checkpointLoop() {
-    pthread_setname_np(pthread_self(), "courier-ckpt");
-    for (;;) {
-      {
-        std::unique_lock lock(checkpoint_mu_);
-        checkpoint_cv_.wait(lock, [&] {
-          return (checkpoint_requested_ && !catch_up_.load(std::memory_order_acquire)) || checkpoint_stop_;
-        });
-        if (!checkpoint_requested_) return;  // stopping, nothing pending
-        checkpoint_requested_ = false;
-      }
-      // Under a steady stream of commits a checkpoint never catches the writer, so the
-      // WAL would never restart and grow without end (disk, the shared-memory index,
-      // and appends that cost block allocation in every commit). So: passes follow each
-      // other while the writer keeps ahead, and once few frames are left the writer copies
-      // them itself between two groups; its next commit restarts the WAL.
-      // A pass that copied nothing new ends the round: a reader's snapshot holds the
-      // rest back, and the next commit asks again.
-      for (int pass = 0, before = -1; pass < kCheckpointPasses; ++pass) {
-        int log_frames = 0, copied = 0;
-        int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &copied);
-        if (rc != SQLITE_OK) {
-          if ((rc & 0xff) != SQLITE_BUSY) log_->warn("WAL checkpoint failed: {}", sqlite3_errmsg(checkpoint_db_));
-          break;
-        }
-        ++checkpoints_;
-        if (copied == before) break;
-        before = copied;
-        if (log_frames - copied <= kCatchUpFrames) {
-          if (log_frames > copied) {
-            std::lock_guard lock(checkpoint_mu_);
-            catch_up_.store(true, std::memory_order_release);
-          }
-          break;
-        }
-      }
-    }
   }
 
   // ---- the patient indexer thread -----------------------------------------------------
@@ -1159,6 +1085,19 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     }
   }
 
+  // The writer's transactions pass the file checkpointer's gate (wal_checkpointer.h):
+  // entered just before BEGIN, left after COMMIT or ROLLBACK.
+  void enterGate() {
+    if (!checkpointer_ || in_gate_) return;
+    checkpointer_->enterWrite();
+    in_gate_ = true;
+  }
+  void leaveGate() {
+    if (!in_gate_) return;
+    checkpointer_->leaveWrite();
+    in_gate_ = false;
+  }
+
   void deliver(std::vector<Completion> items) {
     {
       std::lock_guard lock(done_mu_);
@@ -1201,6 +1140,7 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     int rc = SQLITE_OK;
     Result<void> outcome = writeGroup(batch, results, rc);
     if (outcome) {
+      leaveGate();  // committed: a catch-up copy may run while the answers go out
       ++commits_;
       std::uint64_t size = batch.size();
       std::uint64_t prev = largest_batch_.load();
@@ -1214,17 +1154,6 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
       items.reserve(batch.size());
       for (std::size_t i = 0; i < batch.size(); ++i) items.push_back({std::move(batch[i].done), std::move(results[i])});
       deliver(std::move(items));
-      // After the answers went out: the checkpointer left only a few frames, so this
-      // copy is short, and the next commit starts the WAL from its beginning again.
-      // The checkpointer waits meanwhile (a second checkpointer would only get SQLITE_BUSY).
-      if (catch_up_.load(std::memory_order_acquire) || wal_frames_.load(std::memory_order_relaxed) >= kWalCapFrames) {
-        (void)sqlite3_wal_checkpoint_v2(writer_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-        {
-          std::lock_guard lock(checkpoint_mu_);
-          catch_up_.store(false, std::memory_order_release);
-        }
-        checkpoint_cv_.notify_one();
-      }
       return;
     }
     ++failed_commits_;
@@ -1236,6 +1165,7 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
       log_->debug("message store commit failed again ({} messages): {}", batch.size(), outcome.error().message);
     }
     if (writer_ != nullptr && !sqlite3_get_autocommit(writer_)) (void)exec(writer_, "ROLLBACK");
+    leaveGate();
     if (writer_ == nullptr || needsReopen(rc)) {
       if (auto r = reopenWriter(); !r) log_->debug("message store reopen failed: {}", r.error().message);
     }
@@ -1262,6 +1192,7 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     if (options_.fault_hook) {
       if (auto r = options_.fault_hook(SqliteFaultPoint::kBeforeBegin, writer_); !r) return r;
     }
+    enterGate();
     rc = sqlite3_exec(writer_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) return Unexpected(sqliteError(writer_, rc, "begin"));
 
@@ -1706,15 +1637,8 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
   std::thread completer_;
   std::thread::id completer_id_;
 
-  sqlite3* checkpoint_db_ = nullptr;  // used by the checkpointer thread only
-  std::mutex checkpoint_mu_;          // guards the two flags
-  std::condition_variable checkpoint_cv_;
-  bool checkpoint_requested_ = false;
-  std::atomic<bool> catch_up_{false};
-  std::atomic<int> wal_frames_{0};  // after the writer's last commit
-  std::atomic<std::uint64_t> wal_restarts_{0};
-  bool checkpoint_stop_ = false;
-  std::thread checkpointer_;
+  std::shared_ptr<WalCheckpointer> checkpointer_;  // null: SQLite's automatic checkpoint
+  bool in_gate_ = false;                           // writer thread: inside the checkpointer's gate
 
   std::mutex read_mu_;  // guards reader_, reader_has_index_
   sqlite3* reader_ = nullptr;
@@ -1746,8 +1670,7 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
   std::atomic<std::uint64_t> index_runs_{0}, index_failures_{0};
   std::thread indexer_;
 
-  std::atomic<std::uint64_t> commits_{0}, failed_commits_{0}, stored_{0}, duplicates_{0}, largest_batch_{0},
-      checkpoints_{0};
+  std::atomic<std::uint64_t> commits_{0}, failed_commits_{0}, stored_{0}, duplicates_{0}, largest_batch_{0};
 };
 
 }  // namespace

@@ -5,9 +5,10 @@
 // (up to max_batch), runs one transaction, commits it (synchronous=FULL: the commit
 // returns after fsync of the WAL, so an ACK means durable even on power loss), then hands
 // the group's callbacks to a completion thread ("courier-cb"), which runs them in
-// commit order while the writer already works on the next group. A third thread
-// ("courier-ckpt") checkpoints the WAL into the database file off the commit path (the
-// writer copies the last few frames between two groups, so that the WAL restarts). Reads
+// commit order while the writer already works on the next group. The file's checkpoint
+// thread ("courier-ckpt", wal_checkpointer.h, shared with the work stores on the same
+// file) copies the WAL into the database file off the commit path; the writer's
+// transactions pass its gate, so that a last copy between two groups restarts the WAL. Reads
 // use one more connection under a mutex (WAL readers do not block the writer, and another
 // process may read meanwhile).
 //
@@ -90,8 +91,8 @@ struct SqliteStoreStats {
   std::uint64_t messages_stored = 0;    // new messages durable
   std::uint64_t duplicates = 0;         // duplicates answered since open
   std::uint64_t largest_batch = 0;
-  std::uint64_t checkpoints = 0;        // WAL checkpoints done by the checkpoint thread
-  std::uint64_t wal_restarts = 0;       // the WAL started again from its beginning
+  std::uint64_t checkpoints = 0;        // WAL checkpoints by the file's checkpoint thread (all writers')
+  std::uint64_t wal_restarts = 0;       // the WAL started again from its beginning (any writer's commit)
   std::int64_t patient_indexed_through = 0;   // high-water mark: ids <= it are indexed
   std::uint64_t patient_index_runs = 0;       // index transactions committed
   std::uint64_t patient_index_failures = 0;   // index transactions failed (retried later)

@@ -20,6 +20,7 @@
 #include "engine/core/log.h"
 #include "engine/store/sqlite_store.h"
 #include "engine/store/sqlite_util.h"
+#include "engine/store/wal_checkpointer.h"
 #include "engine/store/work_store.h"
 
 namespace courier::store {
@@ -196,163 +197,6 @@ Result<sqlite3*> openWorkConnection(const std::filesystem::path& path, std::chro
   }
   return db;
 }
-
-// The work-store connections' WAL checkpoints, on a thread of their own. The pipeline's
-// and the deliverers' commits append to the WAL the message store shares; SQLite's
-// automatic checkpoint would copy it into the database file inside their COMMITs (about a
-// fifth of the pipeline thread's time). Instead each connection's wal hook tells this
-// thread how many frames the WAL holds, and past kCheckpointFrames it copies them
-// (PASSIVE: it never blocks a writer or a reader). The message store's own checkpointer
-// (sqlite_store.cc) does the same after inbox commits; two checkpointers on one file are
-// safe, the second gets SQLITE_BUSY.
-//
-// Why the WAL stays bounded: SQLite starts the WAL again from its beginning only when a
-// write begins after a checkpoint copied every frame, and under a steady stream of commits
-// a PASSIVE checkpoint never catches up. So once few frames are left (kCatchUpFrames), or
-// the WAL is past kWalCapFrames, this thread closes the gate every work-store write
-// transaction passes (writers wait, readers do not) and copies the rest while none of
-// them can commit. With only the work stores writing that copy is complete and the next
-// commit restarts the WAL; inbox commits meanwhile are the message store's checkpointer's
-// to catch.
-class WalCheckpointer {
- public:
-  static constexpr int kCheckpointFrames = 1000;
-  static constexpr int kCatchUpFrames = 512;
-  static constexpr int kWalCapFrames = 4096;
-  static constexpr int kPasses = 8;
-
-  static Result<std::shared_ptr<WalCheckpointer>> open(const std::filesystem::path& path,
-                                                       std::chrono::milliseconds busy_timeout) {
-    sqlite3* db = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
-    if (rc != SQLITE_OK) {
-      Error e = sqliteError(db, rc, "open " + path.string() + " for checkpoints");
-      sqlite3_close_v2(db);
-      return Unexpected(std::move(e));
-    }
-    sqlite3_busy_timeout(db, static_cast<int>(busy_timeout.count()));
-    // A connection that has not read the file does not know it is in WAL mode, and its
-    // checkpoints would do nothing.
-    if (auto r = exec(db, "PRAGMA journal_mode=WAL"); !r) {
-      sqlite3_close_v2(db);
-      return Unexpected(r.error());
-    }
-    return std::shared_ptr<WalCheckpointer>(new WalCheckpointer(db));
-  }
-
-  ~WalCheckpointer() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-    sqlite3_close_v2(db_);
-  }
-
-  // Replaces SQLite's automatic checkpoint on `db` (a work-store connection).
-  void attach(sqlite3* db) { sqlite3_wal_hook(db, &WalCheckpointer::walHook, this); }
-
-  // Around every work-store write transaction (before BEGIN, after COMMIT or ROLLBACK).
-  // Waits while a catch-up copy runs; the catch-up waits for the transactions under way.
-  void enterWrite() {
-    std::unique_lock lock(gate_mu_);
-    gate_cv_.wait(lock, [&] { return !gate_closed_; });
-    ++writers_;
-  }
-  void leaveWrite() {
-    std::lock_guard lock(gate_mu_);
-    if (--writers_ == 0 && gate_closed_) gate_cv_.notify_all();
-  }
-
-  std::uint64_t checkpoints() const { return checkpoints_.load(std::memory_order_relaxed); }
-
- private:
-  explicit WalCheckpointer(sqlite3* db) : db_(db) { thread_ = std::thread([this] { loop(); }); }
-
-  // On the committing thread, inside its COMMIT: only notes the WAL's size.
-  static int walHook(void* self, sqlite3*, const char*, int frames) {
-    auto* c = static_cast<WalCheckpointer*>(self);
-    if (frames >= kCheckpointFrames) {
-      {
-        std::lock_guard lock(c->mu_);
-        c->requested_ = true;
-      }
-      c->cv_.notify_one();
-    }
-    return SQLITE_OK;
-  }
-
-  void loop() {
-    pthread_setname_np(pthread_self(), "courier-wckpt");
-    for (;;) {
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return requested_ || stop_; });
-        if (stop_) return;
-        requested_ = false;
-      }
-      // Passes follow each other while the writers keep ahead; a pass that copied
-      // nothing new ends the round (a reader's snapshot holds the rest back; the next
-      // commit past the threshold asks again).
-      int log_frames = 0, copied = 0;
-      bool ok = false;
-      for (int pass = 0, before = -1; pass < kPasses; ++pass) {
-        if (!checkpoint(log_frames, copied)) break;
-        ok = true;
-        if (copied == before || log_frames - copied <= kCatchUpFrames || log_frames >= kWalCapFrames) break;
-        before = copied;
-      }
-      // Even when the last pass copied everything: a writer that began before it ended
-      // has since committed more, and the WAL restarts only for a transaction that
-      // begins after a complete copy. The gate makes the next one do so.
-      if (ok && (log_frames - copied <= kCatchUpFrames || log_frames >= kWalCapFrames)) {
-        closeGate();
-        (void)checkpoint(log_frames, copied);
-        openGate();
-      }
-    }
-  }
-
-  bool checkpoint(int& log_frames, int& copied) {
-    int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &copied);
-    if (rc != SQLITE_OK) {
-      // BUSY: the message store's checkpointer is copying; it does the same work.
-      if ((rc & 0xff) != SQLITE_BUSY && failures_++ == 0) {
-        logger("store")->warn("work store WAL checkpoint failed: {}", sqlite3_errmsg(db_));
-      }
-      return false;
-    }
-    checkpoints_.fetch_add(1, std::memory_order_relaxed);
-    return true;
-  }
-
-  void closeGate() {
-    std::unique_lock lock(gate_mu_);
-    gate_closed_ = true;
-    gate_cv_.wait(lock, [&] { return writers_ == 0; });
-  }
-  void openGate() {
-    {
-      std::lock_guard lock(gate_mu_);
-      gate_closed_ = false;
-    }
-    gate_cv_.notify_all();
-  }
-
-  sqlite3* db_;  // the thread's own connection
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool requested_ = false;
-  bool stop_ = false;
-  std::mutex gate_mu_;
-  std::condition_variable gate_cv_;
-  int writers_ = 0;
-  bool gate_closed_ = false;
-  std::atomic<std::uint64_t> checkpoints_{0};
-  int failures_ = 0;  // the thread's only
-  std::thread thread_;  // last: started once everything above is made
-};
 
 class SqliteWorkStore final : public WorkStore {
  public:
@@ -891,11 +735,7 @@ class SqliteWorkStore final : public WorkStore {
   // WAL's last frames.
   template <typename F>
   Result<void> transaction(F&& body) {
-    checkpointer_->enterWrite();
-    struct Leave {
-      WalCheckpointer& c;
-      ~Leave() { c.leaveWrite(); }
-    } leave{*checkpointer_};
+    WalCheckpointer::WriteScope gate(*checkpointer_);
     if (auto r = exec(db_, "BEGIN IMMEDIATE"); !r) return r;
     auto r = body();
     if (!r) {
@@ -983,7 +823,7 @@ class SqliteWorkStore final : public WorkStore {
 Result<std::unique_ptr<WorkStore>> openSqliteWorkStore(const WorkStoreOptions& options) {
   auto db = openWorkConnection(options.path, options.busy_timeout);
   if (!db) return Unexpected(db.error());
-  auto checkpointer = WalCheckpointer::open(options.path, options.busy_timeout);
+  auto checkpointer = WalCheckpointer::forFile(options.path, options.busy_timeout);
   if (!checkpointer) {
     sqlite3_close_v2(*db);
     return Unexpected(checkpointer.error());

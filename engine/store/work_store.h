@@ -223,9 +223,10 @@ class WorkStore {
   [[nodiscard]] virtual Result<void> recordAttempts(const std::vector<AttemptRecord>& attempts) = 0;
   // How recordAttempts calls became commits (zero where not counted).
   virtual AttemptCommitStats attemptCommitStats() { return {}; }
-  // Another connection to the same store (a deliverer's own), sharing this one's WAL
+  // Another connection to the same store (a deliverer's own), sharing the file's WAL
   // checkpointer: the connections' commits leave the copying of the WAL to it (SQLite:
-  // one checkpoint thread for all of them, see sqlite_work_store.cc).
+  // one checkpoint thread per file for the inbox writer and every work store, see
+  // wal_checkpointer.h).
   [[nodiscard]] virtual Result<std::unique_ptr<WorkStore>> connect() = 0;
   [[nodiscard]] virtual Result<std::vector<OutboxItem>> listOutbox(const OutboxFilter& filter) = 0;
   [[nodiscard]] virtual Result<OutboxItem> getOutbox(std::int64_t id) = 0;

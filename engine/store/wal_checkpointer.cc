@@ -1,0 +1,149 @@
+#include "engine/store/wal_checkpointer.h"
+
+#include <pthread.h>
+
+#include <map>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "engine/core/log.h"
+#include "engine/store/sqlite_util.h"
+
+namespace courier::store {
+
+Result<std::shared_ptr<WalCheckpointer>> WalCheckpointer::forFile(const std::filesystem::path& path,
+                                                                  std::chrono::milliseconds busy_timeout) {
+  static std::mutex registry_mu;
+  static std::map<std::string, std::weak_ptr<WalCheckpointer>> registry;
+  std::error_code ec;
+  std::filesystem::path canonical = std::filesystem::weakly_canonical(path, ec);
+  const std::string key = ec ? path.string() : canonical.string();
+  std::lock_guard lock(registry_mu);
+  for (auto it = registry.begin(); it != registry.end();) {
+    it = it->second.expired() ? registry.erase(it) : std::next(it);
+  }
+  if (auto it = registry.find(key); it != registry.end()) {
+    if (auto shared = it->second.lock()) return shared;
+  }
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Error e = sqliteError(db, rc, "open " + path.string() + " for checkpoints");
+    sqlite3_close_v2(db);
+    return Unexpected(std::move(e));
+  }
+  sqlite3_busy_timeout(db, static_cast<int>(busy_timeout.count()));
+  // A connection that has not read the file does not know it is in WAL mode, and its
+  // checkpoints would do nothing.
+  if (auto r = exec(db, "PRAGMA journal_mode=WAL"); !r) {
+    sqlite3_close_v2(db);
+    return Unexpected(r.error());
+  }
+  std::shared_ptr<WalCheckpointer> made(new WalCheckpointer(db));
+  registry[key] = made;
+  return made;
+}
+
+WalCheckpointer::WalCheckpointer(sqlite3* db) : db_(db) {
+  thread_ = std::thread([this] { loop(); });
+  pthread_setname_np(thread_.native_handle(), "courier-ckpt");  // here: visible at once (top, perf, tests)
+}
+
+WalCheckpointer::~WalCheckpointer() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  sqlite3_close_v2(db_);
+}
+
+void WalCheckpointer::attach(sqlite3* db) { sqlite3_wal_hook(db, &WalCheckpointer::walHook, this); }
+
+void WalCheckpointer::enterWrite() {
+  std::unique_lock lock(gate_mu_);
+  gate_cv_.wait(lock, [&] { return !gate_closed_; });
+  ++writers_;
+}
+
+void WalCheckpointer::leaveWrite() {
+  std::lock_guard lock(gate_mu_);
+  if (--writers_ == 0 && gate_closed_) gate_cv_.notify_all();
+}
+
+// On the committing thread, inside its COMMIT: only notes the WAL's size.
+int WalCheckpointer::walHook(void* self, sqlite3*, const char*, int frames) {
+  auto* c = static_cast<WalCheckpointer*>(self);
+  if (frames < c->frames_.exchange(frames, std::memory_order_relaxed)) {
+    c->restarts_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (frames >= kCheckpointFrames) {
+    {
+      std::lock_guard lock(c->mu_);
+      c->requested_ = true;
+    }
+    c->cv_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void WalCheckpointer::loop() {
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return requested_ || stop_; });
+      if (stop_) return;
+      requested_ = false;
+    }
+    // Passes follow each other while the writers keep ahead; a pass that copied nothing
+    // new ends the round (a reader's snapshot holds the rest back; the next commit past
+    // the threshold asks again).
+    int log_frames = 0, copied = 0;
+    bool ok = false;
+    for (int pass = 0, before = -1; pass < kPasses; ++pass) {
+      if (!checkpoint(log_frames, copied)) break;
+      ok = true;
+      if (copied == before || log_frames - copied <= kCatchUpFrames || log_frames >= kWalCapFrames) break;
+      before = copied;
+    }
+    // Even when the last pass copied everything: a writer that began before it ended has
+    // since committed more, and the WAL restarts only for a transaction that begins after
+    // a complete copy. The gate makes the next one do so.
+    if (ok && (log_frames - copied <= kCatchUpFrames || log_frames >= kWalCapFrames)) {
+      closeGate();
+      (void)checkpoint(log_frames, copied);
+      openGate();
+    }
+  }
+}
+
+bool WalCheckpointer::checkpoint(int& log_frames, int& copied) {
+  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &copied);
+  if (rc != SQLITE_OK) {
+    // BUSY: another process checkpoints (a CLI's automatic checkpoint); it does the same work.
+    if ((rc & 0xff) != SQLITE_BUSY && failures_++ == 0) {
+      logger("store")->warn("WAL checkpoint failed: {}", sqlite3_errmsg(db_));
+    }
+    return false;
+  }
+  checkpoints_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void WalCheckpointer::closeGate() {
+  std::unique_lock lock(gate_mu_);
+  gate_closed_ = true;
+  gate_cv_.wait(lock, [&] { return writers_ == 0; });
+}
+
+void WalCheckpointer::openGate() {
+  {
+    std::lock_guard lock(gate_mu_);
+    gate_closed_ = false;
+  }
+  gate_cv_.notify_all();
+}
+
+}  // namespace courier::store

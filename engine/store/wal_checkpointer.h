@@ -1,0 +1,104 @@
+// The WAL checkpoints of one SQLite database file, on a thread of its own, for every
+// connection of this process that writes it: the message store's inbox writer, the
+// pipeline's and the deliverers' work-store connections. Internal to engine/store.
+//
+// Why a thread: SQLite's automatic checkpoint copies the WAL into the database file
+// inside the COMMIT that crosses the threshold, on the committing thread (about a fifth
+// of the pipeline thread's time, and a latency spike for the senders of that inbox
+// group). Instead each writing connection's wal hook tells this thread how many frames
+// the WAL holds, and past kCheckpointFrames it copies them (PASSIVE: it never blocks a
+// writer or a reader).
+//
+// Why one per file: SQLite starts the WAL again from its beginning only when a write
+// begins after a checkpoint copied every frame, and under a steady stream of commits a
+// PASSIVE checkpoint never catches up. So once few frames are left (kCatchUpFrames), or
+// the WAL is past kWalCapFrames, the thread closes a gate that every write transaction on
+// the file passes (writers wait before BEGIN, readers never) and copies the rest while
+// none of them can commit; the next write restarts the WAL. That copy is complete only if
+// the gate holds back every writer, so all of them share this one checkpointer: two
+// checkpointers each gating their own writers never both succeed while both kinds write
+// (a second checkpointer would also only get SQLITE_BUSY).
+//
+// A writer from another process (`courier outbox retry`) passes no gate; it can only
+// delay one restart.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "engine/core/result.h"
+
+namespace courier::store {
+
+class WalCheckpointer {
+ public:
+  static constexpr int kCheckpointFrames = 1000;
+  static constexpr int kCatchUpFrames = 512;
+  static constexpr int kWalCapFrames = 4096;  // the WAL's bound: 16 MiB of 4 KiB pages, plus what one pass lets in
+  static constexpr int kPasses = 8;
+
+  // This process's checkpointer for the file at `path` (already in WAL mode), made on
+  // first use and shared by every caller until the last one lets go.
+  [[nodiscard]] static Result<std::shared_ptr<WalCheckpointer>> forFile(const std::filesystem::path& path,
+                                                                        std::chrono::milliseconds busy_timeout);
+
+  ~WalCheckpointer();
+  WalCheckpointer(const WalCheckpointer&) = delete;
+  WalCheckpointer& operator=(const WalCheckpointer&) = delete;
+
+  // Replaces SQLite's automatic checkpoint on `db`, a connection that writes the file.
+  void attach(sqlite3* db);
+
+  // Around every write transaction on an attached connection: before BEGIN, and after
+  // COMMIT or ROLLBACK. Waits while a catch-up copy runs; the catch-up waits for the
+  // transactions under way.
+  void enterWrite();
+  void leaveWrite();
+
+  class WriteScope {
+   public:
+    explicit WriteScope(WalCheckpointer& c) : c_(c) { c_.enterWrite(); }
+    ~WriteScope() { c_.leaveWrite(); }
+    WriteScope(const WriteScope&) = delete;
+    WriteScope& operator=(const WriteScope&) = delete;
+
+   private:
+    WalCheckpointer& c_;
+  };
+
+  std::uint64_t checkpoints() const { return checkpoints_.load(std::memory_order_relaxed); }
+  std::uint64_t walRestarts() const { return restarts_.load(std::memory_order_relaxed); }
+
+ private:
+  explicit WalCheckpointer(sqlite3* db);
+  static int walHook(void* self, sqlite3*, const char*, int frames);
+  void loop();
+  bool checkpoint(int& log_frames, int& copied);
+  void closeGate();
+  void openGate();
+
+  sqlite3* db_;  // the thread's own connection
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool requested_ = false;
+  bool stop_ = false;
+  std::mutex gate_mu_;
+  std::condition_variable gate_cv_;
+  int writers_ = 0;
+  bool gate_closed_ = false;
+  std::atomic<int> frames_{0};  // after the last commit on any attached connection
+  std::atomic<std::uint64_t> restarts_{0};
+  std::atomic<std::uint64_t> checkpoints_{0};
+  int failures_ = 0;    // the thread's only
+  std::thread thread_;  // last: started once everything above is made
+};
+
+}  // namespace courier::store
