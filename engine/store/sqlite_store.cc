@@ -1085,8 +1085,9 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     }
   }
 
-  // The writer's transactions pass the file checkpointer's gate (wal_checkpointer.h):
-  // entered just before BEGIN, left after COMMIT or ROLLBACK.
+  // The writer's transactions take the file's write turn (wal_checkpointer.h): just
+  // before BEGIN, until COMMIT or ROLLBACK, so that it never sleeps in SQLite's busy
+  // handler behind the pipeline's commits.
   void enterGate() {
     if (!checkpointer_ || in_gate_) return;
     checkpointer_->enterWrite();
@@ -1140,7 +1141,7 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     int rc = SQLITE_OK;
     Result<void> outcome = writeGroup(batch, results, rc);
     if (outcome) {
-      leaveGate();  // committed: a catch-up copy may run while the answers go out
+      leaveGate();  // committed: the next writer (or a catch-up copy) goes while the answers go out
       ++commits_;
       std::uint64_t size = batch.size();
       std::uint64_t prev = largest_batch_.load();

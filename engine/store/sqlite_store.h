@@ -8,7 +8,8 @@
 // commit order while the writer already works on the next group. The file's checkpoint
 // thread ("courier-ckpt", wal_checkpointer.h, shared with the work stores on the same
 // file) copies the WAL into the database file off the commit path; the writer's
-// transactions pass its gate, so that a last copy between two groups restarts the WAL. Reads
+// transactions take turns with the work stores' and its last copy (a write turn), so that
+// the WAL restarts and no writer sleeps in SQLite's busy handler behind another. Reads
 // use one more connection under a mutex (WAL readers do not block the writer, and another
 // process may read meanwhile).
 //

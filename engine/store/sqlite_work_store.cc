@@ -478,8 +478,14 @@ class SqliteWorkStore final : public WorkStore {
     auto q = Statement::prepare(db_, sql);
     if (!q) return Unexpected(q.error());
     bindWhere(*q, where);
-    if (auto r = step(*q, "requeue outbox items"); !r) return Unexpected(r.error());
-    return static_cast<std::int64_t>(sqlite3_changes(db_));
+    std::int64_t changed = 0;
+    auto r = transaction([&]() -> Result<void> {
+      if (auto s = step(*q, "requeue outbox items"); !s) return s;
+      changed = sqlite3_changes(db_);
+      return Ok();
+    });
+    if (!r) return Unexpected(r.error());
+    return changed;
   }
 
   Result<std::vector<DestinationStats>> outboxStats() override {
@@ -608,9 +614,11 @@ class SqliteWorkStore final : public WorkStore {
     q->bindText(3, reason);
     q->bindInt(4, micros(std::chrono::system_clock::now()));
     q->bindText(5, json);
-    if (auto r = step(*q, "update subscription"); !r) return r;
-    if (sqlite3_changes(db_) == 0) return Unexpected(Error(ErrorCode::kNotFound, "no subscription " + id));
-    return Ok();
+    return transaction([&]() -> Result<void> {
+      if (auto r = step(*q, "update subscription"); !r) return r;
+      if (sqlite3_changes(db_) == 0) return Unexpected(Error(ErrorCode::kNotFound, "no subscription " + id));
+      return Ok();
+    });
   }
 
   Result<bool> deleteSubscription(const std::string& id) override {
@@ -731,11 +739,12 @@ class SqliteWorkStore final : public WorkStore {
     return Ok();
   }
 
-  // Inside the checkpointer's gate (see WalCheckpointer): waits while it copies the
-  // WAL's last frames.
+  // In the file's write turn (see WalCheckpointer): waits for the process's other writers
+  // of the file and the checkpointer's last copy instead of SQLite's busy sleeps. Every
+  // write of this connection goes through here.
   template <typename F>
   Result<void> transaction(F&& body) {
-    WalCheckpointer::WriteScope gate(*checkpointer_);
+    WalCheckpointer::WriteScope turn(*checkpointer_);
     if (auto r = exec(db_, "BEGIN IMMEDIATE"); !r) return r;
     auto r = body();
     if (!r) {

@@ -63,14 +63,17 @@ WalCheckpointer::~WalCheckpointer() {
 void WalCheckpointer::attach(sqlite3* db) { sqlite3_wal_hook(db, &WalCheckpointer::walHook, this); }
 
 void WalCheckpointer::enterWrite() {
-  std::unique_lock lock(gate_mu_);
-  gate_cv_.wait(lock, [&] { return !gate_closed_; });
-  ++writers_;
+  std::unique_lock lock(turn_mu_);
+  const std::uint64_t ticket = next_ticket_++;
+  turn_cv_.wait(lock, [&] { return serving_ == ticket; });
 }
 
 void WalCheckpointer::leaveWrite() {
-  std::lock_guard lock(gate_mu_);
-  if (--writers_ == 0 && gate_closed_) gate_cv_.notify_all();
+  {
+    std::lock_guard lock(turn_mu_);
+    ++serving_;
+  }
+  turn_cv_.notify_all();  // a few threads at most: the inbox writer, the pipeline, the deliverers
 }
 
 // On the committing thread, inside its COMMIT: only notes the WAL's size.
@@ -110,11 +113,10 @@ void WalCheckpointer::loop() {
     }
     // Even when the last pass copied everything: a writer that began before it ended has
     // since committed more, and the WAL restarts only for a transaction that begins after
-    // a complete copy. The gate makes the next one do so.
+    // a complete copy. Copying in a write turn of its own makes the next one do so.
     if (ok && (log_frames - copied <= kCatchUpFrames || log_frames >= kWalCapFrames)) {
-      closeGate();
+      WriteScope turn(*this);
       (void)checkpoint(log_frames, copied);
-      openGate();
     }
   }
 }
@@ -130,20 +132,6 @@ bool WalCheckpointer::checkpoint(int& log_frames, int& copied) {
   }
   checkpoints_.fetch_add(1, std::memory_order_relaxed);
   return true;
-}
-
-void WalCheckpointer::closeGate() {
-  std::unique_lock lock(gate_mu_);
-  gate_closed_ = true;
-  gate_cv_.wait(lock, [&] { return writers_ == 0; });
-}
-
-void WalCheckpointer::openGate() {
-  {
-    std::lock_guard lock(gate_mu_);
-    gate_closed_ = false;
-  }
-  gate_cv_.notify_all();
 }
 
 }  // namespace courier::store

@@ -12,15 +12,21 @@
 // Why one per file: SQLite starts the WAL again from its beginning only when a write
 // begins after a checkpoint copied every frame, and under a steady stream of commits a
 // PASSIVE checkpoint never catches up. So once few frames are left (kCatchUpFrames), or
-// the WAL is past kWalCapFrames, the thread closes a gate that every write transaction on
-// the file passes (writers wait before BEGIN, readers never) and copies the rest while
-// none of them can commit; the next write restarts the WAL. That copy is complete only if
-// the gate holds back every writer, so all of them share this one checkpointer: two
-// checkpointers each gating their own writers never both succeed while both kinds write
-// (a second checkpointer would also only get SQLITE_BUSY).
+// the WAL is past kWalCapFrames, the thread takes the file's write turn (below) and copies
+// the rest while no writer can commit; the next write restarts the WAL. That copy is
+// complete only if every writer waits for it, so all of them share this one checkpointer:
+// two checkpointers each holding back their own writers never both succeed while both
+// kinds write (a second checkpointer would also only get SQLITE_BUSY).
 //
-// A writer from another process (`courier outbox retry`) passes no gate; it can only
-// delay one restart.
+// The write turn: SQLite lets one write transaction run at a time, and one that finds the
+// file locked sleeps in its busy handler (1, 2, 5, 10 ms and on), however soon the other
+// commits; with the pipeline committing next to the inbox writer that put tens of
+// milliseconds into the senders' ACKs. So the process's writers of the file take turns
+// first, first come first served, and the next one starts the moment the last one
+// committed. Readers never wait.
+//
+// A writer from another process (`courier outbox retry`) takes no turn: SQLite's busy
+// timeout still orders it, and it can only delay one restart.
 #pragma once
 
 #include <sqlite3.h>
@@ -58,8 +64,7 @@ class WalCheckpointer {
   void attach(sqlite3* db);
 
   // Around every write transaction on an attached connection: before BEGIN, and after
-  // COMMIT or ROLLBACK. Waits while a catch-up copy runs; the catch-up waits for the
-  // transactions under way.
+  // COMMIT or ROLLBACK. Waits for the writers (and the catch-up copy) before it, in order.
   void enterWrite();
   void leaveWrite();
 
@@ -82,18 +87,16 @@ class WalCheckpointer {
   static int walHook(void* self, sqlite3*, const char*, int frames);
   void loop();
   bool checkpoint(int& log_frames, int& copied);
-  void closeGate();
-  void openGate();
 
   sqlite3* db_;  // the thread's own connection
   std::mutex mu_;
   std::condition_variable cv_;
   bool requested_ = false;
   bool stop_ = false;
-  std::mutex gate_mu_;
-  std::condition_variable gate_cv_;
-  int writers_ = 0;
-  bool gate_closed_ = false;
+  std::mutex turn_mu_;
+  std::condition_variable turn_cv_;
+  std::uint64_t next_ticket_ = 0;  // the write turns, in the order they were asked for
+  std::uint64_t serving_ = 0;
   std::atomic<int> frames_{0};  // after the last commit on any attached connection
   std::atomic<std::uint64_t> restarts_{0};
   std::atomic<std::uint64_t> checkpoints_{0};
