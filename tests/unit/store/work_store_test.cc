@@ -90,6 +90,63 @@ class WorkStoreTest : public testing::StoreFixture {
     return e;
   }
 
+  // A deliverer: marks every due item of destination "d" delivered until `writing` turns
+  // false. Counts what it recorded, and its failures with the first one's text.
+  struct DelivererCounts {
+    std::atomic<std::uint64_t> recorded{0};
+    std::atomic<int> failures{0};
+    std::string first_error;
+  };
+  static void deliverWhile(WorkStore& store, const std::atomic<bool>& writing, DelivererCounts& counts) {
+    while (writing.load()) {
+      auto due = store.dueItems("d", std::chrono::system_clock::now(), 64);
+      if (!due || due->empty()) {
+        std::this_thread::yield();
+        continue;
+      }
+      std::vector<AttemptRecord> records;
+      for (const auto& item : *due) {
+        records.push_back(AttemptRecord{item.id, OutboxState::kDelivered, std::chrono::system_clock::now(), "", "{}"});
+      }
+      if (auto r = store.recordAttempts(records); r) {
+        counts.recorded += records.size();
+      } else if (counts.failures++ == 0) {
+        counts.first_error = r.error().toString();
+      }
+    }
+  }
+
+  // A sender: submits `n` ADT messages (control ids `prefix` + i, `body` as a Z-segment)
+  // keeping `window` in flight, and returns once every one was answered.
+  static void sendAll(SqliteStore& inbox, int n, const std::string& prefix, const std::string& body, int window,
+                      std::atomic<int>& acked, std::atomic<int>& failed) {
+    std::mutex mu;
+    std::condition_variable cv;
+    int in_flight = 0;
+    for (int i = 0; i < n; ++i) {
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return in_flight < window; });
+        ++in_flight;
+      }
+      InboundMessage m;
+      m.control_id = prefix + std::to_string(i);
+      m.raw = "MSH|^~\\&|A|F|||||ADT^A01|" + m.control_id + "|P|2.5.1\rZZZ|" + body + "\r";
+      m.listener = "test";
+      m.sending_facility = "F";
+      m.message_type = "ADT";
+      m.trigger = "A01";
+      m.received_at = std::chrono::system_clock::now();
+      inbox.submit(std::move(m), [&](Result<StoreReceipt> r) {
+        (r ? acked : failed).fetch_add(1);
+        std::lock_guard lock(mu);
+        --in_flight;
+        cv.notify_all();
+      });
+    }
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return in_flight == 0; });
+  }
 };
 
 TEST_F(WorkStoreTest, BatchIsCommittedWholeAndNeverEnqueuedTwice) {
@@ -418,21 +475,8 @@ TEST_F(WorkStoreTest, TheWalStaysBoundedWhenOnlyThePipelineAndADelivererWrite) {
   ASSERT_TRUE(deliverer_store.has_value()) << deliverer_store.error().toString();
   const fs::path wal = dir_ / "courier.db-wal";
   std::atomic<bool> writing{true};
-  std::atomic<std::uint64_t> recorded{0};
-  std::thread deliverer([&] {
-    while (writing.load()) {
-      auto due = (*deliverer_store)->dueItems("d", std::chrono::system_clock::now(), 64);
-      if (!due || due->empty()) {
-        std::this_thread::yield();
-        continue;
-      }
-      std::vector<AttemptRecord> records;
-      for (const auto& item : *due) {
-        records.push_back(AttemptRecord{item.id, OutboxState::kDelivered, std::chrono::system_clock::now(), "", "{}"});
-      }
-      if ((*deliverer_store)->recordAttempts(records)) recorded += records.size();
-    }
-  });
+  DelivererCounts delivered;
+  std::thread deliverer([&] { deliverWhile(**deliverer_store, writing, delivered); });
   std::uintmax_t largest = 0;
   const auto deadline = std::chrono::steady_clock::now() + 120s;  // guards against a hang only
   MessageId id = 0;
@@ -450,7 +494,7 @@ TEST_F(WorkStoreTest, TheWalStaysBoundedWhenOnlyThePipelineAndADelivererWrite) {
   writing = false;
   deliverer.join();
   ASSERT_EQ(id, static_cast<MessageId>(kBatches * kPerBatch)) << "ran out of time";
-  EXPECT_GT(recorded.load(), 0u);
+  EXPECT_GT(delivered.recorded.load(), 0u);
   // Frames of 4 KiB pages plus their 24-byte headers: the cap (4096 frames) and what the
   // writers add while a pass runs, far below the ~15k frames written.
   EXPECT_LT(largest, 8192u * (4096u + 24u)) << "the WAL grew to " << largest << " bytes";
@@ -481,48 +525,9 @@ TEST_F(WorkStoreTest, OneCheckpointerKeepsTheWalBoundedWhileTheInboxAndThePipeli
   constexpr int kInbox = 8000;  // ~25 MB into the inbox while the pipeline writes ~35 MB
   std::atomic<bool> writing{true};
   std::atomic<int> acked{0}, failed{0};
-  std::thread sender([&] {
-    std::mutex mu;
-    std::condition_variable cv;
-    int in_flight = 0;
-    for (int i = 0; i < kInbox; ++i) {
-      {
-        std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return in_flight < 64; });
-        ++in_flight;
-      }
-      InboundMessage m;
-      m.control_id = "MIX" + std::to_string(i);
-      m.raw = "MSH|^~\\&|A|F|||||ADT^A01|" + m.control_id + "|P|2.5.1\rZZZ|" + body + "\r";
-      m.listener = "test";
-      m.sending_facility = "F";
-      m.message_type = "ADT";
-      m.trigger = "A01";
-      m.received_at = std::chrono::system_clock::now();
-      inbox_->submit(std::move(m), [&](Result<StoreReceipt> r) {
-        (r ? acked : failed).fetch_add(1);
-        std::lock_guard lock(mu);
-        --in_flight;
-        cv.notify_all();
-      });
-    }
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return in_flight == 0; });
-  });
-  std::thread deliverer([&] {
-    while (writing.load()) {
-      auto due = (*deliverer_store)->dueItems("d", std::chrono::system_clock::now(), 64);
-      if (!due || due->empty()) {
-        std::this_thread::sleep_for(1ms);
-        continue;
-      }
-      std::vector<AttemptRecord> records;
-      for (const auto& item : *due) {
-        records.push_back(AttemptRecord{item.id, OutboxState::kDelivered, std::chrono::system_clock::now(), "", "{}"});
-      }
-      (void)(*deliverer_store)->recordAttempts(records);
-    }
-  });
+  std::thread sender([&] { sendAll(*inbox_, kInbox, "MIX", body, 64, acked, failed); });
+  DelivererCounts delivered;
+  std::thread deliverer([&] { deliverWhile(**deliverer_store, writing, delivered); });
   std::uintmax_t largest = 0;
   const auto deadline = std::chrono::steady_clock::now() + 120s;  // guards against a hang only
   std::int64_t completed = 0;
@@ -576,52 +581,10 @@ TEST_F(WorkStoreTest, WritersOfOneFileTakeTurnsAndNeverMeetSqliteBusy) {
 
   constexpr int kInbox = 3000;
   std::atomic<bool> writing{true};
-  std::atomic<int> acked{0}, inbox_failures{0}, attempt_failures{0};
-  std::string attempt_error;
-  std::thread sender([&] {
-    std::mutex mu;
-    std::condition_variable cv;
-    int in_flight = 0;
-    for (int i = 0; i < kInbox; ++i) {
-      {
-        std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return in_flight < 32; });
-        ++in_flight;
-      }
-      InboundMessage m;
-      m.control_id = "TURN" + std::to_string(i);
-      m.raw = "MSH|^~\\&|A|F|||||ADT^A01|" + m.control_id + "|P|2.5.1\r";
-      m.listener = "test";
-      m.sending_facility = "F";
-      m.message_type = "ADT";
-      m.trigger = "A01";
-      m.received_at = std::chrono::system_clock::now();
-      (*inbox)->submit(std::move(m), [&](Result<StoreReceipt> r) {
-        (r ? acked : inbox_failures).fetch_add(1);
-        std::lock_guard lock(mu);
-        --in_flight;
-        cv.notify_all();
-      });
-    }
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return in_flight == 0; });
-  });
-  std::thread deliverer([&] {
-    while (writing.load()) {
-      auto due = (*deliverer_store)->dueItems("d", std::chrono::system_clock::now(), 16);
-      if (!due || due->empty()) {
-        std::this_thread::yield();
-        continue;
-      }
-      std::vector<AttemptRecord> records;
-      for (const auto& item : *due) {
-        records.push_back(AttemptRecord{item.id, OutboxState::kDelivered, std::chrono::system_clock::now(), "", "{}"});
-      }
-      if (auto r = (*deliverer_store)->recordAttempts(records); !r && attempt_failures++ == 0) {
-        attempt_error = r.error().toString();
-      }
-    }
-  });
+  std::atomic<int> acked{0}, inbox_failures{0};
+  std::thread sender([&] { sendAll(**inbox, kInbox, "TURN", "", 32, acked, inbox_failures); });
+  DelivererCounts delivered;
+  std::thread deliverer([&] { deliverWhile(**deliverer_store, writing, delivered); });
   std::int64_t completed = 0;
   const auto deadline = std::chrono::steady_clock::now() + 60s;  // guards against a hang only
   while (completed < kInbox && std::chrono::steady_clock::now() < deadline) {
@@ -642,7 +605,7 @@ TEST_F(WorkStoreTest, WritersOfOneFileTakeTurnsAndNeverMeetSqliteBusy) {
   deliverer.join();
   EXPECT_EQ(acked.load(), kInbox);
   EXPECT_EQ(inbox_failures.load(), 0);
-  EXPECT_EQ(attempt_failures.load(), 0) << attempt_error;
+  EXPECT_EQ(delivered.failures.load(), 0) << delivered.first_error;
   EXPECT_EQ(completed, kInbox);
   deliverer_store->reset();
   work->reset();
