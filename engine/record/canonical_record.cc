@@ -15,6 +15,10 @@ std::string Source::hl7Text(std::string_view segment, int occurrence, int field,
   return out;
 }
 
+void Source::setHl7Text(std::string_view segment, int occurrence, int field, int rep, int component, int sub) {
+  *this = Source(hl7Text(segment, occurrence, field, rep, component, sub));
+}
+
 std::ostream& operator<<(std::ostream& os, const Source& s) { return os << s.str(); }
 
 std::ostream& operator<<(std::ostream& os, const Text& t) { return os << t.view(); }

@@ -26,9 +26,44 @@ namespace courier::record {
 // looked at, so building each path's text was a large part of converting one.
 class Source {
  public:
-  Source() = default;
-  Source(std::string text) : text_(std::move(text)) {}  // NOLINT: FHIR paths are built as strings
-  Source(const char* text) : text_(text) {}             // NOLINT
+  Source() noexcept : text_(nullptr) {}
+  Source(std::string text)
+      : text_(text.empty() ? nullptr : new std::string(std::move(text))) {}  // NOLINT: FHIR paths are built as strings
+  Source(const char* text) : Source(std::string(text)) {}                    // NOLINT
+  Source(const Source& o) : field_(o.field_), rep_(o.rep_), is_hl7_(o.is_hl7_) {
+    if (is_hl7_)
+      path_ = o.path_;
+    else
+      text_ = o.text_ != nullptr ? new std::string(*o.text_) : nullptr;
+  }
+  Source(Source&& o) noexcept : field_(o.field_), rep_(o.rep_), is_hl7_(o.is_hl7_) {
+    if (is_hl7_) {
+      path_ = o.path_;
+    } else {
+      text_ = o.text_;
+      o.text_ = nullptr;
+    }
+  }
+  Source& operator=(const Source& o) {
+    if (this != &o) *this = Source(o);
+    return *this;
+  }
+  Source& operator=(Source&& o) noexcept {
+    if (this != &o) {
+      dropText();
+      field_ = o.field_;
+      rep_ = o.rep_;
+      is_hl7_ = o.is_hl7_;
+      if (is_hl7_) {
+        path_ = o.path_;
+      } else {
+        text_ = o.text_;
+        o.text_ = nullptr;
+      }
+    }
+    return *this;
+  }
+  ~Source() { dropText(); }
 
   // `segment`[occurrence]-field[rep].component.sub, as hl7v2::Path writes it:
   // [occurrence] and [rep] only when not 1, .component and .sub only when > 0.
@@ -39,32 +74,33 @@ class Source {
     return s;
   }
   // Makes this Source that HL7 path, in place.
-  void setHl7(std::string_view segment, int occurrence, int field, int rep, int component, int sub) {
+  [[gnu::always_inline]] void setHl7(std::string_view segment, int occurrence, int field, int rep, int component,
+                                     int sub) {
     // One unsigned compare per number; anything larger than its packed width (or a
     // segment id of another length) is kept as text.
     if (static_cast<unsigned>(occurrence - 1) < 0xffff && static_cast<unsigned>(field) <= 0xffff &&
         static_cast<unsigned>(rep - 1) < 0xffff && static_cast<unsigned>(component) <= 0xff &&
         static_cast<unsigned>(sub) <= 0xff && segment.size() == 3) [[likely]] {
-      segment_[0] = segment[0];
-      segment_[1] = segment[1];
-      segment_[2] = segment[2];
-      is_hl7_ = true;  // text_ is not read while this is set
-      component_ = static_cast<uint8_t>(component);
-      sub_ = static_cast<uint8_t>(sub);
-      occurrence_ = static_cast<uint16_t>(occurrence);
+      dropText();
+      path_.segment[0] = segment[0];
+      path_.segment[1] = segment[1];
+      path_.segment[2] = segment[2];
+      path_.component = static_cast<uint8_t>(component);
+      path_.sub = static_cast<uint8_t>(sub);
+      path_.occurrence = static_cast<uint16_t>(occurrence);
       field_ = static_cast<uint16_t>(field);
       rep_ = static_cast<uint16_t>(rep);
+      is_hl7_ = true;
       return;
     }
-    is_hl7_ = false;
-    text_ = hl7Text(segment, occurrence, field, rep, component, sub);
+    setHl7Text(segment, occurrence, field, rep, component, sub);
   }
 
-  bool empty() const { return !is_hl7_ && text_.empty(); }
+  bool empty() const { return !is_hl7_ && (text_ == nullptr || text_->empty()); }
   // The path as text.
   std::string str() const {
-    if (!is_hl7_) return text_;
-    return hl7Text(std::string_view(segment_, 3), occurrence_, field_, rep_, component_, sub_);
+    if (!is_hl7_) return text_ != nullptr ? *text_ : std::string();
+    return hl7Text(std::string_view(path_.segment, 3), path_.occurrence, field_, rep_, path_.component, path_.sub);
   }
   operator std::string() const { return str(); }  // NOLINT: where a path is text
 
@@ -74,15 +110,32 @@ class Source {
 
  private:
   static std::string hl7Text(std::string_view segment, int occurrence, int field, int rep, int component, int sub);
+  // setHl7's rare case, out of line so that the common one stays small where it is inlined.
+  void setHl7Text(std::string_view segment, int occurrence, int field, int rep, int component, int sub);
+  void dropText() noexcept {
+    if (!is_hl7_ && text_ != nullptr) [[unlikely]]
+      deleteText();
+  }
+  [[gnu::noinline]] void deleteText() noexcept {
+    delete text_;
+    text_ = nullptr;
+  }
 
-  std::string text_;  // when not an HL7 path (is_hl7_ false)
-  char segment_[3] = {};
-  bool is_hl7_ = false;
-  uint8_t component_ = 0;
-  uint8_t sub_ = 0;
-  uint16_t occurrence_ = 0;
+  struct Path {
+    char segment[3];
+    uint8_t component;
+    uint8_t sub;
+    uint16_t occurrence;
+  };
+  // 16 bytes in all (a record holds a few hundred Sources): the text of a non-HL7
+  // path (null when empty) shares its place with the HL7 path's leading numbers.
+  union {
+    std::string* text_;  // when !is_hl7_
+    Path path_;          // when is_hl7_
+  };
   uint16_t field_ = 0;
   uint16_t rep_ = 0;
+  bool is_hl7_ = false;
 };
 
 // A value and where it came from.

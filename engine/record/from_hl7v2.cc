@@ -62,11 +62,15 @@ constexpr uint32_t segmentTag(std::string_view id) {
          static_cast<uint32_t>(static_cast<unsigned char>(id[2])) << 16;
 }
 
-// v.emplace_back(), with room for four elements from the first on: a record's lists
-// are short, and growing 1, 2, 4 would move every element (a few dozen strings) twice.
+// v.emplace_back(), with room for up to four elements from the first on: a record's
+// lists are short, and growing 1, 2, 4 would move every element (a few dozen strings)
+// twice. No more than fit in 1 KB, though: glibc serves a block up to 1032 bytes from
+// its per-thread cache, a larger one from its bins at several times the cost (a few
+// hundred instructions to allocate and free), and most lists hold one or two elements.
 template <typename T>
 T& append(std::vector<T>& v) {
-  if (v.size() == v.capacity() && v.capacity() < 4) v.reserve(4);
+  constexpr size_t kFirst = sizeof(T) >= 1024 ? 1 : 1024 / sizeof(T) < 4 ? 1024 / sizeof(T) : 4;
+  if (v.size() == v.capacity() && v.capacity() < kFirst) v.reserve(kFirst);
   return v.emplace_back();
 }
 
@@ -80,11 +84,6 @@ struct PathParts {
 };
 void emplaceSourced(Sourced& out, std::string&& value, const PathParts& p) noexcept {
   out.value = std::move(value);
-  out.source.setHl7(p.segment, p.occurrence, p.field, p.rep, p.component, p.sub);
-}
-// `value` lies in the record's TextBuffer: the value views it, no copy.
-void borrowSourced(Sourced& out, std::string_view value, const PathParts& p) noexcept {
-  out.value.borrow(value);
   out.source.setHl7(p.segment, p.occurrence, p.field, p.rep, p.component, p.sub);
 }
 
@@ -131,16 +130,25 @@ class SegmentReader {
   void read(Sourced& out, int field, int rep = 1, int component = 0, int sub = 0) const {
     std::string_view r = raw(field, rep, component, sub);
     if (r.empty()) return;
-    const PathParts path{id_, occurrence_, field, rep, component, sub};
-    const bool escaped = may_escape_ && needsDecoding(r, delims_);
-    if (!latin1_ && !escaped) {
+    if (!latin1_ && !(may_escape_ && needsDecoding(r, delims_))) [[likely]] {
       // The same bytes in the record's copy of the message. Values come from the
       // message's fields; the check keeps anything else (none known) safe.
       const size_t at = static_cast<size_t>(r.data() - raw_begin_);
       if (r.data() >= raw_begin_ && at <= raw_size_ && r.size() <= raw_size_ - at) [[likely]] {
-        borrowSourced(out, std::string_view(kept_ + at, r.size()), path);
+        out.value.borrow(std::string_view(kept_ + at, r.size()));
+        out.source.setHl7(id_, occurrence_, field, rep, component, sub);
         return;
       }
+    }
+    readCopy(out, r, field, rep, component, sub);
+  }
+
+  // read()'s less common case, out of line so that read() stays small: a value that is
+  // unescaped or converted from Latin-1, or (none known) not in the message's bytes.
+  [[gnu::noinline]] void readCopy(Sourced& out, std::string_view r, int field, int rep, int component, int sub) const {
+    const PathParts path{id_, occurrence_, field, rep, component, sub};
+    const bool escaped = may_escape_ && needsDecoding(r, delims_);
+    if (!latin1_ && !escaped) {
       emplaceSourced(out, std::string(r), path);
       return;
     }

@@ -22,6 +22,7 @@
 #include <cstring>
 #include <iosfwd>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,26 +31,37 @@ namespace courier::record {
 
 class Text {
  public:
-  Text() = default;
-  Text(std::string s) : own_(std::move(s)) {}       // NOLINT: a value is set from text
-  Text(std::string_view s) : own_(s) {}             // NOLINT
-  Text(const char* s) : own_(s) {}                  // NOLINT
-  Text(const Text& o) : own_(o.view()) {}
-  Text(Text&& o) noexcept : own_(std::move(o.own_)), data_(o.data_), size_(o.size_) { o.data_ = nullptr; }
+  Text() noexcept {}
+  Text(std::string s) : owned_(true) { new (&own_) std::string(std::move(s)); }  // NOLINT: a value is set from text
+  Text(std::string_view s) : owned_(true) { new (&own_) std::string(s); }        // NOLINT
+  Text(const char* s) : owned_(true) { new (&own_) std::string(s); }             // NOLINT
+  // A copy owns its text; an empty Text copies as empty.
+  Text(const Text& o) {
+    if (!o.empty()) {
+      new (&own_) std::string(o.view());
+      owned_ = true;
+    }
+  }
+  Text(Text&& o) noexcept { take(o); }
+  ~Text() { drop(); }
   Text& operator=(const Text& o) {
     if (this != &o) assign(o.view());
     return *this;
   }
   Text& operator=(Text&& o) noexcept {
-    own_ = std::move(o.own_);
-    data_ = o.data_;
-    size_ = o.size_;
-    o.data_ = nullptr;
+    if (this != &o) {
+      drop();
+      take(o);
+    }
     return *this;
   }
   Text& operator=(std::string s) {
-    own_ = std::move(s);
-    data_ = nullptr;
+    if (owned_) {
+      own_ = std::move(s);
+    } else {
+      new (&own_) std::string(std::move(s));
+      owned_ = true;
+    }
     return *this;
   }
   Text& operator=(std::string_view s) { return assign(s); }
@@ -58,17 +70,17 @@ class Text {
   // Views `bytes` (not empty) without copying them; the caller keeps them alive
   // (the record's TextBuffer). Drops what this held.
   void borrow(std::string_view bytes) noexcept {
-    own_.clear();
-    data_ = bytes.data();
-    size_ = bytes.size();
+    if (owned_) [[unlikely]]
+      dropOwned();
+    view_ = {bytes.data(), bytes.size()};
   }
 
-  std::string_view view() const { return data_ != nullptr ? std::string_view(data_, size_) : std::string_view(own_); }
+  std::string_view view() const { return owned_ ? std::string_view(own_) : std::string_view(view_.data, view_.size); }
   operator std::string_view() const { return view(); }  // NOLINT: a value reads as text
   operator std::string() const { return std::string(view()); }  // NOLINT
   std::string str() const { return std::string(view()); }
 
-  bool empty() const { return data_ == nullptr && own_.empty(); }
+  bool empty() const { return owned_ ? own_.empty() : view_.size == 0; }
   size_t size() const { return view().size(); }
   const char* data() const { return view().data(); }
   const char* begin() const { return view().data(); }
@@ -88,17 +100,19 @@ class Text {
 
   // Mutators make the text owned first.
   Text& assign(std::string_view s) {
-    if (data_ != nullptr) {
-      data_ = nullptr;
-      own_.assign(s);
-    } else {
+    if (owned_) {
       own_.assign(s.data(), s.size());  // s may be part of own_: assign copes
+    } else {
+      new (&own_) std::string(s);  // s may be the borrowed bytes, which stay where they are
+      owned_ = true;
     }
     return *this;
   }
   void clear() {
-    data_ = nullptr;
-    own_.clear();
+    if (owned_)
+      own_.clear();
+    else
+      view_ = {};
   }
   Text& operator+=(std::string_view s) {
     own();
@@ -112,7 +126,6 @@ class Text {
   }
   Text& append(std::string_view s) { return *this += s; }
   void push_back(char c) { *this += c; }
-
   friend bool operator==(const Text& a, const Text& b) { return a.view() == b.view(); }
   friend bool operator==(const Text& a, std::string_view b) { return a.view() == b; }
   friend bool operator==(const Text& a, const char* b) { return a.view() == std::string_view(b); }
@@ -130,15 +143,42 @@ class Text {
   friend std::ostream& operator<<(std::ostream& os, const Text& t);
 
  private:
+  struct View {
+    const char* data;
+    size_t size;
+  };
   void own() {
-    if (data_ == nullptr) return;
-    own_.assign(data_, size_);
-    data_ = nullptr;
+    if (owned_) return;
+    const View v = view_;
+    new (&own_) std::string(v.data, v.size);
+    owned_ = true;
+  }
+  void drop() noexcept {
+    if (owned_) {
+      own_.~basic_string();
+      owned_ = false;
+    }
+  }
+  [[gnu::noinline]] void dropOwned() noexcept { drop(); }
+  // Moves o's text here (this holds nothing); a borrowed o is left empty.
+  void take(Text& o) noexcept {
+    if (o.owned_) {
+      new (&own_) std::string(std::move(o.own_));
+      owned_ = true;
+    } else {
+      view_ = o.view_;
+      o.view_ = {};
+    }
   }
 
-  std::string own_;              // the text when data_ is null
-  const char* data_ = nullptr;   // borrowed bytes (size_ > 0), or null
-  size_t size_ = 0;
+  // One or the other, so that a value is 40 bytes and an empty one is built and
+  // destroyed without a std::string: own_ when owned_, else view_ (borrowed bytes,
+  // or nothing when its size is 0).
+  union {
+    View view_ = {nullptr, 0};
+    std::string own_;
+  };
+  bool owned_ = false;
 };
 
 // The bytes a record's borrowed Texts view: one copy of the message it was read
