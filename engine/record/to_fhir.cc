@@ -41,6 +41,9 @@ int num(std::string_view s) {
   return n;
 }
 
+// The number two decimal digits at p make.
+int twoDigits(const char* p) { return (p[0] - '0') * 10 + (p[1] - '0'); }
+
 bool looksLikeOid(std::string_view s) {
   if (s.size() < 3 || s.find('.') == std::string_view::npos) return false;
   for (char c : s)
@@ -67,36 +70,39 @@ ParsedDtm parseDtm(std::string_view v) {
   ParsedDtm p;
   size_t i = 0;
   while (i < v.size() && v[i] >= '0' && v[i] <= '9') ++i;
-  p.digits = v.substr(0, i);
+  p.digits = std::string_view(v.data(), i);
   if (i < v.size() && v[i] == '.') {
     size_t start = ++i;
     while (i < v.size() && v[i] >= '0' && v[i] <= '9') ++i;
-    p.fraction = v.substr(start, i - start);
+    p.fraction = std::string_view(v.data() + start, i - start);
   }
   if (i < v.size() && (v[i] == '+' || v[i] == '-')) {
-    p.offset = v.substr(i, 5);
-    if (p.offset.size() != 5 || !allDigits(p.offset.substr(1))) return p;
+    p.offset = std::string_view(v.data() + i, v.size() - i < 5 ? v.size() - i : 5);
+    if (p.offset.size() != 5 || !allDigits(std::string_view(p.offset.data() + 1, 4))) return p;
     i += 5;
   }
   if (i != v.size()) return p;
   size_t n = p.digits.size();
   if (n != 4 && n != 6 && n != 8 && n != 10 && n != 12 && n != 14) return p;
-  int year = num(p.digits.substr(0, 4));
+  // Every byte read below is a digit (checked above): two at a time, without substr's
+  // bounds checks (this runs for every time a Bundle holds).
+  const char* d = p.digits.data();
+  const int year = twoDigits(d) * 100 + twoDigits(d + 2);
   if (year < 1) return p;
   if (n >= 6) {
-    int month = num(p.digits.substr(4, 2));
+    const int month = twoDigits(d + 4);
     if (month < 1 || month > 12) return p;
   }
   if (n >= 8) {
-    int day = num(p.digits.substr(6, 2));
+    const int day = twoDigits(d + 6);
     if (day < 1 || day > 31) return p;
   }
-  if (n >= 10 && num(p.digits.substr(8, 2)) > 23) return p;
-  if (n >= 12 && num(p.digits.substr(10, 2)) > 59) return p;
-  if (n >= 14 && num(p.digits.substr(12, 2)) > 59) return p;
+  if (n >= 10 && twoDigits(d + 8) > 23) return p;
+  if (n >= 12 && twoDigits(d + 10) > 59) return p;
+  if (n >= 14 && twoDigits(d + 12) > 59) return p;
   if (!p.offset.empty()) {
-    int hh = num(p.offset.substr(1, 2));
-    int mm = num(p.offset.substr(3, 2));
+    const int hh = twoDigits(p.offset.data() + 1);
+    const int mm = twoDigits(p.offset.data() + 3);
     if (hh > 14 || mm > 59 || (hh == 14 && mm != 0)) return p;
   }
   p.ok = true;
