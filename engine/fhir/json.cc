@@ -77,6 +77,22 @@ char* putQuoted(char* p, std::string_view s) {
       return p;
     }
   }
+  // 1 to 3 bytes (codes: "M", "EN", "PRN"): the first, middle and last byte cover them all.
+  if (s.size() - 1 < 3) {
+    const size_t mid = s.size() >> 1;
+    const auto c0 = static_cast<unsigned char>(in[0]);
+    const auto c1 = static_cast<unsigned char>(in[mid]);
+    const auto c2 = static_cast<unsigned char>(end[-1]);
+    auto plain = [](unsigned char c) { return c >= 0x20 && c != '"' && c != '\\'; };
+    if (plain(c0) && plain(c1) && plain(c2)) {
+      p[0] = static_cast<char>(c0);
+      p[mid] = static_cast<char>(c1);
+      p[s.size() - 1] = static_cast<char>(c2);
+      p += s.size();
+      *p++ = '"';
+      return p;
+    }
+  }
   // 4 to 7 bytes: the first four and the last four (overlapping) checked as one word.
   if (s.size() >= 4 && s.size() < 8) {
     uint32_t head;
