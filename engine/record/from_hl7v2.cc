@@ -112,10 +112,20 @@ class SegmentReader {
     is_msh_ = segmentTag(id) == segmentTag("MSH");  // id is three characters; == on a string_view is an out-of-line compare
     latin1_ = msg.charset() == hl7v2::Charset::kLatin1;
     // One scan of the segment tells whether any value of it can need unescaping.
-    may_escape_ = delims_.escape != '\0' && seg.raw().find(delims_.escape) != std::string_view::npos;
+    // MSH-1 and MSH-2 hold the delimiters themselves and are read as they are (raw()),
+    // so MSH is scanned from MSH-3 on: otherwise every MSH value would be looked at for
+    // escapes and every MSH field split for repetitions.
+    std::string_view scanned = seg.raw();
+    if (is_msh_) {
+      const std::string_view msh2 = seg.field(2);
+      const char* const from = msh2.data() + msh2.size();
+      if (msh2.data() != nullptr && from >= scanned.data() && from <= scanned.data() + scanned.size())
+        scanned = std::string_view(from, static_cast<size_t>(scanned.data() + scanned.size() - from));
+    }
+    may_escape_ = delims_.escape != '\0' && scanned.find(delims_.escape) != std::string_view::npos;
     // And whether any field of it repeats: most segments have no repetition separator at
     // all, and then a field is its own first repetition without a scan for one.
-    may_repeat_ = seg.raw().find(delims_.repetition) != std::string_view::npos;
+    may_repeat_ = scanned.find(delims_.repetition) != std::string_view::npos;
   }
   SegmentReader(const SegmentReader&) = delete;
   SegmentReader& operator=(const SegmentReader&) = delete;
