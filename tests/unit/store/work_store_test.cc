@@ -116,10 +116,14 @@ class WorkStoreTest : public testing::StoreFixture {
     }
   }
 
+  // What a sender's messages were answered: `answered` counts both and is notified at each.
+  struct Answers {
+    std::atomic<int> acked{0}, failed{0}, answered{0};
+  };
   // A sender: submits `n` ADT messages (control ids `prefix` + i, `body` as a Z-segment)
   // keeping `window` in flight, and returns once every one was answered.
   static void sendAll(SqliteStore& inbox, int n, const std::string& prefix, const std::string& body, int window,
-                      std::atomic<int>& acked, std::atomic<int>& failed) {
+                      Answers& answers) {
     std::mutex mu;
     std::condition_variable cv;
     int in_flight = 0;
@@ -138,7 +142,9 @@ class WorkStoreTest : public testing::StoreFixture {
       m.trigger = "A01";
       m.received_at = std::chrono::system_clock::now();
       inbox.submit(std::move(m), [&](Result<StoreReceipt> r) {
-        (r ? acked : failed).fetch_add(1);
+        (r ? answers.acked : answers.failed).fetch_add(1);
+        answers.answered.fetch_add(1);
+        answers.answered.notify_all();
         std::lock_guard lock(mu);
         --in_flight;
         cv.notify_all();
@@ -524,18 +530,18 @@ TEST_F(WorkStoreTest, OneCheckpointerKeepsTheWalBoundedWhileTheInboxAndThePipeli
   const std::string payload(8 * 1024, 'y');
   constexpr int kInbox = 8000;  // ~25 MB into the inbox while the pipeline writes ~35 MB
   std::atomic<bool> writing{true};
-  std::atomic<int> acked{0}, failed{0};
-  std::thread sender([&] { sendAll(*inbox_, kInbox, "MIX", body, 64, acked, failed); });
+  Answers answers;
+  std::thread sender([&] { sendAll(*inbox_, kInbox, "MIX", body, 64, answers); });
   DelivererCounts delivered;
   std::thread deliverer([&] { deliverWhile(**deliverer_store, writing, delivered); });
   std::uintmax_t largest = 0;
   const auto deadline = std::chrono::steady_clock::now() + 120s;  // guards against a hang only
   std::int64_t completed = 0;
-  while (acked.load() + failed.load() < kInbox && std::chrono::steady_clock::now() < deadline) {
+  for (int seen = 0; (seen = answers.answered.load()) < kInbox && std::chrono::steady_clock::now() < deadline;) {
     auto batch = work_->nextInbox(16);
     ASSERT_TRUE(batch.has_value());
     if (batch->empty()) {
-      std::this_thread::sleep_for(1ms);
+      answers.answered.wait(seen);  // until the inbox takes another message (the sender always gets an answer)
       continue;
     }
     std::vector<ProcessedMessage> done;
@@ -552,7 +558,7 @@ TEST_F(WorkStoreTest, OneCheckpointerKeepsTheWalBoundedWhileTheInboxAndThePipeli
   sender.join();
   writing = false;
   deliverer.join();
-  EXPECT_EQ(acked.load(), kInbox);
+  EXPECT_EQ(answers.acked.load(), kInbox);
   EXPECT_GT(completed, 0);
   // Measured on the 2-core VM (load 2-4), several runs each: one checkpointer 18-28
   // restarts (11-21 while writers still slept in SQLite's busy handler), the WAL at most
@@ -581,17 +587,19 @@ TEST_F(WorkStoreTest, WritersOfOneFileTakeTurnsAndNeverMeetSqliteBusy) {
 
   constexpr int kInbox = 3000;
   std::atomic<bool> writing{true};
-  std::atomic<int> acked{0}, inbox_failures{0};
-  std::thread sender([&] { sendAll(**inbox, kInbox, "TURN", "", 32, acked, inbox_failures); });
+  Answers answers;
+  std::thread sender([&] { sendAll(**inbox, kInbox, "TURN", "", 32, answers); });
   DelivererCounts delivered;
   std::thread deliverer([&] { deliverWhile(**deliverer_store, writing, delivered); });
   std::int64_t completed = 0;
   const auto deadline = std::chrono::steady_clock::now() + 60s;  // guards against a hang only
   while (completed < kInbox && std::chrono::steady_clock::now() < deadline) {
+    const int seen = answers.answered.load();
     auto batch = (*work)->nextInbox(8);
     ASSERT_TRUE(batch.has_value()) << batch.error().toString();
     if (batch->empty()) {
-      std::this_thread::yield();
+      if (seen == kInbox) break;    // every message answered and taken: a failed one never comes
+      answers.answered.wait(seen);  // until the inbox takes another message
       continue;
     }
     std::vector<ProcessedMessage> done;
@@ -603,8 +611,8 @@ TEST_F(WorkStoreTest, WritersOfOneFileTakeTurnsAndNeverMeetSqliteBusy) {
   sender.join();
   writing = false;
   deliverer.join();
-  EXPECT_EQ(acked.load(), kInbox);
-  EXPECT_EQ(inbox_failures.load(), 0);
+  EXPECT_EQ(answers.acked.load(), kInbox);
+  EXPECT_EQ(answers.failed.load(), 0);
   EXPECT_EQ(delivered.failures.load(), 0) << delivered.first_error;
   EXPECT_EQ(completed, kInbox);
   deliverer_store->reset();
