@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
@@ -1088,16 +1089,10 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
   // The writer's transactions take the file's write turn (wal_checkpointer.h): just
   // before BEGIN, until COMMIT or ROLLBACK, so that it never sleeps in SQLite's busy
   // handler behind the pipeline's commits.
-  void enterGate() {
-    if (!checkpointer_ || in_gate_) return;
-    checkpointer_->enterWrite();
-    in_gate_ = true;
+  void takeTurn() {
+    if (checkpointer_ && !turn_) turn_.emplace(*checkpointer_);
   }
-  void leaveGate() {
-    if (!in_gate_) return;
-    checkpointer_->leaveWrite();
-    in_gate_ = false;
-  }
+  void endTurn() { turn_.reset(); }
 
   void deliver(std::vector<Completion> items) {
     {
@@ -1141,7 +1136,7 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     int rc = SQLITE_OK;
     Result<void> outcome = writeGroup(batch, results, rc);
     if (outcome) {
-      leaveGate();  // committed: the next writer (or a catch-up copy) goes while the answers go out
+      endTurn();  // committed: the next writer (or a catch-up copy) goes while the answers go out
       ++commits_;
       std::uint64_t size = batch.size();
       std::uint64_t prev = largest_batch_.load();
@@ -1166,7 +1161,7 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
       log_->debug("message store commit failed again ({} messages): {}", batch.size(), outcome.error().message);
     }
     if (writer_ != nullptr && !sqlite3_get_autocommit(writer_)) (void)exec(writer_, "ROLLBACK");
-    leaveGate();
+    endTurn();
     if (writer_ == nullptr || needsReopen(rc)) {
       if (auto r = reopenWriter(); !r) log_->debug("message store reopen failed: {}", r.error().message);
     }
@@ -1193,7 +1188,7 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     if (options_.fault_hook) {
       if (auto r = options_.fault_hook(SqliteFaultPoint::kBeforeBegin, writer_); !r) return r;
     }
-    enterGate();
+    takeTurn();
     rc = sqlite3_exec(writer_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) return Unexpected(sqliteError(writer_, rc, "begin"));
 
@@ -1351,13 +1346,15 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
 
   // One string per key: the control id's length, then both values (no separator can be
   // confused with the values' own bytes).
-  static void dedupKey(const InboundMessage& m, std::string& out) {
-    out.clear();
-    out += std::to_string(m.control_id.size());
+  static void dedupKey(std::string_view control_id, std::string_view sending_facility, std::string& out) {
+    char length[24];
+    const auto end = std::to_chars(length, length + sizeof length, control_id.size()).ptr;
+    out.assign(length, end);
     out += ':';
-    out += m.control_id;
-    out += m.sending_facility;
+    out += control_id;
+    out += sending_facility;
   }
+  static void dedupKey(const InboundMessage& m, std::string& out) { dedupKey(m.control_id, m.sending_facility, out); }
 
   // The indexer's side: a new mark, and whether it (re)opened the sidecar (the writer
   // then reopens its own connection to it, which may be another file now).
@@ -1431,11 +1428,8 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
       return Unexpected(scan.error());
     }
     scan->bindInt(1, floor);
-    InboundMessage m;
     while ((rc = sqlite3_step(scan->get())) == SQLITE_ROW) {
-      m.control_id = scan->text(0);
-      m.sending_facility = scan->text(1);
-      dedupKey(m, key_);
+      dedupKey(scan->textView(0), scan->textView(1), key_);
       const MessageId id = scan->integer(2);
       auto [it, added] = recent_.emplace(key_, DedupEntry{id, parseAckCode(scan->text(3)).value_or(AckCode::kAA)});
       if (added) remember(it);
@@ -1463,12 +1457,9 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     }
     auto scan = Statement::prepare(dedup_db_, "SELECT control_id, sending_facility FROM dedup_index");
     if (!scan) return;
-    InboundMessage m;
     std::size_t n = 0;
     while ((rc = sqlite3_step(scan->get())) == SQLITE_ROW) {
-      m.control_id = scan->text(0);
-      m.sending_facility = scan->text(1);
-      dedupKey(m, key_);
+      dedupKey(scan->textView(0), scan->textView(1), key_);
       filter_.add(KeyFilter::hash(key_));
       ++n;
     }
@@ -1639,7 +1630,7 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
   std::thread::id completer_id_;
 
   std::shared_ptr<WalCheckpointer> checkpointer_;  // null: SQLite's automatic checkpoint
-  bool in_gate_ = false;                           // writer thread: inside the checkpointer's gate
+  std::optional<WalCheckpointer::WriteScope> turn_;  // writer thread: held from BEGIN to COMMIT/ROLLBACK
 
   std::mutex read_mu_;  // guards reader_, reader_has_index_
   sqlite3* reader_ = nullptr;

@@ -92,6 +92,13 @@ class Statement {
     int n = sqlite3_column_bytes(stmt_, col);
     return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
   }
+  // The column's text without a copy, valid until the next step or reset.
+  std::string_view textView(int col) const {
+    const unsigned char* p = sqlite3_column_text(stmt_, col);
+    int n = sqlite3_column_bytes(stmt_, col);
+    return p == nullptr ? std::string_view()
+                        : std::string_view(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
+  }
   std::string blob(int col) const {
     const void* p = sqlite3_column_blob(stmt_, col);
     int n = sqlite3_column_bytes(stmt_, col);
