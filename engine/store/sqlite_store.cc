@@ -898,18 +898,9 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     }
     const bool without_dedup = tables->integer(0) > 0 && tables->integer(1) == 0;
     tables = Statement();
-    if (auto r = exec(db, "BEGIN"); !r) return fail(r.error());
-    if (auto r = exec(db, kPatientIndexSchema); !r) {
-      (void)exec(db, "ROLLBACK");
-      return fail(r.error());
-    }
-    if (without_dedup) {
-      if (auto r = exec(db, "UPDATE pidx.index_state SET indexed_through = 0"); !r) {
-        (void)exec(db, "ROLLBACK");
-        return fail(r.error());
-      }
-    }
-    if (auto r = exec(db, "COMMIT"); !r) {
+    const std::string ensure = std::string("BEGIN;") + kPatientIndexSchema +
+                               (without_dedup ? "; UPDATE pidx.index_state SET indexed_through = 0" : "") + "; COMMIT";
+    if (auto r = exec(db, ensure.c_str()); !r) {
       (void)exec(db, "ROLLBACK");
       return fail(r.error());
     }
