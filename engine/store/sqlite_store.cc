@@ -665,6 +665,15 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
   static constexpr int kScanCacheKiB = 1024;
   static constexpr int kReaderCacheKiB = 4096;
   static constexpr const char* kIndexCachePragma = "PRAGMA pidx.cache_size=-4096";
+  // A new store's pages are 16 KiB, not SQLite's 4: every row an item of work needs is
+  // written once as a WAL frame, copied once by the checkpointer and read back by a
+  // deliverer, one pread or pwrite per page. With a 3 KB FHIR Claim and a message per
+  // input, 16 KiB pages take a quarter of those calls and no overflow chains (a payload
+  // fits its page). bench_pipeline --messages 100000, alternated on the 2-core VM: the
+  // checkpoint thread 4.4 vs 9.7 CPU-us per message, `courier serve` 74-99 vs 96-103.
+  // Only an empty file takes it: a store made with 4 KiB pages keeps them (SQLite changes
+  // a WAL file's page size only through a VACUUM out of WAL mode) and works as before.
+  static constexpr const char* kPageSizePragma = "PRAGMA page_size=16384";
 
   Result<void> openConnection(bool create, sqlite3** out, int cache_kib = kReaderCacheKiB) {
     configureSqliteOnce();
@@ -687,8 +696,9 @@ class SqliteStoreImpl final : public SqliteStore, public ResourceIndex {
     // zeroes every byte a B-tree page split moves away; the store only appends, so that
     // was pure cost on the commit path. (A later purge of old messages must turn it back
     // on for its own connection.)
+    // page_size: see kPageSizePragma.
     const std::string cache = "PRAGMA cache_size=-" + std::to_string(cache_kib);
-    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", cache.c_str(),
+    for (const char* pragma : {kPageSizePragma, "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", cache.c_str(),
                                "PRAGMA journal_size_limit=67108864", "PRAGMA secure_delete=OFF"}) {
       if (auto r = exec(db, pragma); !r) {
         sqlite3_close_v2(db);

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <system_error>
@@ -40,12 +41,19 @@ Result<std::shared_ptr<WalCheckpointer>> WalCheckpointer::forFile(const std::fil
     sqlite3_close_v2(db);
     return Unexpected(r.error());
   }
-  std::shared_ptr<WalCheckpointer> made(new WalCheckpointer(db));
+  auto q = Statement::prepare(db, "PRAGMA page_size");
+  const int page_size = q && sqlite3_step(q->get()) == SQLITE_ROW ? static_cast<int>(q->integer(0)) : 4096;
+  q = Statement();
+  std::shared_ptr<WalCheckpointer> made(new WalCheckpointer(db, std::max(page_size, 512)));
   registry[key] = made;
   return made;
 }
 
-WalCheckpointer::WalCheckpointer(sqlite3* db) : db_(db) {
+WalCheckpointer::WalCheckpointer(sqlite3* db, int page_size)
+    : db_(db),
+      checkpoint_frames_(static_cast<int>(kCheckpointBytes / page_size)),
+      catch_up_frames_(static_cast<int>(kCatchUpBytes / page_size)),
+      cap_frames_(static_cast<int>(kWalCapBytes / page_size)) {
   thread_ = std::thread([this] { loop(); });
   pthread_setname_np(thread_.native_handle(), "courier-ckpt");  // here: visible at once (top, perf, tests)
 }
@@ -82,7 +90,7 @@ int WalCheckpointer::walHook(void* self, sqlite3*, const char*, int frames) {
   if (frames < c->frames_.exchange(frames, std::memory_order_relaxed)) {
     c->restarts_.fetch_add(1, std::memory_order_relaxed);
   }
-  if (frames >= kCheckpointFrames) {
+  if (frames >= c->checkpoint_frames_) {
     {
       std::lock_guard lock(c->mu_);
       c->requested_ = true;
@@ -108,13 +116,13 @@ void WalCheckpointer::loop() {
     for (int pass = 0, before = -1; pass < kPasses; ++pass) {
       if (!checkpoint(log_frames, copied)) break;
       ok = true;
-      if (copied == before || log_frames - copied <= kCatchUpFrames || log_frames >= kWalCapFrames) break;
+      if (copied == before || log_frames - copied <= catch_up_frames_ || log_frames >= cap_frames_) break;
       before = copied;
     }
     // Even when the last pass copied everything: a writer that began before it ended has
     // since committed more, and the WAL restarts only for a transaction that begins after
     // a complete copy. Copying in a write turn of its own makes the next one do so.
-    if (ok && (log_frames - copied <= kCatchUpFrames || log_frames >= kWalCapFrames)) {
+    if (ok && (log_frames - copied <= catch_up_frames_ || log_frames >= cap_frames_)) {
       WriteScope turn(*this);
       (void)checkpoint(log_frames, copied);
     }

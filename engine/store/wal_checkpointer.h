@@ -6,13 +6,14 @@
 // inside the COMMIT that crosses the threshold, on the committing thread (about a fifth
 // of the pipeline thread's time, and a latency spike for the senders of that inbox
 // group). Instead each writing connection's wal hook tells this thread how many frames
-// the WAL holds, and past kCheckpointFrames it copies them (PASSIVE: it never blocks a
-// writer or a reader).
+// the WAL holds, and past kCheckpointBytes of frames it copies them (PASSIVE: it never
+// blocks a writer or a reader). The bounds are in bytes, so a file's page size (16 KiB
+// for a store made since 2026-11-28, 4 KiB before) does not change how large the WAL gets.
 //
 // Why one per file: SQLite starts the WAL again from its beginning only when a write
 // begins after a checkpoint copied every frame, and under a steady stream of commits a
-// PASSIVE checkpoint never catches up. So once few frames are left (kCatchUpFrames), or
-// the WAL is past kWalCapFrames, the thread takes the file's write turn (below) and copies
+// PASSIVE checkpoint never catches up. So once few frames are left (kCatchUpBytes), or
+// the WAL is past kWalCapBytes, the thread takes the file's write turn (below) and copies
 // the rest while no writer can commit; the next write restarts the WAL. That copy is
 // complete only if every writer waits for it, so all of them share this one checkpointer:
 // two checkpointers each holding back their own writers never both succeed while both
@@ -46,9 +47,9 @@ namespace courier::store {
 
 class WalCheckpointer {
  public:
-  static constexpr int kCheckpointFrames = 1000;
-  static constexpr int kCatchUpFrames = 512;
-  static constexpr int kWalCapFrames = 4096;  // the WAL's bound: 16 MiB of 4 KiB pages, plus what one pass lets in
+  static constexpr std::int64_t kCheckpointBytes = 8 << 20;
+  static constexpr std::int64_t kCatchUpBytes = 4 << 20;
+  static constexpr std::int64_t kWalCapBytes = 32 << 20;  // the WAL's bound, plus what one pass lets in
   static constexpr int kPasses = 8;
 
   // This process's checkpointer for the file at `path` (already in WAL mode), made on
@@ -83,12 +84,16 @@ class WalCheckpointer {
   std::uint64_t walRestarts() const { return restarts_.load(std::memory_order_relaxed); }
 
  private:
-  explicit WalCheckpointer(sqlite3* db);
+  WalCheckpointer(sqlite3* db, int page_size);
   static int walHook(void* self, sqlite3*, const char*, int frames);
   void loop();
   bool checkpoint(int& log_frames, int& copied);
 
   sqlite3* db_;  // the thread's own connection
+  // The byte bounds above in frames of this file's pages.
+  const int checkpoint_frames_;
+  const int catch_up_frames_;
+  const int cap_frames_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool requested_ = false;

@@ -199,6 +199,60 @@ TEST(SqliteStoreTest, StoresAndReadsBackEveryField) {
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
 }
 
+// The page size of the file at `path`, read from outside.
+std::int64_t pageSizeOf(const fs::path& path) {
+  sqlite3* db = nullptr;
+  std::int64_t n = -1;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      n = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return n;
+}
+
+// A new store is made with 16 KiB pages; a file made with SQLite's 4 KiB before that
+// keeps its pages and takes, keeps and returns messages as before.
+TEST(SqliteStoreTest, ANewStoreHas16KiBPagesAndAnOlderFileKeepsItsOwn) {
+  for (const bool older : {false, true}) {
+    SCOPED_TRACE(older ? "a 4 KiB file" : "a new store");
+    TempDir dir;
+    const auto o = optionsFor(dir);
+    if (older) {
+      sqlite3* db = nullptr;
+      ASSERT_EQ(sqlite3_open(o.path.c_str(), &db), SQLITE_OK);
+      for (const char* sql : {"PRAGMA page_size=4096", "PRAGMA journal_mode=WAL", "CREATE TABLE made_before(x)"}) {
+        EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+      }
+      sqlite3_close(db);
+    }
+    MessageId id = 0;
+    {
+      auto store = openOrDie(o);
+      ASSERT_TRUE(store);
+      Collector c;
+      for (std::size_t i = 0; i < 200; ++i)
+        store->submit(makeMessage("P-" + std::to_string(i), "LAB", 6000), c.callback(i));
+      ASSERT_TRUE(c.waitFor(200));
+      for (std::size_t i = 0; i < 200; ++i) ASSERT_TRUE(c.at(i).has_value()) << i;
+      id = c.at(199)->id;
+      store->close();
+    }
+    EXPECT_EQ(pageSizeOf(o.path), older ? 4096 : 16384);
+    auto reopened = openOrDie(o);
+    ASSERT_TRUE(reopened);
+    auto got = reopened->get(id);
+    ASSERT_TRUE(got.has_value()) << got.error().toString();
+    EXPECT_EQ(got->summary.control_id, "P-199");
+    EXPECT_EQ(got->raw, makeMessage("P-199", "LAB", 6000).raw);
+    EXPECT_EQ(countFromOutside(o.path), 200);
+  }
+}
+
 TEST(SqliteStoreTest, GroupsConcurrentSubmitsIntoFewCommitsAndAnswersOnlyAfterCommit) {
   TempDir dir;
   auto o = optionsFor(dir);

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/store/sqlite_store.h"
+#include "engine/store/wal_checkpointer.h"
 #include "tests/unit/store/store_fixture.h"
 
 namespace courier::store {
@@ -501,9 +502,9 @@ TEST_F(WorkStoreTest, TheWalStaysBoundedWhenOnlyThePipelineAndADelivererWrite) {
   deliverer.join();
   ASSERT_EQ(id, static_cast<MessageId>(kBatches * kPerBatch)) << "ran out of time";
   EXPECT_GT(delivered.recorded.load(), 0u);
-  // Frames of 4 KiB pages plus their 24-byte headers: the cap (4096 frames) and what the
-  // writers add while a pass runs, far below the ~15k frames written.
-  EXPECT_LT(largest, 8192u * (4096u + 24u)) << "the WAL grew to " << largest << " bytes";
+  // The cap (WalCheckpointer::kWalCapBytes, 32 MiB) and what the writers add while a pass
+  // runs, far below the ~60 MB written.
+  EXPECT_LT(largest, 48u << 20) << "the WAL grew to " << largest << " bytes";
 }
 
 // The inbox writer and the work stores write one file, and SQLite restarts the WAL only
@@ -563,9 +564,11 @@ TEST_F(WorkStoreTest, OneCheckpointerKeepsTheWalBoundedWhileTheInboxAndThePipeli
   // Measured on the 2-core VM (load 2-4), several runs each: one checkpointer 18-28
   // restarts (11-21 while writers still slept in SQLite's busy handler), the WAL at most
   // 5.4-13.2 MB; the two checkpointers before 2-4 restarts and 11.9-17.2 MB (their growth
-  // ended only at the cap, 4096 frames of 4 KiB pages plus 24-byte headers).
+  // ended only at the cap, then 4096 frames of 4 KiB pages plus 24-byte headers). With
+  // 16 KiB pages and the bounds in bytes (a pass past 8 MiB, the cap at 32 MiB), quiet
+  // VM: 23-27 restarts, the WAL at most 10.4-11.0 MB.
   EXPECT_GE(inbox_->stats().wal_restarts, 6u);
-  EXPECT_LT(largest, 4096u * (4096u + 24u)) << "the WAL grew to " << largest << " bytes";
+  EXPECT_LT(largest, std::uintmax_t{WalCheckpointer::kWalCapBytes}) << "the WAL grew to " << largest << " bytes";
 }
 
 // The process's writers of one file take turns before BEGIN: none of them ever meets the
