@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "engine/core/log.h"
+#include "engine/store/recent_payloads.h"
 #include "engine/store/sqlite_store.h"
 #include "engine/store/sqlite_util.h"
 #include "engine/store/wal_checkpointer.h"
@@ -201,12 +202,17 @@ Result<sqlite3*> openWorkConnection(const std::filesystem::path& path, std::chro
 class SqliteWorkStore final : public WorkStore {
  public:
   SqliteWorkStore(sqlite3* db, std::filesystem::path path, std::chrono::milliseconds busy_timeout,
-                  std::shared_ptr<WalCheckpointer> checkpointer)
-      : db_(db), path_(std::move(path)), busy_timeout_(busy_timeout), checkpointer_(std::move(checkpointer)) {
+                  std::shared_ptr<WalCheckpointer> checkpointer, std::shared_ptr<RecentPayloads> recent)
+      : db_(db),
+        path_(std::move(path)),
+        busy_timeout_(busy_timeout),
+        checkpointer_(std::move(checkpointer)),
+        recent_(std::move(recent)) {
     checkpointer_->attach(db_);
   }
   ~SqliteWorkStore() override {
     due_ = Statement();
+    payload_ = Statement();
     record_ = Statement();
     sqlite3_close_v2(db_);
   }
@@ -247,7 +253,8 @@ class SqliteWorkStore final : public WorkStore {
   Result<void> completeInbox(const std::vector<ProcessedMessage>& done) override {
     std::lock_guard lock(mu_);
     if (done.empty()) return Ok();
-    return transaction([&]() -> Result<void> {
+    std::vector<Written> written;
+    auto committed = transaction([&]() -> Result<void> {
       const std::int64_t now = micros(std::chrono::system_clock::now());
       auto outcome = Statement::prepare(db_,
                                         "INSERT OR REPLACE INTO message_outcomes(message_id, outcome, detail, codes,"
@@ -298,7 +305,7 @@ class SqliteWorkStore final : public WorkStore {
           outbox->bindText(7, e.file_name);
           outbox->bindInt(8, now);
           if (auto r = step(*outbox, "enqueue"); !r) return r;
-          if (auto r = insertPayload(*payload, e.payload); !r) return r;
+          if (auto r = insertPayload(*payload, e, written); !r) return r;
         }
         for (const auto& e : m.review) {
           review->bindInt(1, m.id);
@@ -336,6 +343,8 @@ class SqliteWorkStore final : public WorkStore {
       }
       return Ok();
     });
+    if (committed) keepRecent(written);
+    return committed;
   }
 
   Result<MessageId> inboxMark() override {
@@ -366,11 +375,15 @@ class SqliteWorkStore final : public WorkStore {
     // Every deliverer runs this each round: prepared once, reset after each use (a
     // statement left stepping would hold its read transaction open).
     static const std::string sql = std::string("SELECT ") + kOutboxColumns +
-                                   ", payload FROM outbox JOIN outbox_payload ON outbox_id = id"
-                                   " WHERE destination = ?1 AND state = 0 ORDER BY id LIMIT ?2";
+                                   " FROM outbox WHERE destination = ?1 AND state = 0 ORDER BY id LIMIT ?2";
     auto kept = cached(due_, sql);
     if (!kept) return Unexpected(kept.error());
+    // The payloads the pipeline committed a moment ago come from memory; the others are
+    // read in the same snapshot (the outer statement holds it open).
+    auto lookup = cached(payload_, "SELECT payload FROM outbox_payload WHERE outbox_id = ?1");
+    if (!lookup) return Unexpected(lookup.error());
     Statement& q = **kept;
+    Statement& p = **lookup;
     ResetOnExit done{q};
     q.bindText(1, destination);
     q.bindInt(2, static_cast<std::int64_t>(limit));
@@ -383,7 +396,14 @@ class SqliteWorkStore final : public WorkStore {
         if (items.empty() && next_due != nullptr) *next_due = o.next_attempt_at;
         break;
       }
-      o.payload = q.blob(14);
+      if (!recent_->take(destination, o.id, o.idempotency_key, o.payload)) {
+        ResetOnExit looked{p};
+        p.bindInt(1, o.id);
+        const int prc = sqlite3_step(p.get());
+        if (prc == SQLITE_DONE) continue;  // no payload row: never handed out (as the join did)
+        if (prc != SQLITE_ROW) return Unexpected(sqliteError(db_, prc, "read outbox payload"));
+        o.payload = p.blob(0);
+      }
       items.push_back(std::move(o));
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Unexpected(sqliteError(db_, rc, "read outbox"));
@@ -434,7 +454,7 @@ class SqliteWorkStore final : public WorkStore {
   Result<std::unique_ptr<WorkStore>> connect() override {
     auto db = openWorkConnection(path_, busy_timeout_);
     if (!db) return Unexpected(db.error());
-    return std::unique_ptr<WorkStore>(new SqliteWorkStore(*db, path_, busy_timeout_, checkpointer_));
+    return std::unique_ptr<WorkStore>(new SqliteWorkStore(*db, path_, busy_timeout_, checkpointer_, recent_));
   }
 
   Result<std::vector<OutboxItem>> listOutbox(const OutboxFilter& filter) override {
@@ -642,6 +662,7 @@ class SqliteWorkStore final : public WorkStore {
       return Ok();
     });
     if (!r) return Unexpected(r.error());
+    recent_->forget("subscription/" + id);  // its pending items are gone, their ids free again
     return existed;
   }
 
@@ -670,7 +691,8 @@ class SqliteWorkStore final : public WorkStore {
   Result<void> enqueue(const std::vector<OutboxEntry>& entries) override {
     std::lock_guard lock(mu_);
     if (entries.empty()) return Ok();
-    return transaction([&]() -> Result<void> {
+    std::vector<Written> written;
+    auto committed = transaction([&]() -> Result<void> {
       const std::int64_t now = micros(std::chrono::system_clock::now());
       auto outbox = Statement::prepare(
           db_,
@@ -688,10 +710,12 @@ class SqliteWorkStore final : public WorkStore {
         outbox->bindText(6, e.file_name);
         outbox->bindInt(7, now);
         if (auto r = step(*outbox, "enqueue"); !r) return r;
-        if (auto r = insertPayload(*payload, e.payload); !r) return r;
+        if (auto r = insertPayload(*payload, e, written); !r) return r;
       }
       return Ok();
     });
+    if (committed) keepRecent(written);
+    return committed;
   }
 
  private:
@@ -699,11 +723,24 @@ class SqliteWorkStore final : public WorkStore {
   // recorded attempt rewrites a small row). Nothing when INSERT OR IGNORE met an item with
   // the same idempotency key: that item keeps its payload.
   static constexpr const char* kInsertPayload = "INSERT INTO outbox_payload(outbox_id, payload) VALUES (?1, ?2)";
-  Result<void> insertPayload(Statement& insert, const std::string& payload) {
+  // An item written in the transaction under way, for recent_ once it commits.
+  struct Written {
+    const OutboxEntry* entry;
+    std::int64_t id;
+  };
+  Result<void> insertPayload(Statement& insert, const OutboxEntry& e, std::vector<Written>& written) {
     if (sqlite3_changes(db_) == 0) return Ok();
-    insert.bindInt(1, sqlite3_last_insert_rowid(db_));
-    insert.bindBlob(2, payload);
-    return step(insert, "enqueue payload");
+    const std::int64_t id = sqlite3_last_insert_rowid(db_);
+    insert.bindInt(1, id);
+    insert.bindBlob(2, e.payload);
+    if (auto r = step(insert, "enqueue payload"); !r) return r;
+    written.push_back(Written{&e, id});
+    return Ok();
+  }
+  // After the COMMIT: the deliverers take these payloads from memory (recent_payloads.h).
+  void keepRecent(const std::vector<Written>& written) {
+    for (const Written& w : written)
+      recent_->put(w.entry->destination, w.id, w.entry->idempotency_key, w.entry->payload);
   }
 
   Result<void> readInbox(Statement& q, bool requeued, std::vector<InboxItem>& items) {
@@ -815,9 +852,10 @@ class SqliteWorkStore final : public WorkStore {
   std::filesystem::path path_;                     // for connect()
   std::chrono::milliseconds busy_timeout_;
   std::shared_ptr<WalCheckpointer> checkpointer_;  // shared with connect()'s stores
+  std::shared_ptr<RecentPayloads> recent_;         // likewise
   // The deliverers' per-round statements (dueItems, commitAttempts), finalized before db_
   // is closed.
-  Statement due_, record_;
+  Statement due_, payload_, record_;
   // recordAttempts' group commit: group_mu_ guards the queue and the stats; the group's
   // leader (committing_) takes mu_ for the commit without holding group_mu_.
   std::mutex group_mu_;
@@ -837,8 +875,8 @@ Result<std::unique_ptr<WorkStore>> openSqliteWorkStore(const WorkStoreOptions& o
     sqlite3_close_v2(*db);
     return Unexpected(checkpointer.error());
   }
-  return std::unique_ptr<WorkStore>(
-      new SqliteWorkStore(*db, options.path, options.busy_timeout, std::move(*checkpointer)));
+  return std::unique_ptr<WorkStore>(new SqliteWorkStore(*db, options.path, options.busy_timeout,
+                                                        std::move(*checkpointer), std::make_shared<RecentPayloads>()));
 }
 
 }  // namespace courier::store

@@ -471,6 +471,73 @@ TEST_F(WorkStoreTest, MigrationSevenMovesEveryPayloadOutOfTheOutboxRows) {
   for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ((*due)[i].payload, "payload " + std::to_string(ids[i]));
 }
 
+// A deliverer's connection takes the payloads the pipeline's connection just committed
+// from memory (recent_payloads.h): what the file says after the commit does not change
+// them. A store opened apart has nothing in memory and reads the file; so does a
+// connection asking again for an item it was handed already.
+TEST_F(WorkStoreTest, FreshPayloadsComeFromMemoryAndTheRestFromTheFile) {
+  auto ids = store(3);
+  std::vector<ProcessedMessage> done;
+  for (MessageId id : ids) done.push_back(processed(id, false, "routed", {entry("a", id)}));
+  ASSERT_TRUE(work_->completeInbox(done).has_value());
+  const fs::path db = dir_ / "courier.db";
+  // From outside: what a later read from the file returns (the cache must not be it).
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw, "UPDATE outbox_payload SET payload = 'from the file'", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  auto deliverer = work_->connect();
+  ASSERT_TRUE(deliverer.has_value());
+  auto apart = openSqliteWorkStore(WorkStoreOptions{db});
+  ASSERT_TRUE(apart.has_value());
+  const auto now = std::chrono::system_clock::now();
+  auto read = (*apart)->dueItems("a", now, 10);
+  ASSERT_TRUE(read.has_value());
+  ASSERT_EQ(read->size(), 3u);
+  for (const auto& item : *read) EXPECT_EQ(item.payload, "from the file");
+  auto fresh = (*deliverer)->dueItems("a", now, 2);
+  ASSERT_TRUE(fresh.has_value());
+  ASSERT_EQ(fresh->size(), 2u);
+  EXPECT_EQ((*fresh)[0].payload, "payload " + std::to_string(ids[0]));
+  EXPECT_EQ((*fresh)[1].payload, "payload " + std::to_string(ids[1]));
+  auto again = (*deliverer)->dueItems("a", now, 10);
+  ASSERT_TRUE(again.has_value());
+  ASSERT_EQ(again->size(), 3u);
+  EXPECT_EQ((*again)[0].payload, "from the file") << "handed out once; a retry reads the file";
+  EXPECT_EQ((*again)[2].payload, "payload " + std::to_string(ids[2]));
+}
+
+// A deleted subscription's pending items are gone, and SQLite may give their ids to the
+// next items: a payload kept for the old ones must not be handed out for the new ones.
+TEST_F(WorkStoreTest, ADeletedSubscriptionsKeptPayloadsAreNotHandedOutForReusedIds) {
+  SubscriptionRecord sub;
+  sub.id = "s1";
+  sub.owner = "o";
+  sub.json = "{}";
+  sub.status = "active";
+  ASSERT_TRUE(work_->createSubscription(sub).has_value());
+  OutboxEntry e = entry("subscription/s1", 1);
+  e.payload = "old notification";
+  ASSERT_TRUE(work_->enqueue({e}).has_value());
+  ASSERT_TRUE(work_->deleteSubscription("s1").has_value());
+  ASSERT_TRUE(work_->createSubscription(sub).has_value());
+  e.idempotency_key += "-again";
+  e.payload = "new notification";
+  {
+    // Written from outside this process's stores: nothing of it is kept in memory.
+    auto other = openSqliteWorkStore(WorkStoreOptions{dir_ / "courier.db"});
+    ASSERT_TRUE(other.has_value());
+    ASSERT_TRUE((*other)->enqueue({e}).has_value());
+  }
+  auto due = work_->dueItems("subscription/s1", std::chrono::system_clock::now(), 10);
+  ASSERT_TRUE(due.has_value());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].payload, "new notification");
+}
+
 // The pipeline's and the deliverers' commits leave the WAL to the work store's
 // checkpointer; with nothing else writing (ingest stopped) it must still start the WAL
 // again, or the WAL grows by everything they write.
