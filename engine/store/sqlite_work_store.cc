@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -250,10 +251,11 @@ class SqliteWorkStore final : public WorkStore {
     return items;
   }
 
-  Result<void> completeInbox(const std::vector<ProcessedMessage>& done) override {
+  using WorkStore::completeInbox;
+  Result<void> completeInbox(std::vector<ProcessedMessage>& done) override {
     std::lock_guard lock(mu_);
     if (done.empty()) return Ok();
-    std::vector<Written> written;
+    Written<OutboxEntry> written;
     auto committed = transaction([&]() -> Result<void> {
       const std::int64_t now = micros(std::chrono::system_clock::now());
       auto outcome = Statement::prepare(db_,
@@ -287,7 +289,7 @@ class SqliteWorkStore final : public WorkStore {
       if (!review) return Unexpected(review.error());
       if (!unqueue) return Unexpected(unqueue.error());
       MessageId mark = 0;
-      for (const auto& m : done) {
+      for (auto& m : done) {
         if (!m.requeued) mark = std::max(mark, m.id);
         outcome->bindInt(1, m.id);
         outcome->bindText(2, m.outcome);
@@ -295,7 +297,7 @@ class SqliteWorkStore final : public WorkStore {
         outcome->bindText(4, m.codes);
         outcome->bindInt(5, now);
         if (auto r = step(*outcome, "record outcome"); !r) return r;
-        for (const auto& e : m.outbox) {
+        for (auto& e : m.outbox) {
           outbox->bindText(1, e.destination);
           outbox->bindInt(2, m.id);
           outbox->bindText(3, e.route);
@@ -691,7 +693,7 @@ class SqliteWorkStore final : public WorkStore {
   Result<void> enqueue(const std::vector<OutboxEntry>& entries) override {
     std::lock_guard lock(mu_);
     if (entries.empty()) return Ok();
-    std::vector<Written> written;
+    Written<const OutboxEntry> written;
     auto committed = transaction([&]() -> Result<void> {
       const std::int64_t now = micros(std::chrono::system_clock::now());
       auto outbox = Statement::prepare(
@@ -723,24 +725,31 @@ class SqliteWorkStore final : public WorkStore {
   // recorded attempt rewrites a small row). Nothing when INSERT OR IGNORE met an item with
   // the same idempotency key: that item keeps its payload.
   static constexpr const char* kInsertPayload = "INSERT INTO outbox_payload(outbox_id, payload) VALUES (?1, ?2)";
-  // An item written in the transaction under way, for recent_ once it commits.
-  struct Written {
-    const OutboxEntry* entry;
-    std::int64_t id;
-  };
-  Result<void> insertPayload(Statement& insert, const OutboxEntry& e, std::vector<Written>& written) {
+  // The items written in the transaction under way (with their ids), for recent_ once it
+  // commits.
+  template <typename Entry>
+  using Written = std::vector<std::pair<Entry*, std::int64_t>>;
+  template <typename Entry>
+  Result<void> insertPayload(Statement& insert, Entry& e, Written<Entry>& written) {
     if (sqlite3_changes(db_) == 0) return Ok();
     const std::int64_t id = sqlite3_last_insert_rowid(db_);
     insert.bindInt(1, id);
     insert.bindBlob(2, e.payload);
     if (auto r = step(insert, "enqueue payload"); !r) return r;
-    written.push_back(Written{&e, id});
+    written.emplace_back(&e, id);
     return Ok();
   }
-  // After the COMMIT: the deliverers take these payloads from memory (recent_payloads.h).
-  void keepRecent(const std::vector<Written>& written) {
-    for (const Written& w : written)
-      recent_->put(w.entry->destination, w.id, w.entry->idempotency_key, w.entry->payload);
+  // After the COMMIT: the deliverers take these payloads from memory (recent_payloads.h),
+  // moved out of the caller's entries when it gave them up, copied when it keeps them.
+  template <typename Entry>
+  void keepRecent(const Written<Entry>& written) {
+    for (const auto& [e, id] : written) {
+      if constexpr (std::is_const_v<Entry>) {
+        recent_->put(e->destination, id, e->idempotency_key, e->payload);
+      } else {
+        recent_->put(e->destination, id, e->idempotency_key, std::move(e->payload));
+      }
+    }
   }
 
   Result<void> readInbox(Statement& q, bool requeued, std::vector<InboxItem>& items) {

@@ -206,8 +206,15 @@ class WorkStore {
   // Requeued messages first, then messages above the inbox mark, in id order.
   [[nodiscard]] virtual Result<std::vector<InboxItem>> nextInbox(std::size_t limit) = 0;
   // One transaction: outbox entries, review items, outcomes, requeues cleared, the mark
-  // moved to the highest non-requeued id in `done`.
-  [[nodiscard]] virtual Result<void> completeInbox(const std::vector<ProcessedMessage>& done) = 0;
+  // moved to the highest non-requeued id in `done`. Once it committed, the outbox entries'
+  // payloads are moved out of `done` (the store keeps them for the deliverers, see
+  // recent_payloads.h); everything else in `done` stays as it was.
+  [[nodiscard]] virtual Result<void> completeInbox(std::vector<ProcessedMessage>& done) = 0;
+  // The same for a batch the caller keeps whole: its payloads are copied.
+  [[nodiscard]] Result<void> completeInbox(const std::vector<ProcessedMessage>& done) {
+    std::vector<ProcessedMessage> copy = done;
+    return completeInbox(copy);
+  }
   [[nodiscard]] virtual Result<MessageId> inboxMark() = 0;
   [[nodiscard]] virtual Result<std::optional<MessageOutcome>> outcome(MessageId id) = 0;
 

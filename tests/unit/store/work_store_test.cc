@@ -480,6 +480,10 @@ TEST_F(WorkStoreTest, FreshPayloadsComeFromMemoryAndTheRestFromTheFile) {
   std::vector<ProcessedMessage> done;
   for (MessageId id : ids) done.push_back(processed(id, false, "routed", {entry("a", id)}));
   ASSERT_TRUE(work_->completeInbox(done).has_value());
+  // The batch gave its payloads up to the store; the rest of it is as it was.
+  EXPECT_TRUE(done[0].outbox[0].payload.empty());
+  EXPECT_EQ(done[0].outbox[0].idempotency_key, entry("a", ids[0]).idempotency_key);
+  EXPECT_EQ(done[2].outcome, "routed");
   const fs::path db = dir_ / "courier.db";
   // From outside: what a later read from the file returns (the cache must not be it).
   {
