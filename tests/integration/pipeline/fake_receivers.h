@@ -27,7 +27,7 @@ struct InsurerRequest {
 class FakeInsurer {
  public:
   // `cert_dir` holds server.crt and server.key. `record_bodies` false keeps only counts
-  // (the benchmark).
+  // (the benchmark): no bodies, no keys.
   explicit FakeInsurer(const std::filesystem::path& cert_dir, bool record_bodies = true);
   ~FakeInsurer();
   FakeInsurer(const FakeInsurer&) = delete;
@@ -39,7 +39,7 @@ class FakeInsurer {
   std::uint64_t requests() const { return requests_; }
   std::uint64_t refused() const { return refused_; }
   std::uint64_t accepted() const { return accepted_; }
-  // Distinct idempotency keys answered 201.
+  // Distinct idempotency keys answered 201 (when recording).
   std::size_t acceptedKeys() const;
   std::vector<InsurerRequest> seen() const;
 

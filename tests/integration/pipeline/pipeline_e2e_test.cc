@@ -317,7 +317,9 @@ void expectOrderPerPatient(const std::vector<int>& accepted_order) {
   for (int marker : accepted_order) {
     const int p = patientOf(marker);
     auto it = last.find(p);
-    if (it != last.end()) EXPECT_LT(it->second, marker) << "patient " << p << ": claim out of order";
+    if (it != last.end()) {
+      EXPECT_LT(it->second, marker) << "patient " << p << ": claim out of order";
+    }
     last[p] = marker;
   }
 }
