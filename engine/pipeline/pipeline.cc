@@ -304,6 +304,7 @@ store::ProcessedMessage Pipeline::route(const store::InboxItem& item, Raised* ra
     switch (dest->format) {
       case config::PayloadFormat::kHl7v2:
         e.payload = item.raw;
+        e.payload_is_message = true;  // stored once, as the message
         break;
       case config::PayloadFormat::kFhirBundle:
         if (!bundle) bundle = record::toFhirBundle(rec);

@@ -307,7 +307,7 @@ class SqliteWorkStore final : public WorkStore {
           outbox->bindText(7, e.file_name);
           outbox->bindInt(8, now);
           if (auto r = step(*outbox, "enqueue"); !r) return r;
-          if (auto r = insertPayload(*payload, e, written); !r) return r;
+          if (auto r = insertPayload(*payload, e, written, /*message_known=*/true); !r) return r;
         }
         for (const auto& e : m.review) {
           review->bindInt(1, m.id);
@@ -381,8 +381,9 @@ class SqliteWorkStore final : public WorkStore {
     auto kept = cached(due_, sql);
     if (!kept) return Unexpected(kept.error());
     // The payloads the pipeline committed a moment ago come from memory; the others are
-    // read in the same snapshot (the outer statement holds it open).
-    auto lookup = cached(payload_, "SELECT payload FROM outbox_payload WHERE outbox_id = ?1");
+    // read in the same snapshot (the outer statement holds it open): the payload row, or
+    // for an item without one the message as stored (OutboxEntry::payload_is_message).
+    auto lookup = cached(payload_, kReadPayload);
     if (!lookup) return Unexpected(lookup.error());
     Statement& q = **kept;
     Statement& p = **lookup;
@@ -401,9 +402,10 @@ class SqliteWorkStore final : public WorkStore {
       if (!recent_->take(destination, o.id, o.idempotency_key, o.payload)) {
         ResetOnExit looked{p};
         p.bindInt(1, o.id);
+        p.bindInt(2, o.message_id);
         const int prc = sqlite3_step(p.get());
-        if (prc == SQLITE_DONE) continue;  // no payload row: never handed out (as the join did)
         if (prc != SQLITE_ROW) return Unexpected(sqliteError(db_, prc, "read outbox payload"));
+        if (sqlite3_column_type(p.get(), 0) == SQLITE_NULL) continue;  // no payload at all: never handed out
         o.payload = p.blob(0);
       }
       items.push_back(std::move(o));
@@ -477,7 +479,9 @@ class SqliteWorkStore final : public WorkStore {
   Result<OutboxItem> getOutbox(std::int64_t id) override {
     std::lock_guard lock(mu_);
     std::string sql = std::string("SELECT ") + kOutboxColumns +
-                      ", payload, last_response FROM outbox LEFT JOIN outbox_payload ON outbox_id = id WHERE id = ?1";
+                      ", COALESCE(payload, (SELECT raw FROM messages WHERE messages.id = outbox.message_id)),"
+                      " last_response FROM outbox LEFT JOIN outbox_payload ON outbox_id = outbox.id"
+                      " WHERE outbox.id = ?1";
     auto q = Statement::prepare(db_, sql);
     if (!q) return Unexpected(q.error());
     q->bindInt(1, id);
@@ -712,7 +716,7 @@ class SqliteWorkStore final : public WorkStore {
         outbox->bindText(6, e.file_name);
         outbox->bindInt(7, now);
         if (auto r = step(*outbox, "enqueue"); !r) return r;
-        if (auto r = insertPayload(*payload, e, written); !r) return r;
+        if (auto r = insertPayload(*payload, e, written, /*message_known=*/false); !r) return r;
       }
       return Ok();
     });
@@ -724,18 +728,25 @@ class SqliteWorkStore final : public WorkStore {
   // The payload of the outbox row just inserted (migration 7: payloads live apart, so a
   // recorded attempt rewrites a small row). Nothing when INSERT OR IGNORE met an item with
   // the same idempotency key: that item keeps its payload.
+  // An item whose payload is its message as stored has no payload row: it is read from
+  // `messages` (one copy of those bytes in the file, not two).
   static constexpr const char* kInsertPayload = "INSERT INTO outbox_payload(outbox_id, payload) VALUES (?1, ?2)";
+  static constexpr const char* kReadPayload =
+      "SELECT COALESCE((SELECT payload FROM outbox_payload WHERE outbox_id = ?1),"
+      " (SELECT raw FROM messages WHERE id = ?2))";
   // The items written in the transaction under way (with their ids), for recent_ once it
   // commits.
   template <typename Entry>
   using Written = std::vector<std::pair<Entry*, std::int64_t>>;
   template <typename Entry>
-  Result<void> insertPayload(Statement& insert, Entry& e, Written<Entry>& written) {
+  Result<void> insertPayload(Statement& insert, Entry& e, Written<Entry>& written, bool message_known) {
     if (sqlite3_changes(db_) == 0) return Ok();
     const std::int64_t id = sqlite3_last_insert_rowid(db_);
-    insert.bindInt(1, id);
-    insert.bindBlob(2, e.payload);
-    if (auto r = step(insert, "enqueue payload"); !r) return r;
+    if (!(message_known && e.payload_is_message)) {
+      insert.bindInt(1, id);
+      insert.bindBlob(2, e.payload);
+      if (auto r = step(insert, "enqueue payload"); !r) return r;
+    }
     written.emplace_back(&e, id);
     return Ok();
   }

@@ -72,6 +72,10 @@ struct OutboxEntry {
   std::string content_type;
   std::string file_name;
   std::string payload;
+  // The payload is the message's own bytes as stored (HL7 v2 sent on as received): in
+  // completeInbox the store keeps no second copy and reads the message for it. Ignored by
+  // enqueue(), whose items belong to no stored message.
+  bool payload_is_message = false;
 };
 
 struct ReviewEntry {

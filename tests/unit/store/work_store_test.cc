@@ -514,6 +514,47 @@ TEST_F(WorkStoreTest, FreshPayloadsComeFromMemoryAndTheRestFromTheFile) {
   EXPECT_EQ((*again)[2].payload, "payload " + std::to_string(ids[2]));
 }
 
+// An item sent on as its message was received keeps no second copy of those bytes: no
+// payload row; the deliverer (from memory or from the message), `outbox show` and a
+// store opened later all get the message's bytes. Another item of the same message keeps
+// its own payload.
+TEST_F(WorkStoreTest, AnItemWhosePayloadIsItsMessageIsStoredOnce) {
+  auto ids = store(2);
+  std::vector<ProcessedMessage> done;
+  for (MessageId id : ids) {
+    OutboxEntry as_received = entry("registry", id);
+    as_received.payload = "MSH|^~\\&|A|F|||||ADT^A01|C" + std::to_string(id - ids[0]) + "|P|2.5.1\r";
+    as_received.payload_is_message = true;
+    done.push_back(processed(id, false, "routed", {std::move(as_received), entry("insurer", id)}));
+  }
+  const std::string first_raw = done[0].outbox[0].payload;
+  ASSERT_TRUE(work_->completeInbox(done).has_value());
+  const fs::path db = dir_ / "courier.db";
+  EXPECT_EQ(scalar(db, "SELECT COUNT(*) FROM outbox"), 4);
+  EXPECT_EQ(scalar(db, "SELECT COUNT(*) FROM outbox_payload"), 2) << "the insurer's payloads only";
+  auto deliverer = work_->connect();
+  ASSERT_TRUE(deliverer.has_value());
+  const auto now = std::chrono::system_clock::now();
+  auto fresh = (*deliverer)->dueItems("registry", now, 1);
+  ASSERT_TRUE(fresh.has_value());
+  ASSERT_EQ(fresh->size(), 1u);
+  EXPECT_EQ((*fresh)[0].payload, first_raw) << "from memory";
+  auto apart = openSqliteWorkStore(WorkStoreOptions{db});
+  ASSERT_TRUE(apart.has_value());
+  auto read = (*apart)->dueItems("registry", now, 10);
+  ASSERT_TRUE(read.has_value());
+  ASSERT_EQ(read->size(), 2u);
+  EXPECT_EQ((*read)[0].payload, first_raw) << "from the message";
+  EXPECT_EQ((*read)[1].payload, "MSH|^~\\&|A|F|||||ADT^A01|C1|P|2.5.1\r");
+  auto shown = (*apart)->getOutbox((*read)[1].id);
+  ASSERT_TRUE(shown.has_value());
+  EXPECT_EQ(shown->payload, (*read)[1].payload);
+  auto insurer = (*apart)->dueItems("insurer", now, 10);
+  ASSERT_TRUE(insurer.has_value());
+  ASSERT_EQ(insurer->size(), 2u);
+  EXPECT_EQ((*insurer)[1].payload, "payload " + std::to_string(ids[1]));
+}
+
 // A deleted subscription's pending items are gone, and SQLite may give their ids to the
 // next items: a payload kept for the old ones must not be handed out for the new ones.
 TEST_F(WorkStoreTest, ADeletedSubscriptionsKeptPayloadsAreNotHandedOutForReusedIds) {
