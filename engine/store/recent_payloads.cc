@@ -10,7 +10,7 @@ void RecentPayloads::put(std::string_view destination, std::int64_t id, std::str
   auto it = queues_.find(destination);
   if (it == queues_.end()) it = queues_.emplace(std::string(destination), Queue{}).first;
   Queue& q = it->second;
-  if (q.bytes + payload.size() > limit_) return;
+  if (q.bytes + payload.size() > limit_ || bytes_ + payload.size() > total_limit_) return;
   if (!q.items.empty() && q.items.back().id >= id) return;
   q.bytes += payload.size();
   bytes_ += payload.size();

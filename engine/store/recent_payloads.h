@@ -11,10 +11,12 @@
 // COMMIT (never a payload that might be rolled back), holds the bytes the file has for
 // that id (payload rows are written once and never changed), and is handed out only for
 // an item with the same id and idempotency key (an id SQLite gave again after a delete
-// has another key). An item not found here is read from the file as before. A deliverer reads its queue in id order, so
-// when it asks for id X every entry below X of that destination was read already (or was found in the file first):
-// those are dropped. Each destination keeps at most kBytesPerQueue; past that, new payloads are not kept (a destination
-// that is down holds its first few MiB here, not its backlog).
+// has another key). An item not found here is read from the file as before. A deliverer
+// reads its queue in id order, so when it asks for id X every entry below X of that
+// destination was read already (or was found in the file first): those are dropped.
+// Each destination keeps at most kBytesPerQueue, and all of them together kBytesTotal
+// (every FHIR subscription is a destination of its own); past that, new payloads are not
+// kept (a destination that is down holds a few MiB here, not its backlog).
 #pragma once
 
 #include <cstddef>
@@ -30,8 +32,10 @@ namespace courier::store {
 class RecentPayloads {
  public:
   static constexpr std::size_t kBytesPerQueue = 4 << 20;
+  static constexpr std::size_t kBytesTotal = 16 << 20;
 
-  explicit RecentPayloads(std::size_t bytes_per_queue = kBytesPerQueue) : limit_(bytes_per_queue) {}
+  explicit RecentPayloads(std::size_t bytes_per_queue = kBytesPerQueue, std::size_t bytes_total = kBytesTotal)
+      : limit_(bytes_per_queue), total_limit_(bytes_total) {}
 
   // After the commit that wrote item `id` of `destination` with this key and payload. Ids
   // of one destination come in increasing order (one writer commits at a time); one that
@@ -58,6 +62,7 @@ class RecentPayloads {
     std::size_t bytes = 0;
   };
   const std::size_t limit_;
+  const std::size_t total_limit_;
   mutable std::mutex mu_;
   std::map<std::string, Queue, std::less<>> queues_;
   std::size_t bytes_ = 0;

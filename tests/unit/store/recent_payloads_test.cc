@@ -44,6 +44,19 @@ TEST(RecentPayloadsTest, KeepsAtMostItsBoundPerDestinationAndOnlyAscendingIds) {
   EXPECT_EQ(out, std::string(90, 'w'));
 }
 
+TEST(RecentPayloadsTest, AllDestinationsTogetherKeepAtMostTheTotalBound) {
+  RecentPayloads recent(100, 250);
+  recent.put("subscription/s1", 1, "k1", std::string(100, 'a'));
+  recent.put("subscription/s2", 1, "k1", std::string(100, 'b'));
+  recent.put("subscription/s3", 1, "k1", std::string(100, 'c'));  // 300 > 250: not kept
+  EXPECT_EQ(recent.bytes(), 200u);
+  std::string out;
+  EXPECT_FALSE(recent.take("subscription/s3", 1, "k1", out));
+  EXPECT_TRUE(recent.take("subscription/s1", 1, "k1", out));
+  recent.put("subscription/s3", 2, "k2", std::string(100, 'c'));  // room again
+  EXPECT_TRUE(recent.take("subscription/s3", 2, "k2", out));
+}
+
 TEST(RecentPayloadsTest, AnIdKeptUnderAnotherKeyIsNotHandedOut) {
   RecentPayloads recent;
   recent.put("subscription/s1", 7, "courier-sub-s1-7", "old notification");
