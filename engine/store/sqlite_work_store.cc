@@ -727,9 +727,9 @@ class SqliteWorkStore final : public WorkStore {
  private:
   // The payload of the outbox row just inserted (migration 7: payloads live apart, so a
   // recorded attempt rewrites a small row). Nothing when INSERT OR IGNORE met an item with
-  // the same idempotency key: that item keeps its payload.
-  // An item whose payload is its message as stored has no payload row: it is read from
-  // `messages` (one copy of those bytes in the file, not two).
+  // the same idempotency key: that item keeps its payload. Nothing either for an item whose
+  // payload is its message as stored (completeInbox only): kReadPayload reads it from
+  // `messages`, one copy of those bytes in the file instead of two.
   static constexpr const char* kInsertPayload = "INSERT INTO outbox_payload(outbox_id, payload) VALUES (?1, ?2)";
   static constexpr const char* kReadPayload =
       "SELECT COALESCE((SELECT payload FROM outbox_payload WHERE outbox_id = ?1),"
