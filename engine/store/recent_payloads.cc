@@ -1,5 +1,6 @@
 #include "engine/store/recent_payloads.h"
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -14,7 +15,7 @@ void RecentPayloads::put(std::string_view destination, std::int64_t id, std::str
   if (!q.items.empty() && q.items.back().id >= id) return;
   q.bytes += payload.size();
   bytes_ += payload.size();
-  q.items.push_back(Entry{id, std::string(key), std::move(payload)});
+  q.items.push_back(Entry{id, std::hash<std::string_view>{}(key), std::move(payload)});
 }
 
 bool RecentPayloads::take(std::string_view destination, std::int64_t id, std::string_view key, std::string& out) {
@@ -36,7 +37,7 @@ bool RecentPayloads::take(std::string_view destination, std::int64_t id, std::st
       q.items.pop_front();
     }
   }
-  if (!found || found->key != key) return false;
+  if (!found || found->key_hash != std::hash<std::string_view>{}(key)) return false;
   out = std::move(found->payload);
   return true;
 }

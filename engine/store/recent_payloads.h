@@ -11,11 +11,10 @@
 // COMMIT (never a payload that might be rolled back), holds the bytes the file has for
 // that id (payload rows are written once and never changed), and is handed out only for
 // an item with the same id and idempotency key (an id SQLite gave again after a delete
-// has another key). An item not found here is read from the file as before. A deliverer
-// reads its queue in id order, so when it asks for id X every entry below X of that
-// destination was read already (or was found in the file first): those are dropped.
-// Each destination keeps at most kBytesPerQueue, and all of them together kBytesTotal
-// (every FHIR subscription is a destination of its own); past that, new payloads are not
+// has another key; the key is compared by its 64-bit hash). An item not found here is read from the file as before. A
+// deliverer reads its queue in id order, so when it asks for id X every entry below X of that destination was read
+// already (or was found in the file first): those are dropped. Each destination keeps at most kBytesPerQueue, and all
+// of them together kBytesTotal (every FHIR subscription is a destination of its own); past that, new payloads are not
 // kept (a destination that is down holds a few MiB here, not its backlog).
 #pragma once
 
@@ -54,7 +53,7 @@ class RecentPayloads {
  private:
   struct Entry {
     std::int64_t id;
-    std::string key;
+    std::size_t key_hash;  // of the idempotency key: no copy of it per item
     std::string payload;
   };
   struct Queue {
