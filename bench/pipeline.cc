@@ -7,7 +7,8 @@
 // --messages synthetic DFT^P03 over --connections TLS connections with --window
 // messages in flight each, and times (a) until every message was acknowledged (ingest)
 // and (b) until both receivers had every message (end to end). The serve process's RSS
-// is sampled all along.
+// is sampled all along; the CPU time per message of the serve process and of this one
+// (serve_cpu_us_per_msg, bench_cpu_us_per_msg) is taken over the timed part.
 //
 // --backlog N: the insurer refuses everything (503, so its queue never moves) while N
 // messages are sent; waits until the pipeline has routed all N (the registry keeps
@@ -29,6 +30,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -68,6 +71,21 @@ double rssMiB(pid_t pid) {
     if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
   }
   return 0;
+}
+
+// CPU time (user + system, all threads) a process has used, in seconds (0 when it is gone).
+double cpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = stat.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 // A DFT^P03 of February 2026 for one of 1000 patients, two HCPCS charges, billable.
@@ -236,6 +254,9 @@ int main(int argc, char** argv) {
   const auto warm_deadline = Clock::now() + 120s;
   while (registry.received() < 1 && Clock::now() < warm_deadline) std::this_thread::sleep_for(10ms);
   const double rss_start = rssMiB(pid);
+  // From here on, so that neither the serve's start-up nor the certificates count.
+  const double serve_cpu_start = cpuSeconds(pid);
+  const double bench_cpu_start = cpuSeconds(getpid());
 
   std::atomic<bool> sampling{true};
   std::atomic<double> rss_peak{rss_start};
@@ -271,6 +292,8 @@ int main(int argc, char** argv) {
     e2e = seconds(Clock::now() - t0);
     std::this_thread::sleep_for(std::chrono::seconds(o.hold));
   }
+  const double serve_cpu = cpuSeconds(pid) - serve_cpu_start;
+  const double bench_cpu = cpuSeconds(getpid()) - bench_cpu_start;
   sampling = false;
   sampler.join();
   const double rss_end = rssMiB(pid);
@@ -296,6 +319,11 @@ int main(int argc, char** argv) {
     }
     std::printf("],");
   }
+  // CPU per message until every message was through (backlog: routed), of `courier
+  // serve` and of this process (driver, fake insurer and registry): on a shared machine a
+  // steadier figure than the rate, which moves with whatever else runs.
+  std::printf("\"serve_cpu_us_per_msg\":%.1f,\"bench_cpu_us_per_msg\":%.1f,", serve_cpu * 1e6 / total,
+              bench_cpu * 1e6 / total);
   std::printf("\"rss_start_mib\":%.1f,\"rss_peak_mib\":%.1f,\"rss_end_mib\":%.1f}\n", rss_start, rss_peak.load(),
               rss_end);
   return 0;
