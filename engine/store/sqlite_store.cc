@@ -226,6 +226,14 @@ ALTER TABLE outbox DROP COLUMN payload;
     R"sql(
 DROP INDEX IF EXISTS messages_dedup;
 )sql",
+    // 9: an outbox item may have no payload row: its payload is its message as stored
+    // (HL7 v2 sent on as received, OutboxEntry::payload_is_message), read from `messages`.
+    // No table changes; the version is the point: a program from before would join the
+    // payload table and never deliver such an item, so it must refuse the file (a schema
+    // newer than it supports) rather than strand those items.
+    R"sql(
+SELECT 1;
+)sql",
 };
 constexpr int kLatestVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
 static_assert(kLatestVersion == SqliteStore::kSchemaVersion);

@@ -108,7 +108,7 @@ class SqliteStore : public MessageStore {
 
   virtual SqliteStoreStats stats() const = 0;
 
-  static constexpr int kSchemaVersion = 8;
+  static constexpr int kSchemaVersion = 9;
 };
 
 }  // namespace courier::store
