@@ -7,6 +7,7 @@
 namespace courier::store {
 
 void RecentPayloads::put(std::string_view destination, std::int64_t id, std::string_view key, std::string payload) {
+  const std::size_t key_hash = std::hash<std::string_view>{}(key);  // outside the lock the deliverers wait on
   std::lock_guard lock(mu_);
   auto it = queues_.find(destination);
   if (it == queues_.end()) it = queues_.emplace(std::string(destination), Queue{}).first;
@@ -15,7 +16,7 @@ void RecentPayloads::put(std::string_view destination, std::int64_t id, std::str
   if (!q.items.empty() && q.items.back().id >= id) return;
   q.bytes += payload.size();
   bytes_ += payload.size();
-  q.items.push_back(Entry{id, std::hash<std::string_view>{}(key), std::move(payload)});
+  q.items.push_back(Entry{id, key_hash, std::move(payload)});
 }
 
 bool RecentPayloads::take(std::string_view destination, std::int64_t id, std::string_view key, std::string& out) {
