@@ -215,6 +215,7 @@ class SqliteWorkStore final : public WorkStore {
     due_ = Statement();
     payload_ = Statement();
     record_ = Statement();
+    complete_ = CompleteStatements();
     sqlite3_close_v2(db_);
   }
 
@@ -258,90 +259,90 @@ class SqliteWorkStore final : public WorkStore {
     Written<OutboxEntry> written;
     auto committed = transaction([&]() -> Result<void> {
       const std::int64_t now = micros(std::chrono::system_clock::now());
-      auto outcome = Statement::prepare(db_,
-                                        "INSERT OR REPLACE INTO message_outcomes(message_id, outcome, detail, codes,"
-                                        " processed_at) VALUES (?1, ?2, ?3, ?4, ?5)");
-      auto outbox = Statement::prepare(
-          db_,
-          "INSERT OR IGNORE INTO outbox(destination, message_id, route, patient_key, idempotency_key, content_type,"
-          " file_name, state, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?8)");
-      auto payload = Statement::prepare(db_, kInsertPayload);
-      auto review = Statement::prepare(db_,
-                                       "INSERT INTO worklist(message_id, kind, item_index, source, reason, query,"
-                                       " suggestions, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-                                       // A reviewer's codes that did not hold (invalid for the
-                                       // date): the item opens again, saying why.
-                                       " ON CONFLICT(message_id, kind, item_index) DO UPDATE SET state = 0,"
-                                       " reason = excluded.reason, query = excluded.query,"
-                                       " suggestions = excluded.suggestions, resolved_at = NULL");
-      auto unqueue = Statement::prepare(db_, "DELETE FROM requeued WHERE message_id = ?1");
-      auto event = Statement::prepare(db_,
-                                      "INSERT OR IGNORE INTO subscription_events(subscription_id, event_number,"
-                                      " message_id, notification, created_at) VALUES (?1, ?2, ?3, ?4, ?5)");
-      auto counter = Statement::prepare(db_,
-                                        "UPDATE subscriptions SET events_since_start = MAX(events_since_start, ?2)"
-                                        " WHERE id = ?1");
-      if (!event) return Unexpected(event.error());
-      if (!counter) return Unexpected(counter.error());
-      if (!outcome) return Unexpected(outcome.error());
-      if (!outbox) return Unexpected(outbox.error());
-      if (!payload) return Unexpected(payload.error());
-      if (!review) return Unexpected(review.error());
-      if (!unqueue) return Unexpected(unqueue.error());
+      // Prepared once per connection (the pipeline calls this for every batch); reset and
+      // their bindings (views into `done`) dropped on the way out.
+      auto outcome_r = cached(complete_.outcome,
+                              "INSERT OR REPLACE INTO message_outcomes(message_id, outcome, detail, codes,"
+                              " processed_at) VALUES (?1, ?2, ?3, ?4, ?5)");
+      auto outbox_r =
+          cached(complete_.enqueue,
+                 "INSERT OR IGNORE INTO outbox(destination, message_id, route, patient_key, idempotency_key,"
+                 " content_type, file_name, state, created_at, next_attempt_at)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?8)");
+      auto payload_r = cached(complete_.payload, kInsertPayload);
+      auto review_r = cached(complete_.review,
+                             "INSERT INTO worklist(message_id, kind, item_index, source, reason, query,"
+                             " suggestions, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                             // A reviewer's codes that did not hold (invalid for the
+                             // date): the item opens again, saying why.
+                             " ON CONFLICT(message_id, kind, item_index) DO UPDATE SET state = 0,"
+                             " reason = excluded.reason, query = excluded.query,"
+                             " suggestions = excluded.suggestions, resolved_at = NULL");
+      auto unqueue_r = cached(complete_.unqueue, "DELETE FROM requeued WHERE message_id = ?1");
+      auto event_r = cached(complete_.event,
+                            "INSERT OR IGNORE INTO subscription_events(subscription_id, event_number,"
+                            " message_id, notification, created_at) VALUES (?1, ?2, ?3, ?4, ?5)");
+      auto counter_r = cached(complete_.counter,
+                              "UPDATE subscriptions SET events_since_start = MAX(events_since_start, ?2)"
+                              " WHERE id = ?1");
+      auto up_r = cached(complete_.mark, "UPDATE pipeline_state SET processed_through = MAX(processed_through, ?1)");
+      for (auto* r : {&outcome_r, &outbox_r, &payload_r, &review_r, &unqueue_r, &event_r, &counter_r, &up_r}) {
+        if (!*r) return Unexpected(r->error());
+      }
+      Statement &outcome = **outcome_r, &outbox = **outbox_r, &payload = **payload_r, &review = **review_r,
+                &unqueue = **unqueue_r, &event = **event_r, &counter = **counter_r, &up = **up_r;
+      ResetOnExit reset[] = {{outcome}, {outbox}, {payload}, {review}, {unqueue}, {event}, {counter}, {up}};
       MessageId mark = 0;
       for (auto& m : done) {
         if (!m.requeued) mark = std::max(mark, m.id);
-        outcome->bindInt(1, m.id);
-        outcome->bindText(2, m.outcome);
-        outcome->bindText(3, m.detail);
-        outcome->bindText(4, m.codes);
-        outcome->bindInt(5, now);
-        if (auto r = step(*outcome, "record outcome"); !r) return r;
+        outcome.bindInt(1, m.id);
+        outcome.bindText(2, m.outcome);
+        outcome.bindText(3, m.detail);
+        outcome.bindText(4, m.codes);
+        outcome.bindInt(5, now);
+        if (auto r = step(outcome, "record outcome"); !r) return r;
         for (auto& e : m.outbox) {
-          outbox->bindText(1, e.destination);
-          outbox->bindInt(2, m.id);
-          outbox->bindText(3, e.route);
-          outbox->bindText(4, e.patient_key);
-          outbox->bindText(5, e.idempotency_key);
-          outbox->bindText(6, e.content_type);
-          outbox->bindText(7, e.file_name);
-          outbox->bindInt(8, now);
-          if (auto r = step(*outbox, "enqueue"); !r) return r;
-          if (auto r = insertPayload(*payload, e, written, /*message_known=*/true); !r) return r;
+          outbox.bindText(1, e.destination);
+          outbox.bindInt(2, m.id);
+          outbox.bindText(3, e.route);
+          outbox.bindText(4, e.patient_key);
+          outbox.bindText(5, e.idempotency_key);
+          outbox.bindText(6, e.content_type);
+          outbox.bindText(7, e.file_name);
+          outbox.bindInt(8, now);
+          if (auto r = step(outbox, "enqueue"); !r) return r;
+          if (auto r = insertPayload(payload, e, written, /*message_known=*/true); !r) return r;
         }
         for (const auto& e : m.review) {
-          review->bindInt(1, m.id);
-          review->bindText(2, e.kind);
-          review->bindInt(3, e.item_index);
-          review->bindText(4, e.source);
-          review->bindText(5, e.reason);
-          review->bindText(6, e.query);
-          review->bindText(7, e.suggestions);
-          review->bindInt(8, now);
-          if (auto r = step(*review, "add review item"); !r) return r;
+          review.bindInt(1, m.id);
+          review.bindText(2, e.kind);
+          review.bindInt(3, e.item_index);
+          review.bindText(4, e.source);
+          review.bindText(5, e.reason);
+          review.bindText(6, e.query);
+          review.bindText(7, e.suggestions);
+          review.bindInt(8, now);
+          if (auto r = step(review, "add review item"); !r) return r;
         }
         for (const auto& e : m.subscription_events) {
-          event->bindText(1, e.subscription_id);
-          event->bindInt(2, static_cast<std::int64_t>(e.event_number));
-          event->bindInt(3, m.id);
-          event->bindText(4, e.notification);
-          event->bindInt(5, now);
-          if (auto r = step(*event, "record subscription event"); !r) return r;
-          counter->bindText(1, e.subscription_id);
-          counter->bindInt(2, static_cast<std::int64_t>(e.event_number));
-          if (auto r = step(*counter, "count subscription event"); !r) return r;
+          event.bindText(1, e.subscription_id);
+          event.bindInt(2, static_cast<std::int64_t>(e.event_number));
+          event.bindInt(3, m.id);
+          event.bindText(4, e.notification);
+          event.bindInt(5, now);
+          if (auto r = step(event, "record subscription event"); !r) return r;
+          counter.bindText(1, e.subscription_id);
+          counter.bindInt(2, static_cast<std::int64_t>(e.event_number));
+          if (auto r = step(counter, "count subscription event"); !r) return r;
         }
         if (m.requeued) {
-          unqueue->bindInt(1, m.id);
-          if (auto r = step(*unqueue, "clear requeue"); !r) return r;
+          unqueue.bindInt(1, m.id);
+          if (auto r = step(unqueue, "clear requeue"); !r) return r;
         }
       }
       if (mark > 0) {
-        auto up = Statement::prepare(db_,
-                                     "UPDATE pipeline_state SET processed_through = MAX(processed_through, ?1)");
-        if (!up) return Unexpected(up.error());
-        up->bindInt(1, mark);
-        if (auto r = step(*up, "move inbox mark"); !r) return r;
+        up.bindInt(1, mark);
+        if (auto r = step(up, "move inbox mark"); !r) return r;
       }
       return Ok();
     });
@@ -876,6 +877,10 @@ class SqliteWorkStore final : public WorkStore {
   // The deliverers' per-round statements (dueItems, commitAttempts), finalized before db_
   // is closed.
   Statement due_, payload_, record_;
+  // completeInbox's statements (the pipeline's batches).
+  struct CompleteStatements {
+    Statement outcome, enqueue, payload, review, unqueue, event, counter, mark;
+  } complete_;
   // recordAttempts' group commit: group_mu_ guards the queue and the stats; the group's
   // leader (committing_) takes mu_ for the commit without holding group_mu_.
   std::mutex group_mu_;

@@ -105,7 +105,9 @@ TEST_F(ResourceIndexTest, VersionsAreTheMessagesThatCarriedThem) {
 TEST_F(ResourceIndexTest, ManyMessagesInOneGroupAndABundleNamingOneResourceTwice) {
   std::vector<InboundMessage> batch;
   for (int i = 0; i < 45; ++i) {  // 32 + 8 + 5 rows: every insert statement of the writer
-    const std::string id = "p" + std::to_string(i);
+    // Appended, not `"p" + std::to_string(i)`: g++ 12 warns falsely on that (-Wrestrict).
+    std::string id = "p";
+    id += std::to_string(i);
     batch.push_back(fhir(R"({"resourceType":"Patient","id":")" + id + R"("})", "Patient", {{"Patient", id, -1}}));
   }
   batch.push_back(fhir(R"({"resourceType":"Bundle","type":"batch","entry":[{},{}]})", "Bundle",
