@@ -216,6 +216,8 @@ class SqliteWorkStore final : public WorkStore {
     payload_ = Statement();
     record_ = Statement();
     complete_ = CompleteStatements();
+    next_requeued_ = Statement();
+    next_new_ = Statement();
     sqlite3_close_v2(db_);
   }
 
@@ -223,12 +225,16 @@ class SqliteWorkStore final : public WorkStore {
     std::lock_guard lock(mu_);
     std::vector<InboxItem> items;
     // Requeued messages (after review) with their reviewer's codes.
-    auto rq = Statement::prepare(db_,
-                                 "SELECT m.id, m.raw, m.listener, COALESCE(m.patient_id, '') FROM requeued r"
-                                 " JOIN messages m ON m.id = r.message_id ORDER BY r.message_id LIMIT ?1");
+    // Both queries prepared once per connection: the pipeline asks for every batch.
+    auto rq = cached(next_requeued_,
+                     "SELECT m.id, m.raw, m.listener, COALESCE(m.patient_id, '') FROM requeued r"
+                     " JOIN messages m ON m.id = r.message_id ORDER BY r.message_id LIMIT ?1");
     if (!rq) return Unexpected(rq.error());
-    rq->bindInt(1, static_cast<std::int64_t>(limit));
-    if (auto r = readInbox(*rq, true, items); !r) return Unexpected(r.error());
+    {
+      ResetOnExit done{**rq};
+      (*rq)->bindInt(1, static_cast<std::int64_t>(limit));
+      if (auto r = readInbox(**rq, true, items); !r) return Unexpected(r.error());
+    }
     for (auto& item : items) {
       auto res = Statement::prepare(db_,
                                     "SELECT kind, item_index, resolved_codes, reviewer FROM worklist"
@@ -243,12 +249,13 @@ class SqliteWorkStore final : public WorkStore {
       if (rc != SQLITE_DONE) return Unexpected(sqliteError(db_, rc, "read resolved review items"));
     }
     if (items.size() >= limit) return items;
-    auto q = Statement::prepare(db_,
-                                "SELECT id, raw, listener, COALESCE(patient_id, '') FROM messages"
-                                " WHERE id > (SELECT processed_through FROM pipeline_state) ORDER BY id LIMIT ?1");
+    auto q = cached(next_new_,
+                    "SELECT id, raw, listener, COALESCE(patient_id, '') FROM messages"
+                    " WHERE id > (SELECT processed_through FROM pipeline_state) ORDER BY id LIMIT ?1");
     if (!q) return Unexpected(q.error());
-    q->bindInt(1, static_cast<std::int64_t>(limit - items.size()));
-    if (auto r = readInbox(*q, false, items); !r) return Unexpected(r.error());
+    ResetOnExit done{**q};
+    (*q)->bindInt(1, static_cast<std::int64_t>(limit - items.size()));
+    if (auto r = readInbox(**q, false, items); !r) return Unexpected(r.error());
     return items;
   }
 
@@ -881,6 +888,7 @@ class SqliteWorkStore final : public WorkStore {
   struct CompleteStatements {
     Statement outcome, enqueue, payload, review, unqueue, event, counter, mark;
   } complete_;
+  Statement next_requeued_, next_new_;  // nextInbox's
   // recordAttempts' group commit: group_mu_ guards the queue and the stats; the group's
   // leader (committing_) takes mu_ for the commit without holding group_mu_.
   std::mutex group_mu_;

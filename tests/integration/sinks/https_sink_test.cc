@@ -451,5 +451,40 @@ TEST(HttpsRequestTest, OneShotRequest) {
   EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable);
 }
 
+// The request is written by hand (not by Beast): the receiver's HTTP parser reads it, the
+// caller's later header replaces an earlier one of the same name, Host and User-Agent are
+// ours unless given, and a header that would break the framing is refused unsent.
+TEST(HttpsRequestTest, RequestsAreWellFramedAndAHeaderThatWouldBreakOneIsRefused) {
+  HttpsReceiver receiver;
+  http::HttpsTarget target{"127.0.0.1", receiver.port(), {}, 500ms};
+  target.tls.ca_files = {certDir() / "ca.crt"};
+  auto r = http::httpsRequest(target, "PUT", "/fhir/ok",
+                              {{"X-Partner", "first"}, {"x-partner", "second"}, {"Content-Length", "999"}}, "{\"a\":1}",
+                              500ms);
+  ASSERT_TRUE(r) << r.error().toString();
+  auto get = http::httpsRequest(target, "GET", "/fhir/ok", {{"User-Agent", "partner-agent"}}, "", 500ms);
+  ASSERT_TRUE(get) << get.error().toString();
+  auto seen = receiver.requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].headers["x-partner"], "second");
+  EXPECT_EQ(seen[0].headers["content-length"], "7");
+  EXPECT_EQ(seen[0].headers["host"], "127.0.0.1:" + std::to_string(receiver.port()));
+  EXPECT_EQ(seen[0].headers["user-agent"], "courier");
+  EXPECT_EQ(seen[0].body, "{\"a\":1}");
+  EXPECT_EQ(seen[1].headers["user-agent"], "partner-agent");
+  EXPECT_EQ(seen[1].headers.count("content-length"), 0u);
+
+  for (const http::HttpHeaders& bad : {http::HttpHeaders{{"X-A", "b\r\nX-Injected: 1"}},
+                                       http::HttpHeaders{{"X A", "b"}}, http::HttpHeaders{{"", "b"}}}) {
+    auto refused = http::httpsRequest(target, "POST", "/fhir/ok", bad, "{}", 500ms);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+  }
+  auto bad_target = http::httpsRequest(target, "POST", "/fhir/ok HTTP/1.1\r\nX: y", {}, "{}", 500ms);
+  ASSERT_FALSE(bad_target);
+  EXPECT_EQ(bad_target.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(receiver.requests().size(), 2u);
+}
+
 }  // namespace
 }  // namespace courier::testing
