@@ -206,7 +206,8 @@ Result<std::string> toX12_837P(std::span<const ClaimInput> inputs, const config:
   std::set<std::int64_t> controls;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const ClaimInput& in = inputs[i];
-    std::string which = "claim " + std::to_string(i + 1) + ": ";
+    // Which claim of the interchange an error is about; a lone claim needs no number.
+    std::string which = inputs.size() == 1 ? std::string() : "claim " + std::to_string(i + 1) + ": ";
     if (in.claim_id.empty() || in.claim_id.size() > 38 || hasDelimiter(in.claim_id))
       return Unexpected(Error(ErrorCode::kInvalidArgument,
                               which + "the claim id must be 1 to 38 characters without X12 delimiters"));

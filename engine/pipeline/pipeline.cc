@@ -327,10 +327,8 @@ store::ProcessedMessage Pipeline::route(const store::InboxItem& item, Raised* ra
           notes += dest->name + ": held until the review items are resolved; ";
           continue;
         }
-        if (auto ok = claims::checkClaimable(claim); !ok) {
-          notes += dest->name + ": not claimable: " + ok.error().message + "; ";
-          continue;
-        }
+        // The writers refuse a record that is not claimable, saying why ("not claimable:
+        // charge 2 has no HCPCS code"); the claim model is built once, by the writer.
         // The interchange date (ISA09/10, BHT) is when the claim was made; the outbox
         // keeps this payload, so every try of it sends the same bytes.
         auto payload = dest->format == config::PayloadFormat::kFhirClaim
