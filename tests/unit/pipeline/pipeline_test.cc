@@ -156,6 +156,27 @@ TEST_F(PipelineTest, CodesRoutesAndHoldsClaimsForReviewUntilResolved) {
   EXPECT_EQ(p.stats().processed, 6u);
 }
 
+// A record the writer cannot make a claim of says why in its outcome, once per
+// destination, and nothing is enqueued for that destination.
+TEST_F(PipelineTest, ARecordThatIsNotClaimableSaysWhyOnce) {
+  const std::string office = readFile(std::string(COURIER_SOURCE_DIR) + "/tests/data/claims/dft_p03_office.hl7");
+  std::string credit = dropSegment(office, "FT1|2|");
+  const auto ft1 = credit.find("\rFT1|1|");
+  ASSERT_NE(ft1, std::string::npos);
+  // FT1-6, the transaction type: a credit, which an original claim does not carry.
+  std::size_t field = ft1 + 1;
+  for (int i = 0; i < 6; ++i) field = credit.find('|', field) + 1;
+  credit.replace(field, credit.find('|', field) - field, "CR");
+  auto ids = store({credit});
+  auto p = make();
+  ASSERT_EQ(*p.runOnce(), 1u);
+  auto o = *work_->outcome(ids[0]);
+  ASSERT_TRUE(o.has_value());
+  EXPECT_NE(o->detail.find("insurer: not claimable: charge 1 is a credit"), std::string::npos) << o->detail;
+  EXPECT_EQ(o->detail.find("not claimable: not claimable"), std::string::npos) << o->detail;
+  EXPECT_TRUE(outbox("insurer").empty());
+}
+
 TEST_F(PipelineTest, ARepeatedBatchEnqueuesNothingTwice) {
   const std::string office = readFile(std::string(COURIER_SOURCE_DIR) + "/tests/data/claims/dft_p03_office.hl7");
   std::string billable = dropSegment(office, "FT1|2|");
