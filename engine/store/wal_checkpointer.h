@@ -12,9 +12,11 @@
 //
 // Why one per file: SQLite starts the WAL again from its beginning only when a write
 // begins after a checkpoint copied every frame, and under a steady stream of commits a
-// PASSIVE checkpoint never catches up. So once few frames are left (kCatchUpBytes), or
-// the WAL is past kWalCapBytes, the thread takes the file's write turn (below) and copies
-// the rest while no writer can commit; the next write restarts the WAL. That copy is
+// PASSIVE checkpoint never catches up. So once few frames are left (kCatchUpBytes) of a
+// WAL that holds at least kRestartBytes, or the WAL is past kWalCapBytes, the thread
+// takes the file's write turn (below) and copies the rest while no writer can commit;
+// the next write restarts the WAL. Every writer waits through that turn, hence not
+// sooner than kRestartBytes. That copy is
 // complete only if every writer waits for it, so all of them share this one checkpointer:
 // two checkpointers each holding back their own writers never both succeed while both
 // kinds write (a second checkpointer would also only get SQLITE_BUSY).
@@ -49,6 +51,7 @@ class WalCheckpointer {
  public:
   static constexpr std::int64_t kCheckpointBytes = 8 << 20;
   static constexpr std::int64_t kCatchUpBytes = 4 << 20;
+  static constexpr std::int64_t kRestartBytes = 16 << 20;  // no restart (write turn) below this
   static constexpr std::int64_t kWalCapBytes = 32 << 20;  // the WAL's bound, plus what one pass lets in
   static constexpr int kPasses = 8;
 
@@ -93,6 +96,7 @@ class WalCheckpointer {
   // The byte bounds above in frames of this file's pages.
   const int checkpoint_frames_;
   const int catch_up_frames_;
+  const int restart_frames_;
   const int cap_frames_;
   std::mutex mu_;
   std::condition_variable cv_;
