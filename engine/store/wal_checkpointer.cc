@@ -90,8 +90,12 @@ int WalCheckpointer::walHook(void* self, sqlite3*, const char*, int frames) {
   auto* c = static_cast<WalCheckpointer*>(self);
   if (frames < c->frames_.exchange(frames, std::memory_order_relaxed)) {
     c->restarts_.fetch_add(1, std::memory_order_relaxed);
+    c->copied_.store(0, std::memory_order_relaxed);  // a new WAL: nothing of it copied yet
   }
-  if (frames >= c->checkpoint_frames_) {
+  // A round once kCheckpointBytes more than the last pass copied are waiting (not at every
+  // commit past it: each round's pass ends with an fdatasync of the database file), and
+  // from kRestartBytes on at every commit until the restart's turn is taken.
+  if (frames - c->copied_.load(std::memory_order_relaxed) >= c->checkpoint_frames_ || frames >= c->restart_frames_) {
     {
       std::lock_guard lock(c->mu_);
       c->requested_ = true;
@@ -145,6 +149,7 @@ bool WalCheckpointer::checkpoint(int& log_frames, int& copied) {
     return false;
   }
   checkpoints_.fetch_add(1, std::memory_order_relaxed);
+  copied_.store(copied, std::memory_order_relaxed);
   return true;
 }
 

@@ -107,6 +107,7 @@ class WalCheckpointer {
   std::uint64_t next_ticket_ = 0;  // the write turns, in the order they were asked for
   std::uint64_t serving_ = 0;
   std::atomic<int> frames_{0};  // after the last commit on any attached connection
+  std::atomic<int> copied_{0};  // of those, copied by the last pass (0 after a restart)
   std::atomic<std::uint64_t> restarts_{0};
   std::atomic<std::uint64_t> checkpoints_{0};
   int failures_ = 0;    // the thread's only
