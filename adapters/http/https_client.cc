@@ -408,9 +408,19 @@ PipelinedResponses HttpsConnection::pipeline(std::span<const HttpRequest> reques
   for (std::size_t i = 0; i < requests.size(); ++i) {
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(kMaxResponseBody);
-    ec = m.run(left(), timed_out, [&](auto done) {
-      bhttp::async_read(*m.stream, m.buffer, parser, [done](const error_code& e, std::size_t) { done(e); });
-    });
+    // An answer already whole in the buffer (a server answers a window in one write) is
+    // parsed here: a read through the io_context for each was ~5% of serve's CPU. What
+    // is not whole yet is read on with the same parser.
+    ec = {};
+    while (m.buffer.size() > 0 && !parser.is_done() && !ec) {
+      m.buffer.consume(parser.put(m.buffer.data(), ec));
+    }
+    if (ec == bhttp::error::need_more) ec = {};
+    if (!ec && !parser.is_done()) {
+      ec = m.run(left(), timed_out, [&](auto done) {
+        bhttp::async_read(*m.stream, m.buffer, parser, [done](const error_code& e, std::size_t) { done(e); });
+      });
+    }
     if (timed_out) return fail(Error(ErrorCode::kTimeout, "no response within " + ms(timeout)));
     if (ec) {
       failed_before_response_ = i == 0 && !parser.got_some();
