@@ -112,7 +112,10 @@ class ClaimWriter {
   const record::CanonicalRecord& rec_;
   const config::ClaimParties& parties_;
   const ClaimModel& m_;
-  rapidjson::StringBuffer buf_;
+  // Room for a typical claim from the start (~3.2 KB with two lines): grown from
+  // RapidJSON's 256 bytes by half each time it took seven reallocations per claim.
+  static constexpr std::size_t kInitialBytes = 4096;
+  rapidjson::StringBuffer buf_{nullptr, kInitialBytes};
   JsonWriter w_;
 };
 
