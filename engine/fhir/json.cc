@@ -1,5 +1,7 @@
 #include "engine/fhir/json.h"
 
+#include <algorithm>
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -192,14 +194,18 @@ char* putQuoted(char* p, std::string_view s) {
 }
 
 bool isFhirDecimal(std::string_view s) {
-  // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+  // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, and within what a JSON reader can hold
+  // as a double: an HL7 amount like "1E0260210" is the syntax but no number (RapidJSON
+  // refuses it: "Number too big to be stored in double"), so it is left out.
+  constexpr long kMaxMagnitude = 300;  // decimal digits left of the point, exponent counted
   size_t i = 0;
   if (i < s.size() && s[i] == '-') ++i;
   if (i >= s.size()) return false;
+  long int_digits = 0;
   if (s[i] == '0') {
     ++i;
   } else if (s[i] >= '1' && s[i] <= '9') {
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i, ++int_digits;
   } else {
     return false;
   }
@@ -209,14 +215,21 @@ bool isFhirDecimal(std::string_view s) {
     while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
     if (i == digits) return false;
   }
+  long exponent = 0;
   if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
     ++i;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    bool negative = false;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
     size_t digits = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      exponent = std::min(exponent * 10 + (s[i] - '0'), 10 * kMaxMagnitude);  // capped: no overflow
+      ++i;
+    }
     if (i == digits) return false;
+    if (negative) exponent = -exponent;
   }
-  return i == s.size();
+  if (i != s.size()) return false;
+  return exponent >= -kMaxMagnitude && int_digits + exponent <= kMaxMagnitude;
 }
 
 }  // namespace courier::fhir

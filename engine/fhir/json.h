@@ -88,7 +88,8 @@ inline void writeReference(JsonWriter& w, std::string_view key, std::string_view
   w.EndObject();
 }
 
-// True when `s` is a FHIR decimal (JSON number syntax without exponent oddities).
+// True when `s` is a FHIR decimal (JSON number syntax) that a JSON reader can hold as a
+// double (at most 300 digits left of the point, exponent counted; exponent >= -300).
 bool isFhirDecimal(std::string_view s);
 
 }  // namespace courier::fhir

@@ -8,10 +8,12 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "engine/fhir/ids.h"
+#include "engine/fhir/json.h"
 
 namespace courier::fhir {
 namespace {
@@ -154,6 +156,25 @@ TEST(Uuid, InlineUuidIsTheDeterministicUuid) {
   }
   // Parts hash like their concatenation.
   EXPECT_EQ(uuidOf(Hasher().add("abc|").add("PID").add("-7")).view(), deterministicUuid("abc|PID-7"));
+}
+
+// Decimals are written as JSON numbers as they came (an HL7 amount, a quantity): only
+// those a JSON reader takes back. "1E0260210" has the syntax but overflows a double; the
+// record fuzzer found it in an FT1 amount, and RapidJSON then refused the whole Bundle.
+TEST(FhirDecimal, TheSyntaxAndWhatADoubleCanHold) {
+  for (std::string_view ok : {"0", "-0", "125.00", "-3.5", "1e5", "2.5E-3", "1E+299", "1e-300",
+                              "0.00000000000000000000000000000000000000001"}) {
+    EXPECT_TRUE(isFhirDecimal(ok)) << ok;
+    rapidjson::Document doc;
+    doc.Parse(ok.data(), ok.size());
+    EXPECT_FALSE(doc.HasParseError()) << ok;
+  }
+  const std::string digits400(400, '9');
+  for (std::string_view bad : {"", "-", "01", "1.", ".5", "1e", "1e+", "+1", "1,5", "1 ", "0x10", "NaN", "1E0260210",
+                               "1e301", "123e298", "1e-301", "1e99999999999999999999999"}) {
+    EXPECT_FALSE(isFhirDecimal(bad)) << bad;
+  }
+  EXPECT_FALSE(isFhirDecimal(digits400));
 }
 
 }  // namespace
