@@ -266,38 +266,11 @@ class SqliteWorkStore final : public WorkStore {
     Written<OutboxEntry> written;
     auto committed = transaction([&]() -> Result<void> {
       const std::int64_t now = micros(std::chrono::system_clock::now());
-      // Prepared once per connection (the pipeline calls this for every batch); reset and
-      // their bindings (views into `done`) dropped on the way out.
-      auto outcome_r = cached(complete_.outcome,
-                              "INSERT OR REPLACE INTO message_outcomes(message_id, outcome, detail, codes,"
-                              " processed_at) VALUES (?1, ?2, ?3, ?4, ?5)");
-      auto outbox_r =
-          cached(complete_.enqueue,
-                 "INSERT OR IGNORE INTO outbox(destination, message_id, route, patient_key, idempotency_key,"
-                 " content_type, file_name, state, created_at, next_attempt_at)"
-                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?8)");
-      auto payload_r = cached(complete_.payload, kInsertPayload);
-      auto review_r = cached(complete_.review,
-                             "INSERT INTO worklist(message_id, kind, item_index, source, reason, query,"
-                             " suggestions, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-                             // A reviewer's codes that did not hold (invalid for the
-                             // date): the item opens again, saying why.
-                             " ON CONFLICT(message_id, kind, item_index) DO UPDATE SET state = 0,"
-                             " reason = excluded.reason, query = excluded.query,"
-                             " suggestions = excluded.suggestions, resolved_at = NULL");
-      auto unqueue_r = cached(complete_.unqueue, "DELETE FROM requeued WHERE message_id = ?1");
-      auto event_r = cached(complete_.event,
-                            "INSERT OR IGNORE INTO subscription_events(subscription_id, event_number,"
-                            " message_id, notification, created_at) VALUES (?1, ?2, ?3, ?4, ?5)");
-      auto counter_r = cached(complete_.counter,
-                              "UPDATE subscriptions SET events_since_start = MAX(events_since_start, ?2)"
-                              " WHERE id = ?1");
-      auto up_r = cached(complete_.mark, "UPDATE pipeline_state SET processed_through = MAX(processed_through, ?1)");
-      for (auto* r : {&outcome_r, &outbox_r, &payload_r, &review_r, &unqueue_r, &event_r, &counter_r, &up_r}) {
-        if (!*r) return Unexpected(r->error());
-      }
-      Statement &outcome = **outcome_r, &outbox = **outbox_r, &payload = **payload_r, &review = **review_r,
-                &unqueue = **unqueue_r, &event = **event_r, &counter = **counter_r, &up = **up_r;
+      if (auto r = prepareComplete(); !r) return r;
+      // Reset and their bindings (views into `done`) dropped on the way out.
+      CompleteStatements& c = complete_;
+      Statement &outcome = c.outcome, &outbox = c.enqueue, &payload = c.payload, &review = c.review,
+                &unqueue = c.unqueue, &event = c.event, &counter = c.counter, &up = c.mark;
       ResetOnExit reset[] = {{outcome}, {outbox}, {payload}, {review}, {unqueue}, {event}, {counter}, {up}};
       MessageId mark = 0;
       for (auto& m : done) {
@@ -855,6 +828,38 @@ class SqliteWorkStore final : public WorkStore {
       }
       return Ok();
     });
+  }
+
+  // completeInbox's statements, prepared once per connection (the pipeline calls it for
+  // every batch).
+  Result<void> prepareComplete() {
+    CompleteStatements& c = complete_;
+    const std::pair<Statement*, std::string_view> all[] = {
+        {&c.outcome,
+         "INSERT OR REPLACE INTO message_outcomes(message_id, outcome, detail, codes, processed_at)"
+         " VALUES (?1, ?2, ?3, ?4, ?5)"},
+        {&c.enqueue,
+         "INSERT OR IGNORE INTO outbox(destination, message_id, route, patient_key, idempotency_key, content_type,"
+         " file_name, state, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?8)"},
+        {&c.payload, kInsertPayload},
+        {&c.review,
+         "INSERT INTO worklist(message_id, kind, item_index, source, reason, query, suggestions, created_at)"
+         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+         // A reviewer's codes that did not hold (invalid for the date): the item opens
+         // again, saying why.
+         " ON CONFLICT(message_id, kind, item_index) DO UPDATE SET state = 0, reason = excluded.reason,"
+         " query = excluded.query, suggestions = excluded.suggestions, resolved_at = NULL"},
+        {&c.unqueue, "DELETE FROM requeued WHERE message_id = ?1"},
+        {&c.event,
+         "INSERT OR IGNORE INTO subscription_events(subscription_id, event_number, message_id, notification,"
+         " created_at) VALUES (?1, ?2, ?3, ?4, ?5)"},
+        {&c.counter, "UPDATE subscriptions SET events_since_start = MAX(events_since_start, ?2) WHERE id = ?1"},
+        {&c.mark, "UPDATE pipeline_state SET processed_through = MAX(processed_through, ?1)"},
+    };
+    for (const auto& [slot, sql] : all) {
+      if (auto r = cached(*slot, sql); !r) return Unexpected(r.error());
+    }
+    return Ok();
   }
 
   // A statement prepared once on db_ (under mu_), kept in `slot`.
