@@ -4,11 +4,16 @@
 // and >= 1 million messages/s with five field reads. Inputs are generated here
 // with made-up values, so the benchmark needs no files.
 //
+// BM_AckBuild: the commit ACK of an accepted message (the MLLP listener's I/O threads
+// render one per frame).
+//
 //   build/bench/hl7v2_parse --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <string>
 
 #include <benchmark/benchmark.h>
 
+#include "engine/hl7v2/ack_builder.h"
+#include "engine/hl7v2/header.h"
 #include "engine/hl7v2/message.h"
 
 namespace {
@@ -104,11 +109,29 @@ void BM_Adt1K_ParseRead5(benchmark::State& s) { static const std::string m = adt
 void BM_Oru32K_IndexOnly(benchmark::State& s) { static const std::string m = oru32K(); indexOnly(s, m); }
 void BM_Oru32K_ParseRead5(benchmark::State& s) { static const std::string m = oru32K(); parseAndRead5(s, m); }
 
+// The commit ACK every accepted message gets (MSH + MSA), from its parsed header.
+void BM_AckBuild(benchmark::State& state) {
+  static const std::string m = adtA01();
+  auto msg = Message::parse(m);
+  if (!msg) {
+    state.SkipWithError("the ADT^A01 did not parse");
+    return;
+  }
+  const auto header = courier::hl7v2::MessageHeader::fromMessage(*msg);
+  const courier::hl7v2::AckBuilder builder("COURIER");
+  for (auto _ : state) {
+    auto ack = builder.build(header, courier::hl7v2::AckOutcome::kAccept);
+    benchmark::DoNotOptimize(ack);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 BENCHMARK(BM_Adt1K_IndexOnly);
 BENCHMARK(BM_Adt1K_IndexOnlyFreshMessage);
 BENCHMARK(BM_Adt1K_ParseRead5);
 BENCHMARK(BM_Oru32K_IndexOnly);
 BENCHMARK(BM_Oru32K_ParseRead5);
+BENCHMARK(BM_AckBuild);
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 
@@ -26,13 +27,29 @@ int versionNumber(std::string_view v) {
   return parts[0] * 100 + std::min(parts[1], 9) * 10 + std::min(parts[2], 9);
 }
 
-std::string timestamp(const Clock& clock) {
+// DTM to the second in UTC (YYYYMMDDHHMMSS+0000), appended to `out`: written by hand
+// (every ACK has one; strftime and a std::string of 19 characters cost more than the rest).
+void appendTimestamp(std::string& out, const Clock& clock) {
   std::time_t t = std::chrono::system_clock::to_time_t(clock.now());
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d%H%M%S+0000", &tm);
-  return buf;
+  char* w = buf;
+  auto put = [&w](int v, int digits) {
+    for (int k = digits - 1; k >= 0; --k) {
+      w[k] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+    w += digits;
+  };
+  put(std::clamp(tm.tm_year + 1900, 0, 9999), 4);
+  put(tm.tm_mon + 1, 2);
+  put(tm.tm_mday, 2);
+  put(tm.tm_hour, 2);
+  put(tm.tm_min, 2);
+  put(std::min(tm.tm_sec, 59), 2);
+  out.append(buf, static_cast<std::size_t>(w - buf));
+  out += "+0000";
 }
 
 void appendNumber(std::string& out, int n) {
@@ -63,7 +80,18 @@ AckBuilder::AckBuilder(std::string id_prefix, Clock& clock) : prefix_(std::move(
 }
 
 std::string AckBuilder::nextControlId() const {
-  return prefix_ + "." + std::to_string(g_control_id_counter.fetch_add(1, std::memory_order_relaxed) + 1);
+  std::string id;
+  appendControlId(id);
+  return id;
+}
+
+void AckBuilder::appendControlId(std::string& out) const {
+  out += prefix_;
+  out += '.';
+  char buf[24];
+  auto [end, ec] =
+      std::to_chars(buf, buf + sizeof buf, g_control_id_counter.fetch_add(1, std::memory_order_relaxed) + 1);
+  out.append(buf, end);
 }
 
 namespace {
@@ -119,7 +147,7 @@ std::string AckBuilder::render(const MessageHeader& original, std::string_view c
     out += *s;
   }
   out += f;
-  out += timestamp(clock_);
+  appendTimestamp(out, clock_);
   out += f;  // MSH-8 security
   out += f;
   out += "ACK";
@@ -132,11 +160,11 @@ std::string AckBuilder::render(const MessageHeader& original, std::string_view c
     }
   }
   out += f;
-  out += nextControlId();
+  appendControlId(out);
   out += f;
-  out += original.processing_id.empty() ? std::string("P") : original.processing_id;
+  out += original.processing_id.empty() ? std::string_view("P") : std::string_view(original.processing_id);
   out += f;
-  out += original.version.empty() ? std::string("2.5.1") : original.version;
+  out += original.version.empty() ? std::string_view("2.5.1") : std::string_view(original.version);
   if (application || !original.charset.empty()) {
     out.append(3, f);  // MSH-13, MSH-14, then MSH-15
     if (application) out += "AL";

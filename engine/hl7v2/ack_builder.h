@@ -68,6 +68,8 @@ class AckBuilder {
 
   // A fresh, process-unique control id.
   std::string nextControlId() const;
+  // The same, appended to `out`.
+  void appendControlId(std::string& out) const;
 
  private:
   std::string render(const MessageHeader& original, std::string_view code, std::span<const AckError> errors,
