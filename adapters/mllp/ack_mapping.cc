@@ -42,7 +42,9 @@ std::string errText(const hl7v2::Message& ack) {
 
 }  // namespace
 
-std::string controlIdOf(std::string_view message) { return hl7v2::MessageHeader::salvage(message).control_id; }
+std::string controlIdOf(std::string_view message) {
+  return std::string(hl7v2::MessageHeader::salvageControlId(message));
+}
 
 AckOutcome mapAck(std::string_view sent_control_id, std::string_view ack, config::NakAction on_ae,
                   config::NakAction on_ar) {

@@ -67,11 +67,15 @@ MessageHeader MessageHeader::fromMessage(const Message& msg) {
   return fill(msg.delimiters(), [&](int n) { return msh.field(n); });
 }
 
-MessageHeader MessageHeader::salvage(std::string_view bytes) {
+namespace {
+
+// The first MSH line of `bytes` (a segment start: the beginning, after a terminator or a
+// BOM), without its terminator; empty when there is none.
+std::string_view firstMshLine(std::string_view bytes) {
   size_t at = 0;
   while (true) {
     at = bytes.find("MSH", at);
-    if (at == std::string_view::npos) return MessageHeader{};
+    if (at == std::string_view::npos) return {};
     if (at == 0 || bytes[at - 1] == '\r' || bytes[at - 1] == '\n' || bytes[at - 1] == 0x0b ||
         (at == 3 && bytes.substr(0, 3) == "\xEF\xBB\xBF"))
       break;
@@ -79,7 +83,14 @@ MessageHeader MessageHeader::salvage(std::string_view bytes) {
   }
   std::string_view line = bytes.substr(at);
   size_t end = line.find_first_of("\r\n");
-  if (end != std::string_view::npos) line = line.substr(0, end);
+  return end == std::string_view::npos ? line : line.substr(0, end);
+}
+
+}  // namespace
+
+MessageHeader MessageHeader::salvage(std::string_view bytes) {
+  const std::string_view line = firstMshLine(bytes);
+  if (line.empty()) return MessageHeader{};
   if (auto parsed = Message::parse(line)) return fromMessage(*parsed);
   // The MSH itself is malformed: split on the default field separator.
   Delimiters d;
@@ -89,10 +100,17 @@ MessageHeader MessageHeader::salvage(std::string_view bytes) {
   });
 }
 
+std::string_view MessageHeader::salvageControlId(std::string_view bytes) {
+  const std::string_view line = firstMshLine(bytes);
+  if (line.size() < 4) return {};
+  const unsigned char c = static_cast<unsigned char>(line[3]);
+  const bool separator = c > ' ' && c < 0x7f && !std::isalnum(c);
+  return partOf(line, separator ? line[3] : Delimiters{}.field, 10);
+}
+
 Result<void, ParseError> validateHeader(const MessageHeader& h) {
   if (h.message_type.empty()) return Unexpected(missing(9, 1, "MSH-9 (message type) is empty"));
-  if (h.trigger_event.empty() && !h.isAck())
-    return Unexpected(missing(9, 2, "MSH-9.2 (trigger event) is empty"));
+  if (h.trigger_event.empty() && !h.isAck()) return Unexpected(missing(9, 2, "MSH-9.2 (trigger event) is empty"));
   if (h.control_id.empty()) return Unexpected(missing(10, 0, "MSH-10 (message control id) is empty"));
   if (h.processing_id.empty()) return Unexpected(missing(11, 0, "MSH-11 (processing id) is empty"));
   if (h.version.empty()) return Unexpected(missing(12, 0, "MSH-12 (version id) is empty"));

@@ -34,6 +34,11 @@ struct MessageHeader {
   // Best effort on bytes that may not parse: reads the first MSH line it finds.
   // Fields it cannot find stay empty; delimiters fall back to the defaults.
   static MessageHeader salvage(std::string_view bytes);
+  // MSH-10 (raw) of the first MSH line, split on the line's own field separator (the
+  // default when MSH-1 is not a punctuation character), without parsing the line or
+  // building the rest of the header: the MLLP client's match for an ACK's MSA-2, once
+  // per message sent. For a message that parses it is fromMessage()'s control_id.
+  static std::string_view salvageControlId(std::string_view bytes);
 
   // Enhanced acknowledgement mode: MSH-15 or MSH-16 is valued.
   bool enhancedMode() const { return !accept_ack_type.empty() || !application_ack_type.empty(); }

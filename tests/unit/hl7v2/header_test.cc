@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 
 #include "engine/hl7v2/message.h"
@@ -103,6 +104,30 @@ TEST(HeaderTest, SalvageOfNothingGivesAnEmptyHeader) {
   }
   MessageHeader bare = MessageHeader::salvage("MSH");
   EXPECT_EQ(bare.control_id, "");
+}
+
+TEST(HeaderTest, SalvageControlIdIsTheControlIdSalvageReads) {
+  // Every fixture (tests/data/hl7v2): the quick read agrees with the whole header.
+  int compared = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(test::fixtureDir())) {
+    if (entry.path().extension() != ".hl7") continue;
+    const std::string bytes = test::readBytes(entry.path());
+    if (!Message::parse(bytes)) continue;
+    EXPECT_EQ(MessageHeader::salvageControlId(bytes), MessageHeader::salvage(bytes).control_id) << entry.path();
+    ++compared;
+  }
+  EXPECT_GT(compared, 10);
+  // Framing, a BOM, a later line, another separator, a field that is not there.
+  EXPECT_EQ(MessageHeader::salvageControlId("\x0bMSH|^~\\&|A|B|C|D|1||ADT^A01|M1|P|2.5\r\x1c\r"), "M1");
+  EXPECT_EQ(MessageHeader::salvageControlId("\xEF\xBB\xBFMSH|^~\\&|A|B|C|D|1||ADT^A01|B1|P|2.5\r"), "B1");
+  EXPECT_EQ(MessageHeader::salvageControlId("garbage MSH| not here\nMSH|^~\\&|A|B|C|D|1||ADT^A01|L1|P|2.5\r"), "L1");
+  EXPECT_EQ(MessageHeader::salvageControlId("MSH#$%?@#A#B#C#D#1##ADT$A01#N1#P#2.5\rpid#x\r"), "N1");
+  EXPECT_EQ(MessageHeader::salvageControlId("MSH|^~\\&X|APP|FAC|RAPP|RFAC|20240101||ADT^A04|BROKEN1|P|2.4\r"),
+            "BROKEN1");
+  EXPECT_EQ(MessageHeader::salvageControlId("MSH|^~\\&|A|B|C|D|1||ADT^A01\r"), "");
+  for (std::string_view bytes : {std::string_view(""), std::string_view("MSH"), std::string_view("PID|1|2\r")}) {
+    EXPECT_EQ(MessageHeader::salvageControlId(bytes), "");
+  }
 }
 
 MessageHeader validHeader() {
