@@ -226,7 +226,7 @@ class WorkStore {
   // Up to `limit` oldest pending items of `destination` if the oldest is due at `now`;
   // empty otherwise. `next_due` (optional) gets the oldest's retry time when not due.
   // Items carry what a delivery needs, with their payloads; route and last_error may be
-  // left empty (listOutbox and outboxItem have them).
+  // left empty (listOutbox and getOutbox have them).
   [[nodiscard]] virtual Result<std::vector<OutboxItem>> dueItems(const std::string& destination, TimePoint now,
                                                                  std::size_t limit,
                                                                  std::optional<TimePoint>* next_due = nullptr) = 0;

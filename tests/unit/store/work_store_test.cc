@@ -195,6 +195,13 @@ TEST_F(WorkStoreTest, OutboxIsFifoPerDestinationAndRetriesHoldTheQueue) {
   ASSERT_EQ(due->size(), 3u);
   EXPECT_EQ((*due)[0].message_id, ids[0]);
   EXPECT_EQ((*due)[0].payload, "payload " + std::to_string(ids[0]));
+  // What a delivery is made of (deliveryOf): the rest of the row is for list and show.
+  EXPECT_EQ((*due)[0].destination, "a");
+  EXPECT_EQ((*due)[0].idempotency_key, "courier-" + std::to_string(ids[0]) + "-a");
+  EXPECT_EQ((*due)[0].content_type, "text/plain");
+  EXPECT_EQ((*due)[0].file_name, "a-" + std::to_string(ids[0]));
+  EXPECT_EQ((*due)[0].patient_key, "P");
+  EXPECT_EQ((*due)[0].attempts, 0u);
   // The head fails: retry in a minute. Nothing of "a" is due until then; "b" goes on.
   AttemptRecord retry{(*due)[0].id, OutboxState::kPending, now + 60s, "HTTP 503", "busy"};
   ASSERT_TRUE(work_->recordAttempts({retry}).has_value());

@@ -164,10 +164,17 @@ class SubscriptionServiceTest : public store::testing::StoreFixture {
     EXPECT_TRUE(rec.has_value() && rec->has_value());
     return rec && *rec ? (*rec)->status : std::string();
   }
+  // The subscription's queue as `outbox show` has it (dueItems leaves the route out).
   std::vector<store::OutboxItem> queued(const std::string& id) {
     auto due = work_->dueItems(subscriptionDestination(id), std::chrono::system_clock::now() + 1h, 100);
     EXPECT_TRUE(due.has_value());
-    return due ? *due : std::vector<store::OutboxItem>{};
+    std::vector<store::OutboxItem> items;
+    for (const auto& d : due ? *due : std::vector<store::OutboxItem>{}) {
+      auto item = work_->getOutbox(d.id);
+      EXPECT_TRUE(item.has_value());
+      if (item) items.push_back(*item);
+    }
+    return items;
   }
 
   FakeClock clock_{kStart};
