@@ -9,7 +9,6 @@
 #include <utility>
 
 #include "engine/core/log.h"
-#include "engine/core/thread.h"
 #include "engine/store/sqlite_util.h"
 
 namespace courier::store {
@@ -107,12 +106,6 @@ int WalCheckpointer::walHook(void* self, sqlite3*, const char*, int frames) {
 }
 
 void WalCheckpointer::loop() {
-  // Background priority (kBackgroundNice, as the pipeline): a PASSIVE round holds no one
-  // up, so when the CPU is short the threads a sender or a receiver waits for go first
-  // and rounds run in the gaps. Writers wait for this thread only in a restart's write
-  // turn (at most kCatchUpBytes, or a pass past the cap), when they are asleep and do not
-  // compete with it. bench/pipeline: +4% end to end (5 of 6 alternated runs).
-  lowerThisThreadPriority(kBackgroundNice);
   for (;;) {
     {
       std::unique_lock lock(mu_);
