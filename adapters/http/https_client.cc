@@ -13,7 +13,6 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/http/span_body.hpp>
 #include <boost/beast/ssl.hpp>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -380,8 +379,8 @@ PipelinedResponses HttpsConnection::pipeline(std::span<const HttpRequest> reques
   if (!m.open) return fail(Error(ErrorCode::kIo, "not connected"));
   // Every request serialized into one buffer: one TLS write for the window. The buffer
   // is the connection's, kept from window to window (a window is up to 1 MiB: growing a
-  // new one each time cost reallocations and fresh pages), and the body is serialized
-  // from the caller's bytes without a copy of its own (span_body: same bytes on the wire).
+  // new one each time cost reallocations and fresh pages); appendRequest copies each
+  // body into it once, after its head.
   std::string& wire = m.wire;
   wire.clear();
   const std::string host = m.hostHeader();
