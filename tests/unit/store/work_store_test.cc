@@ -686,8 +686,11 @@ TEST_F(WorkStoreTest, OneCheckpointerKeepsTheWalBoundedWhileTheInboxAndThePipeli
   // ended only at the cap, then 4096 frames of 4 KiB pages plus 24-byte headers). With
   // 16 KiB pages and the bounds in bytes (a pass past 8 MiB, the cap at 32 MiB), quiet
   // VM: 23-27 restarts, the WAL at most 10.4-11.0 MB; with no restart below 16 MiB
-  // (WalCheckpointer::kRestartBytes): 10-13 restarts, at most 17.9-18.3 MB.
-  EXPECT_GE(inbox_->stats().wal_restarts, 6u);
+  // (WalCheckpointer::kRestartBytes): 10-13 restarts, at most 17.9-18.3 MB; 5 once in CI
+  // (2 cores, another test running beside it). The WAL's bound below is what tells one
+  // checkpointer from two (theirs grew to the cap); the restarts only show that the WAL
+  // did start again, a few times, to stay there.
+  EXPECT_GE(inbox_->stats().wal_restarts, 3u);
   EXPECT_LT(largest, std::uintmax_t{WalCheckpointer::kWalCapBytes}) << "the WAL grew to " << largest << " bytes";
 }
 
