@@ -100,12 +100,13 @@ MessageHeader MessageHeader::salvage(std::string_view bytes) {
   });
 }
 
-std::string_view MessageHeader::salvageControlId(std::string_view bytes) {
+std::optional<std::string_view> MessageHeader::rawField(std::string_view bytes, int n) {
   const std::string_view line = firstMshLine(bytes);
-  if (line.size() < 4) return {};
+  if (line.empty()) return std::nullopt;
+  if (line.size() < 4) return std::string_view();
   const unsigned char c = static_cast<unsigned char>(line[3]);
   const bool separator = c > ' ' && c < 0x7f && !std::isalnum(c);
-  return partOf(line, separator ? line[3] : Delimiters{}.field, 10);
+  return partOf(line, separator ? line[3] : Delimiters{}.field, n);
 }
 
 Result<void, ParseError> validateHeader(const MessageHeader& h) {

@@ -3,6 +3,7 @@
 // a malformed message gets a proper negative ACK when its MSH is readable).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,11 +35,18 @@ struct MessageHeader {
   // Best effort on bytes that may not parse: reads the first MSH line it finds.
   // Fields it cannot find stay empty; delimiters fall back to the defaults.
   static MessageHeader salvage(std::string_view bytes);
-  // MSH-10 (raw) of the first MSH line, split on the line's own field separator (the
-  // default when MSH-1 is not a punctuation character), without parsing the line or
-  // building the rest of the header: the MLLP client's match for an ACK's MSA-2, once
-  // per message sent. For a message that parses it is fromMessage()'s control_id.
-  static std::string_view salvageControlId(std::string_view bytes);
+  // MSH-n (n >= 2, raw) of the first MSH line salvage() would find, split on the line's
+  // own field separator (the default when MSH-1 is not a punctuation character), without
+  // parsing the line or building a header: empty when the line ends before it, nullopt
+  // when there is no MSH line. For a message that parses it is the field fromMessage()
+  // reads. Once per message on hot paths: the pipeline's MSH-16 check, the MLLP client's
+  // control id.
+  static std::optional<std::string_view> rawField(std::string_view bytes, int n);
+  // MSH-10 by rawField (empty without an MSH line): the MLLP client's match for an
+  // ACK's MSA-2.
+  static std::string_view salvageControlId(std::string_view bytes) {
+    return rawField(bytes, 10).value_or(std::string_view());
+  }
 
   // Enhanced acknowledgement mode: MSH-15 or MSH-16 is valued.
   bool enhancedMode() const { return !accept_ack_type.empty() || !application_ack_type.empty(); }

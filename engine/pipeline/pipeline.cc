@@ -26,21 +26,6 @@
 namespace courier::pipeline {
 namespace {
 
-// MSH-16 as written (empty when absent) of bytes that begin with their MSH; none for
-// other bytes (the header parse decides for them).
-std::optional<std::string_view> rawMsh16(std::string_view raw) {
-  if (raw.size() < 4 || raw.substr(0, 3) != "MSH") return std::nullopt;
-  const char separator = raw[3];
-  const std::string_view line = raw.substr(0, std::min(raw.find_first_of("\r\n"), raw.size()));
-  std::size_t at = 3;  // the separator before MSH-2 (MSH-1 is the separator itself)
-  for (int field = 2; field < 16; ++field) {
-    at = line.find(separator, at + 1);
-    if (at == std::string_view::npos) return std::string_view();  // the line ends before MSH-16
-  }
-  const std::size_t end = std::min(line.find(separator, at + 1), line.size());
-  return line.substr(at + 1, end - at - 1);
-}
-
 bool isClaimFormat(config::PayloadFormat f) {
   return f == config::PayloadFormat::kFhirClaim || f == config::PayloadFormat::kX12_837P;
 }
@@ -205,7 +190,7 @@ store::ProcessedMessage Pipeline::processInto(const store::InboxItem& item, Rais
 void Pipeline::acknowledge(const store::InboxItem& item, store::ProcessedMessage& out) const {
   if (item.requeued) return;
   // Most messages ask for none (MSH-16 empty): seen without parsing their header again.
-  if (auto msh16 = rawMsh16(item.raw); msh16 && msh16->empty()) return;
+  if (auto msh16 = hl7v2::MessageHeader::rawField(item.raw, 16); msh16 && msh16->empty()) return;
   if (record::detectFormat(item.raw) != record::InputFormat::kHl7v2) return;
   const hl7v2::MessageHeader header = hl7v2::MessageHeader::salvage(item.raw);
   const bool failed = out.outcome == "failed";

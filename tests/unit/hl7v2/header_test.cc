@@ -130,6 +130,17 @@ TEST(HeaderTest, SalvageControlIdIsTheControlIdSalvageReads) {
   }
 }
 
+TEST(HeaderTest, RawFieldIsTheFieldAsWrittenOrNothingWithoutAnMshLine) {
+  // MSH-16: asked for, empty, past the line's end; no MSH line at all.
+  EXPECT_EQ(MessageHeader::rawField("MSH|^~\\&|A|B|C|D|1||ADT^A01|M1|P|2.5|||AL|AL\rPID|1\r", 16), "AL");
+  EXPECT_EQ(MessageHeader::rawField("MSH|^~\\&|A|B|C|D|1||ADT^A01|M1|P|2.5|||AL||8859/1\r", 16), "");
+  EXPECT_EQ(MessageHeader::rawField("MSH|^~\\&|A|B|C|D|1||ADT^A01|M1|P|2.5\rPID|1|||||||||||||||||X\r", 16), "");
+  EXPECT_EQ(MessageHeader::rawField("MSH#$%?@#A#B#C#D#1##ADT$A01#N1#P#2.5###AL#NE\r", 16), "NE");
+  EXPECT_EQ(MessageHeader::rawField("MSH|^~\\&|A|B|C|D|1||ADT^A01^ADT_A01|M1|P|2.5\r", 9), "ADT^A01^ADT_A01");
+  EXPECT_EQ(MessageHeader::rawField("{\"resourceType\":\"Bundle\"}", 16), std::nullopt);
+  EXPECT_EQ(MessageHeader::rawField("", 10), std::nullopt);
+}
+
 MessageHeader validHeader() {
   MessageHeader h;
   h.message_type = "ADT";
