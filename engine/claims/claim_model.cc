@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "engine/coding/service_date.h"
+#include "engine/core/digits.h"
 
 namespace courier::claims::detail {
 namespace {
@@ -69,15 +70,9 @@ std::string compact(std::string_view code) {
 // Digits written out, not through snprintf (a claim has one date per line, and
 // snprintf's format parsing was a visible part of building the claim model).
 std::string yyyymmdd(const coding::ServiceDate& d) {
-  std::string out(8, '0');
-  auto put = [&](std::size_t end, int value, int digits) {
-    for (int i = 0; i < digits; ++i, value /= 10)
-      out[end - 1 - static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
-  };
-  put(4, d.year, 4);
-  put(6, d.month, 2);
-  put(8, d.day, 2);
-  return out;
+  char buf[8];
+  putDigits(putDigits(putDigits(buf, d.year, 4), d.month, 2), d.day, 2);
+  return std::string(buf, sizeof buf);
 }
 
 // One item of the coding result: coded, confirmed.

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "engine/core/digits.h"
 #include "engine/hl7v2/escape.h"
 
 namespace courier::hl7v2 {
@@ -33,21 +34,13 @@ void appendTimestamp(std::string& out, const Clock& clock) {
   std::time_t t = std::chrono::system_clock::to_time_t(clock.now());
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[32];
-  char* w = buf;
-  auto put = [&w](int v, int digits) {
-    for (int k = digits - 1; k >= 0; --k) {
-      w[k] = static_cast<char>('0' + v % 10);
-      v /= 10;
-    }
-    w += digits;
-  };
-  put(std::clamp(tm.tm_year + 1900, 0, 9999), 4);
-  put(tm.tm_mon + 1, 2);
-  put(tm.tm_mday, 2);
-  put(tm.tm_hour, 2);
-  put(tm.tm_min, 2);
-  put(std::min(tm.tm_sec, 59), 2);
+  char buf[14];
+  char* w = putDigits(buf, std::clamp(tm.tm_year + 1900, 0, 9999), 4);
+  w = putDigits(w, tm.tm_mon + 1, 2);
+  w = putDigits(w, tm.tm_mday, 2);
+  w = putDigits(w, tm.tm_hour, 2);
+  w = putDigits(w, tm.tm_min, 2);
+  w = putDigits(w, std::min(tm.tm_sec, 59), 2);
   out.append(buf, static_cast<std::size_t>(w - buf));
   out += "+0000";
 }
