@@ -61,36 +61,15 @@ std::string joinSpaces(const std::vector<std::string>& words) {
   return out;
 }
 
-constexpr const char* kOutboxColumns =
-    "id, destination, message_id, route, patient_key, idempotency_key, content_type, file_name, state, attempts,"
-    " created_at, next_attempt_at, delivered_at, last_error";
-
-OutboxItem readOutbox(const Statement& s) {
-  OutboxItem o;
-  o.id = s.integer(0);
-  o.destination = s.text(1);
-  o.message_id = s.integer(2);
-  o.route = s.text(3);
-  o.patient_key = s.text(4);
-  o.idempotency_key = s.text(5);
-  o.content_type = s.text(6);
-  o.file_name = s.text(7);
-  o.state = static_cast<OutboxState>(std::clamp<std::int64_t>(s.integer(8), 0, 2));
-  o.attempts = static_cast<std::uint32_t>(s.integer(9));
-  o.created_at = fromMicros(s.integer(10));
-  o.next_attempt_at = fromMicros(s.integer(11));
-  if (sqlite3_column_type(s.get(), 12) != SQLITE_NULL) o.delivered_at = fromMicros(s.integer(12));
-  o.last_error = s.text(13);
-  return o;
-}
-
 // What a delivery needs of a due item (dueItems): no route, state, delivered_at or
 // last_error, and the destination is the caller's. Every deliverer reads its queue with
 // this each round; the fewer strings made per item, the fewer allocations on its thread.
 constexpr const char* kDueColumns =
     "id, message_id, patient_key, idempotency_key, content_type, file_name, attempts, created_at, next_attempt_at";
+// The whole row (list, show): the due columns, then the rest (readOutbox).
+const std::string kOutboxColumns = std::string(kDueColumns) + ", destination, route, state, delivered_at, last_error";
 
-OutboxItem readDue(const Statement& s, const std::string& destination) {
+OutboxItem readDue(const Statement& s, std::string_view destination) {
   OutboxItem o;
   o.id = s.integer(0);
   o.destination = destination;
@@ -102,6 +81,15 @@ OutboxItem readDue(const Statement& s, const std::string& destination) {
   o.attempts = static_cast<std::uint32_t>(s.integer(6));
   o.created_at = fromMicros(s.integer(7));
   o.next_attempt_at = fromMicros(s.integer(8));
+  return o;
+}
+
+OutboxItem readOutbox(const Statement& s) {
+  OutboxItem o = readDue(s, s.textView(9));
+  o.route = s.text(10);
+  o.state = static_cast<OutboxState>(std::clamp<std::int64_t>(s.integer(11), 0, 2));
+  if (sqlite3_column_type(s.get(), 12) != SQLITE_NULL) o.delivered_at = fromMicros(s.integer(12));
+  o.last_error = s.text(13);
   return o;
 }
 
